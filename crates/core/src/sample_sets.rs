@@ -1,0 +1,1 @@
+//! Loadable sample sets.

@@ -1,0 +1,1 @@
+//! Writers for LoadGen's log files, fed by `yardstick_core::log::LogSink`.
