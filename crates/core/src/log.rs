@@ -86,6 +86,9 @@ pub struct AccuracyEntry<'a> {
     pub data: &'a [u8],
     /// Present when the test uses token latencies.
     pub token_count: Option<i64>,
+    /// The first-token response, when the test uses token latencies in a
+    /// scenario that reports first tokens (all but Offline).
+    pub token_data: Option<&'a [u8]>,
 }
 
 /// Receives everything the core logs. Implementations must be cheap and

@@ -1,0 +1,61 @@
+//! The live progress line: on a terminal only (indicatif hides itself when
+//! stderr is piped), refreshed from `LiveProgress` snapshots.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use yardstick_core::run::{LiveProgress, ProgressSnapshot};
+
+pub struct ProgressDisplay {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn line(s: &ProgressSnapshot) -> String {
+    let secs = s.elapsed.as_secs_f64().max(1e-9);
+    let qps = s.samples_completed as f64 / secs;
+    let p99 = s
+        .recent_p99_ns
+        .map(|ns| format!("{:.1} µs", ns as f64 / 1e3))
+        .unwrap_or_else(|| "-".into());
+    format!(
+        "{} {} {:>6.1}s  issued {}  completed {}  {:.0} samples/s  p99 (recent) {}",
+        s.scenario, s.mode, secs, s.samples_issued, s.samples_completed, qps, p99
+    )
+}
+
+impl ProgressDisplay {
+    pub fn start(live: Arc<LiveProgress>) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(5));
+        if bar.is_hidden() {
+            return ProgressDisplay { stop, thread: None };
+        }
+        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        let flag = Arc::clone(&stop);
+        let thread = std::thread::Builder::new()
+            .name("progress".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    if let Some(s) = live.snapshot() {
+                        bar.set_message(line(&s));
+                        bar.tick();
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                bar.finish_and_clear();
+            })
+            .ok();
+        ProgressDisplay { stop, thread }
+    }
+
+    pub fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
