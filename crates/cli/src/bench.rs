@@ -101,7 +101,8 @@ pub fn run(cmd: BenchCommand) -> Result<ExitCode> {
 
 /// Peak resident set size of this process (VmHWM), bytes.
 fn peak_rss_bytes() -> Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
+    let status =
+        std::fs::read_to_string("/proc/self/status").context("reading /proc/self/status")?;
     let line = status
         .lines()
         .find(|l| l.starts_with("VmHWM:"))
@@ -169,8 +170,16 @@ fn child(args: &ChildArgs) -> Result<Measurement> {
         scenario: args.scenario.to_string(),
         target_qps: args.target_qps,
         valid: outcome.is_valid(),
-        completed_samples_per_s: result.completed_samples_per_second(),
-        p99_latency_ns: result.latency_percentile(0.99) as f64,
+        completed_samples_per_s: match args.scenario {
+            Scenario::Server => result.completed_samples_per_sec,
+            Scenario::Offline => result.samples_per_second,
+            Scenario::SingleStream | Scenario::MultiStream => result.qps_with_loadgen_overhead,
+        },
+        p99_latency_ns: result
+            .latency_percentiles
+            .iter()
+            .find(|p| p.percentile == 0.99)
+            .map_or(0.0, |p| p.sample_latency as f64),
         samples: result.pr.sample_latencies.len() as u64,
         peak_rss_bytes: peak_rss_bytes()?,
         wall_s,
@@ -183,12 +192,22 @@ fn child(args: &ChildArgs) -> Result<Measurement> {
 
 /// Runs one measurement in a child process and parses its JSON line.
 fn measure(cmd: &mut Command) -> Result<Measurement> {
-    let out = cmd.output().with_context(|| format!("cannot start {cmd:?}"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
     if !out.status.success() {
-        bail!("{cmd:?} failed ({}): {}", out.status, String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{cmd:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout.lines().rev().find(|l| l.starts_with('{')).context("no JSON line in the output")?;
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .context("no JSON line in the output")?;
     serde_json::from_str(line).with_context(|| format!("bad measurement line: {line}"))
 }
 
@@ -199,7 +218,13 @@ struct Side {
 }
 
 impl Side {
-    fn run(&self, scenario: Scenario, qps: f64, duration_ms: u64, samples: Option<u64>) -> Result<Measurement> {
+    fn run(
+        &self,
+        scenario: Scenario,
+        qps: f64,
+        duration_ms: u64,
+        samples: Option<u64>,
+    ) -> Result<Measurement> {
         let mut cmd = if self.official {
             let mut c = Command::new(&self.python);
             c.arg(&self.driver);
@@ -232,7 +257,12 @@ impl Side {
 
     /// Highest Server QPS that stays VALID: double from `start` until a
     /// trial fails, then bisect to within 5%, then confirm with a full run.
-    fn peak_server_qps(&self, start: f64, trial_ms: u64, run_ms: u64) -> Result<(f64, Measurement)> {
+    fn peak_server_qps(
+        &self,
+        start: f64,
+        trial_ms: u64,
+        run_ms: u64,
+    ) -> Result<(f64, Measurement)> {
         let mut lo = 0.0;
         let mut hi = start;
         loop {
@@ -280,7 +310,12 @@ struct Figures {
     latency_100k: Measurement,
 }
 
-fn figures(side: &Side, args: &HarnessArgs, start_qps: f64, memory_queries: u64) -> Result<Figures> {
+fn figures(
+    side: &Side,
+    args: &HarnessArgs,
+    start_qps: f64,
+    memory_queries: u64,
+) -> Result<Figures> {
     let trial_ms = args.trial_secs * 1000;
     let run_ms = args.run_secs * 1000;
     let (server_peak_qps, server_peak) = side.peak_server_qps(start_qps, trial_ms, run_ms)?;
@@ -291,7 +326,14 @@ fn figures(side: &Side, args: &HarnessArgs, start_qps: f64, memory_queries: u64)
     let mem_ms = ((memory_queries as f64 / mem_qps) * 1000.0).ceil() as u64;
     let memory = side.run(Scenario::Server, mem_qps, mem_ms, None)?;
     let latency_100k = side.run(Scenario::Server, 100_000.0, run_ms, None)?;
-    Ok(Figures { server_peak_qps, server_peak, offline, single_stream, memory, latency_100k })
+    Ok(Figures {
+        server_peak_qps,
+        server_peak,
+        offline,
+        single_stream,
+        memory,
+        latency_100k,
+    })
 }
 
 fn bytes_per_query(m: &Measurement) -> f64 {
@@ -301,9 +343,15 @@ fn bytes_per_query(m: &Measurement) -> f64 {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     format!("{cpu}, {cores} cores available")
 }
 
@@ -314,30 +362,88 @@ fn table(ours: &Figures, official: Option<&Figures>) -> String {
         let ratio = b.map(|b| if higher_is_better { a / b } else { b / a });
         t.push_str(&format!(
             "| {name} | {a:.1} {unit} | {} | {} |\n",
-            b.map(|b| format!("{b:.1} {unit}")).unwrap_or_else(|| "-".into()),
-            ratio.map(|r| format!("{r:.1}x")).unwrap_or_else(|| "-".into())
+            b.map(|b| format!("{b:.1} {unit}"))
+                .unwrap_or_else(|| "-".into()),
+            ratio
+                .map(|r| format!("{r:.1}x"))
+                .unwrap_or_else(|| "-".into())
         ));
     };
-    row("highest VALID Server QPS (null SUT)", ours.server_peak_qps, official.map(|o| o.server_peak_qps), true, "QPS");
-    row("Server completed samples/s at that rate", ours.server_peak.completed_samples_per_s, official.map(|o| o.server_peak.completed_samples_per_s), true, "/s");
-    row("Offline samples/s", ours.offline.completed_samples_per_s, official.map(|o| o.offline.completed_samples_per_s), true, "/s");
-    row("SingleStream queries/s", ours.single_stream.completed_samples_per_s, official.map(|o| o.single_stream.completed_samples_per_s), true, "/s");
-    row("memory per query (peak RSS / queries)", bytes_per_query(&ours.memory), official.map(|o| bytes_per_query(&o.memory)), false, "B");
-    row("harness p99 latency at 100k QPS", ours.latency_100k.p99_latency_ns / 1000.0, official.map(|o| o.latency_100k.p99_latency_ns / 1000.0), false, "µs");
+    row(
+        "highest VALID Server QPS (null SUT)",
+        ours.server_peak_qps,
+        official.map(|o| o.server_peak_qps),
+        true,
+        "QPS",
+    );
+    row(
+        "Server completed samples/s at that rate",
+        ours.server_peak.completed_samples_per_s,
+        official.map(|o| o.server_peak.completed_samples_per_s),
+        true,
+        "/s",
+    );
+    row(
+        "Offline samples/s",
+        ours.offline.completed_samples_per_s,
+        official.map(|o| o.offline.completed_samples_per_s),
+        true,
+        "/s",
+    );
+    row(
+        "SingleStream queries/s",
+        ours.single_stream.completed_samples_per_s,
+        official.map(|o| o.single_stream.completed_samples_per_s),
+        true,
+        "/s",
+    );
+    row(
+        "memory per query (peak RSS / queries)",
+        bytes_per_query(&ours.memory),
+        official.map(|o| bytes_per_query(&o.memory)),
+        false,
+        "B",
+    );
+    row(
+        "harness p99 latency at 100k QPS",
+        ours.latency_100k.p99_latency_ns / 1000.0,
+        official.map(|o| o.latency_100k.p99_latency_ns / 1000.0),
+        false,
+        "µs",
+    );
     t.push_str(&format!(
         "\nMemory runs: yardstick {} queries (peak RSS {:.0} MiB){}.\n",
         ours.memory.samples,
         ours.memory.peak_rss_bytes as f64 / 1048576.0,
         official
-            .map(|o| format!(", official {} queries (peak RSS {:.0} MiB)", o.memory.samples, o.memory.peak_rss_bytes as f64 / 1048576.0))
+            .map(|o| format!(
+                ", official {} queries (peak RSS {:.0} MiB)",
+                o.memory.samples,
+                o.memory.peak_rss_bytes as f64 / 1048576.0
+            ))
             .unwrap_or_default()
     ));
     t.push_str(&format!(
         "Validity: yardstick peak run {}, 100k-QPS run {}{}.\n",
-        if ours.server_peak.valid { "VALID" } else { "INVALID" },
-        if ours.latency_100k.valid { "VALID" } else { "INVALID" },
+        if ours.server_peak.valid {
+            "VALID"
+        } else {
+            "INVALID"
+        },
+        if ours.latency_100k.valid {
+            "VALID"
+        } else {
+            "INVALID"
+        },
         official
-            .map(|o| format!("; official 100k-QPS run {}", if o.latency_100k.valid { "VALID" } else { "INVALID" }))
+            .map(|o| format!(
+                "; official 100k-QPS run {}",
+                if o.latency_100k.valid {
+                    "VALID"
+                } else {
+                    "INVALID"
+                }
+            ))
             .unwrap_or_default()
     ));
     t
@@ -346,14 +452,22 @@ fn table(ours: &Figures, official: Option<&Figures>) -> String {
 fn harness(args: &HarnessArgs) -> Result<ExitCode> {
     eprintln!("machine: {}", machine());
     eprintln!("yardstick:");
-    let ours = Side { official: false, python: PathBuf::new(), driver: PathBuf::new() };
+    let ours = Side {
+        official: false,
+        python: PathBuf::new(),
+        driver: PathBuf::new(),
+    };
     let our_figs = figures(&ours, args, 1_000_000.0, args.memory_queries)?;
     let official_figs = if args.no_official {
         None
     } else {
         check_official(&args.python, &args.driver)?;
         eprintln!("official LoadGen (Python null SUT):");
-        let side = Side { official: true, python: args.python.clone(), driver: args.driver.clone() };
+        let side = Side {
+            official: true,
+            python: args.python.clone(),
+            driver: args.driver.clone(),
+        };
         Some(figures(&side, args, 100_000.0, args.memory_queries / 10)?)
     };
     let md = format!(
@@ -380,7 +494,10 @@ fn check_official(python: &Path, driver: &Path) -> Result<()> {
         );
     }
     if !driver.exists() {
-        bail!("{} not found (run from the repository root)", driver.display());
+        bail!(
+            "{} not found (run from the repository root)",
+            driver.display()
+        );
     }
     Ok(())
 }

@@ -15,7 +15,9 @@ use yardstick_core::log::{AccuracyEntry, DetailEvent, LogSink};
 use yardstick_core::results::PerformanceSummary;
 use yardstick_core::run::{start_test, RunOptions, RunTimeline};
 use yardstick_core::settings::TestSettings;
-use yardstick_core::sut::{BoxError, Completer, QuerySample, QuerySampleLibrary, SampleIndex, SystemUnderTest};
+use yardstick_core::sut::{
+    BoxError, Completer, QuerySample, QuerySampleLibrary, SampleIndex, SystemUnderTest,
+};
 use yardstick_core::{Mode, Scenario};
 use yardstick_suts::NullSut;
 
@@ -84,7 +86,10 @@ impl QuerySampleLibrary for RecordingQsl {
         self.perf
     }
     fn load_samples_to_ram(&self, indices: &[SampleIndex]) -> Result<(), BoxError> {
-        self.loaded.lock().unwrap_or_else(|e| e.into_inner()).push(indices.to_vec());
+        self.loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(indices.to_vec());
         Ok(())
     }
     fn unload_samples_from_ram(&self, _indices: &[SampleIndex]) -> Result<(), BoxError> {
@@ -132,9 +137,14 @@ impl LogSink for ScheduleTap {
 }
 
 /// Applies gen.py's `settings` dict: each key is a TestSettings field.
-fn apply_fields(settings: &mut TestSettings, fields: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+fn apply_fields(
+    settings: &mut TestSettings,
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Result<()> {
     let mut value = serde_json::to_value(&*settings)?;
-    let obj = value.as_object_mut().context("settings serialise to an object")?;
+    let obj = value
+        .as_object_mut()
+        .context("settings serialise to an object")?;
     for (k, v) in fields {
         if !obj.contains_key(k) {
             bail!("case settings: `{k}` is not a TestSettings field");
@@ -142,12 +152,15 @@ fn apply_fields(settings: &mut TestSettings, fields: &serde_json::Map<String, se
         // Python writes booleans for bool fields and numbers for the rest.
         obj.insert(k.clone(), v.clone());
     }
-    *settings = serde_json::from_value(value).context("case settings: a value has the wrong type")?;
+    *settings =
+        serde_json::from_value(value).context("case settings: a value has the wrong type")?;
     Ok(())
 }
 
 fn write_jsonl(path: &Path, rows: &[Vec<usize>]) -> Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?);
+    let mut f = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+    );
     for r in rows {
         serde_json::to_writer(&mut f, r)?;
         f.write_all(b"\n")?;
@@ -157,8 +170,10 @@ fn write_jsonl(path: &Path, rows: &[Vec<usize>]) -> Result<()> {
 }
 
 pub fn run(args: GoldenCaseArgs) -> Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.case).with_context(|| format!("cannot read {}", args.case.display()))?;
-    let case: Case = serde_json::from_str(&text).with_context(|| format!("{} is not a case description", args.case.display()))?;
+    let text = std::fs::read_to_string(&args.case)
+        .with_context(|| format!("cannot read {}", args.case.display()))?;
+    let case: Case = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a case description", args.case.display()))?;
     let dir = args.outdir.join(&case.name);
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
 
@@ -166,7 +181,8 @@ pub fn run(args: GoldenCaseArgs) -> Result<ExitCode> {
     if let Some(model) = &case.model {
         let user_conf = case.user_conf.join("\n") + "\n";
         std::fs::write(dir.join("user.conf"), &user_conf)?;
-        let (s, _warnings) = TestSettings::from_config("user.conf", &user_conf, model, case.scenario.as_str())?;
+        let (s, _warnings) =
+            TestSettings::from_config("user.conf", &user_conf, model, case.scenario.as_str())?;
         settings = s;
     }
     apply_fields(&mut settings, &case.settings)?;
@@ -174,10 +190,18 @@ pub fn run(args: GoldenCaseArgs) -> Result<ExitCode> {
     settings.mode = case.mode;
 
     let sut = RecordingSut {
-        inner: if case.tokens { NullSut::with_tokens() } else { NullSut::new() },
+        inner: if case.tokens {
+            NullSut::with_tokens()
+        } else {
+            NullSut::new()
+        },
         issued: Mutex::new(Vec::new()),
     };
-    let qsl = RecordingQsl { total: case.total, perf: case.perf, loaded: Mutex::new(Vec::new()) };
+    let qsl = RecordingQsl {
+        total: case.total,
+        perf: case.perf,
+        loaded: Mutex::new(Vec::new()),
+    };
     let logs = crate::report::open_logs(&dir, false, None)?;
     logs.header(sut.name(), &qsl, &[]);
     let tap = Arc::new(ScheduleTap {
@@ -188,15 +212,24 @@ pub fn run(args: GoldenCaseArgs) -> Result<ExitCode> {
     let outcome = start_test(&sut, &qsl, &settings, tap.clone(), &RunOptions::default())?;
     logs.finish()?;
 
-    write_jsonl(&dir.join("issued.jsonl"), &sut.issued.lock().unwrap_or_else(|e| e.into_inner()))?;
-    write_jsonl(&dir.join("loaded.jsonl"), &qsl.loaded.lock().unwrap_or_else(|e| e.into_inner()))?;
+    write_jsonl(
+        &dir.join("issued.jsonl"),
+        &sut.issued.lock().unwrap_or_else(|e| e.into_inner()),
+    )?;
+    write_jsonl(
+        &dir.join("loaded.jsonl"),
+        &qsl.loaded.lock().unwrap_or_else(|e| e.into_inner()),
+    )?;
     if tap.wanted {
         let schedule = tap.schedule.lock().unwrap_or_else(|e| e.into_inner());
         let t0 = schedule.first().copied().unwrap_or(0);
         let body: String = schedule.iter().map(|t| format!("{}\n", t - t0)).collect();
         std::fs::write(dir.join("schedule_ns.txt"), body)?;
     }
-    std::fs::write(dir.join("case.json"), serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&text)?)?)?;
+    std::fs::write(
+        dir.join("case.json"),
+        serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&text)?)?,
+    )?;
     if !outcome.faults.is_empty() {
         for f in &outcome.faults {
             eprintln!("yardstick: SUT fault: {f}");

@@ -12,7 +12,11 @@ mod settings_args;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "yardstick", version, about = "Fair, fast, reproducible benchmarks for ML systems (MLPerf LoadGen semantics)")]
+#[command(
+    name = "yardstick",
+    version,
+    about = "Fair, fast, reproducible benchmarks for ML systems (MLPerf LoadGen semantics)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

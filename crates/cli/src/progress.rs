@@ -34,7 +34,10 @@ impl ProgressDisplay {
         if bar.is_hidden() {
             return ProgressDisplay { stop, thread: None };
         }
-        bar.set_style(ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("progress".into())

@@ -62,7 +62,10 @@ pub struct RunArgs {
 }
 
 pub fn parse_service_time(text: &str) -> Result<ServiceTime> {
-    let parse = |s: &str| humantime::parse_duration(s.trim()).with_context(|| format!("bad duration `{s}` in --service-time"));
+    let parse = |s: &str| {
+        humantime::parse_duration(s.trim())
+            .with_context(|| format!("bad duration `{s}` in --service-time"))
+    };
     if let Some(rest) = text.strip_prefix("exp:") {
         return Ok(ServiceTime::Exponential { mean: parse(rest)? });
     }
@@ -80,14 +83,28 @@ pub fn parse_service_time(text: &str) -> Result<ServiceTime> {
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     let (settings, warnings) = args.settings.build()?;
     for w in &warnings {
-        eprintln!("yardstick: warning: {}:{}: {}", w.source_name, w.line, w.message);
+        eprintln!(
+            "yardstick: warning: {}:{}: {}",
+            w.source_name, w.line, w.message
+        );
     }
     anyhow::ensure!(args.total_samples > 0, "--total-samples must be at least 1");
-    anyhow::ensure!(args.performance_samples > 0, "--performance-samples must be at least 1");
+    anyhow::ensure!(
+        args.performance_samples > 0,
+        "--performance-samples must be at least 1"
+    );
 
     let sut: Box<dyn SystemUnderTest> = match args.sut {
-        SutKind::Null => Box::new(if args.tokens { NullSut::with_tokens() } else { NullSut::new() }),
-        SutKind::Sleep => Box::new(SleepSut::new(parse_service_time(&args.service_time)?, args.workers, args.seed)?),
+        SutKind::Null => Box::new(if args.tokens {
+            NullSut::with_tokens()
+        } else {
+            NullSut::new()
+        }),
+        SutKind::Sleep => Box::new(SleepSut::new(
+            parse_service_time(&args.service_time)?,
+            args.workers,
+            args.seed,
+        )?),
     };
     let qsl = SyntheticLibrary::new("SyntheticQSL", args.total_samples, args.performance_samples);
 
@@ -95,12 +112,19 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     logs.header(sut.name(), &qsl as &dyn QuerySampleLibrary, &warnings);
 
     let live = Arc::new(LiveProgress::new());
-    let options = RunOptions { stall_timeout: args.stall_timeout, progress: Some(Arc::clone(&live)) };
+    let options = RunOptions {
+        stall_timeout: args.stall_timeout,
+        progress: Some(Arc::clone(&live)),
+    };
     let display = progress::ProgressDisplay::start(Arc::clone(&live));
     let outcome = start_test(sut.as_ref(), &qsl, &settings, logs.sink(), &options);
     display.stop();
     let outcome = outcome.context("the test could not run")?;
     logs.finish().context("writing the logs")?;
     report::print_human_summary(&outcome, &args.output);
-    Ok(if outcome.is_valid() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if outcome.is_valid() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -83,22 +83,43 @@ impl SettingsArgs {
             Some(p) => {
                 let text = read(p)?;
                 let name = p.display().to_string();
-                warnings.extend(s.apply_config(&name, &text, &self.model, scenario, ConfigKind::MlperfConf)?);
+                warnings.extend(s.apply_config(
+                    &name,
+                    &text,
+                    &self.model,
+                    scenario,
+                    ConfigKind::MlperfConf,
+                )?);
             }
             None => {
                 // The official file has two lines LoadGen never reads; they
                 // are not the user's to fix, so their warnings are dropped.
-                s.apply_config("mlperf.conf (embedded)", MLPERF_CONF, &self.model, scenario, ConfigKind::MlperfConf)?;
+                s.apply_config(
+                    "mlperf.conf (embedded)",
+                    MLPERF_CONF,
+                    &self.model,
+                    scenario,
+                    ConfigKind::MlperfConf,
+                )?;
             }
         }
         if let Some(p) = &self.user_conf {
             let text = read(p)?;
-            warnings.extend(s.apply_config(&p.display().to_string(), &text, &self.model, scenario, ConfigKind::UserConf)?);
+            warnings.extend(s.apply_config(
+                &p.display().to_string(),
+                &text,
+                &self.model,
+                scenario,
+                ConfigKind::UserConf,
+            )?);
         }
         s.scenario = self.scenario;
         s.mode = self.mode;
         if let Some(q) = self.target_qps {
-            anyhow::ensure!(q > 0.0 && q.is_finite(), "--target-qps must be a positive number, got {q}");
+            anyhow::ensure!(
+                q > 0.0 && q.is_finite(),
+                "--target-qps must be a positive number, got {q}"
+            );
             s.server_target_qps = q;
             s.offline_expected_qps = q;
         }

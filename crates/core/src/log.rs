@@ -62,12 +62,18 @@ impl DetailEvent {
 
     #[track_caller]
     pub fn warning(key: impl Into<Cow<'static, str>>, value: impl Into<serde_json::Value>) -> Self {
-        DetailEvent { severity: Severity::Warning, ..DetailEvent::new(key, value) }
+        DetailEvent {
+            severity: Severity::Warning,
+            ..DetailEvent::new(key, value)
+        }
     }
 
     #[track_caller]
     pub fn error(key: impl Into<Cow<'static, str>>, value: impl Into<serde_json::Value>) -> Self {
-        DetailEvent { severity: Severity::Error, ..DetailEvent::new(key, value) }
+        DetailEvent {
+            severity: Severity::Error,
+            ..DetailEvent::new(key, value)
+        }
     }
 
     pub fn with_type(mut self, event_type: EventType) -> Self {
@@ -133,13 +139,20 @@ impl MemorySink {
     /// The value of the last detail event with this key.
     pub fn value(&self, key: &str) -> Option<serde_json::Value> {
         let details = self.details.lock().unwrap_or_else(|e| e.into_inner());
-        details.iter().rev().find(|e| e.key == key).map(|e| e.value.clone())
+        details
+            .iter()
+            .rev()
+            .find(|e| e.key == key)
+            .map(|e| e.value.clone())
     }
 }
 
 impl LogSink for MemorySink {
     fn detail(&self, event: DetailEvent) {
-        self.details.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+        self.details
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event);
     }
     fn accuracy(&self, e: AccuracyEntry<'_>) {
         self.accuracy
@@ -148,6 +161,9 @@ impl LogSink for MemorySink {
             .push((e.seq_id, e.qsl_idx, e.data.to_vec(), e.token_count));
     }
     fn summary(&self, summary: &crate::results::PerformanceSummary) {
-        self.summaries.lock().unwrap_or_else(|e| e.into_inner()).push(summary.clone());
+        self.summaries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(summary.clone());
     }
 }

@@ -58,8 +58,13 @@ impl SequenceGen {
             self.pending_draws += 2 * n;
             return None;
         }
-        self.accuracy_log_rng.discard(std::mem::take(&mut self.pending_draws));
-        Some((0..n).map(|_| uniform_real(&mut self.accuracy_log_rng, 0.0, 1.0)).collect())
+        self.accuracy_log_rng
+            .discard(std::mem::take(&mut self.pending_draws));
+        Some(
+            (0..n)
+                .map(|_| uniform_real(&mut self.accuracy_log_rng, 0.0, 1.0))
+                .collect(),
+        )
     }
 }
 
@@ -141,7 +146,10 @@ impl QueryPlan {
     pub fn heap_bytes(&self) -> usize {
         self.samples.capacity() * 4
             + self.scheduled_ns.capacity() * 8
-            + self.accuracy_log_values.as_ref().map_or(0, |v| v.capacity() * 8)
+            + self
+                .accuracy_log_values
+                .as_ref()
+                .map_or(0, |v| v.capacity() * 8)
     }
 }
 
@@ -152,14 +160,25 @@ enum Draw {
     Uniform(u64),
     /// A shuffled list consumed in order (accuracy mode and
     /// `performance_issue_unique`), or cycled (equal issue).
-    List { items: Vec<u32>, next: usize, cycle: bool },
+    List {
+        items: Vec<u32>,
+        next: usize,
+        cycle: bool,
+    },
 }
 
 impl Draw {
     fn shuffled_stride(count: usize, stride: usize, rng: &mut Mt19937) -> Draw {
-        let mut items: Vec<u32> = (0..count).step_by(stride.max(1)).map(|i| i as u32).collect();
+        let mut items: Vec<u32> = (0..count)
+            .step_by(stride.max(1))
+            .map(|i| i as u32)
+            .collect();
         shuffle(&mut items, rng);
-        Draw::List { items, next: 0, cycle: false }
+        Draw::List {
+            items,
+            next: 0,
+            cycle: false,
+        }
     }
 
     fn equal_issue(count: usize, set_size: usize, rng: &mut Mt19937) -> Draw {
@@ -173,7 +192,11 @@ impl Draw {
                 j += set_size;
             }
         }
-        Draw::List { items, next: 0, cycle: true }
+        Draw::List {
+            items,
+            next: 0,
+            cycle: true,
+        }
     }
 
     fn next(&mut self, rng: &mut Mt19937) -> Result<usize, PlanError> {
@@ -240,7 +263,11 @@ pub fn generate_queries(
 
     let mut sample_rng = Mt19937::new(settings.sample_index_rng_seed);
     let mut schedule_rng = Mt19937::new(settings.schedule_rng_seed);
-    let stride = if scenario == Scenario::MultiStream { samples_per_query } else { 1 };
+    let stride = if scenario == Scenario::MultiStream {
+        samples_per_query
+    } else {
+        1
+    };
 
     // LoadGen constructs all three distributions up front, whether used or
     // not, and their construction consumes `sample_rng`: keep that order.
@@ -253,7 +280,11 @@ pub fn generate_queries(
     let mut dist_equal_issue = Draw::equal_issue(min_queries, loaded.len(), &mut sample_rng);
 
     let server = scenario == Scenario::Server;
-    let period_ns = if server { 0 } else { seconds_to_ns_trunc(1.0 / settings.target_qps) };
+    let period_ns = if server {
+        0
+    } else {
+        seconds_to_ns_trunc(1.0 / settings.target_qps)
+    };
 
     let equal_issue = settings.sample_concatenate_permutation;
     if !accuracy && equal_issue {

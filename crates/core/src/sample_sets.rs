@@ -49,7 +49,10 @@ pub fn loadable_sets(
                 let p = indices[i];
                 indices.push(p);
             }
-            LoadableSet { indices, distribution_end: chunk.len() }
+            LoadableSet {
+                indices,
+                distribution_end: chunk.len(),
+            }
         })
         .collect()
 }

@@ -4,7 +4,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How queries arrive at the system under test.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Scenario {
     /// One sample per query; the next query is issued when the previous completes.
     #[default]
@@ -54,7 +56,10 @@ pub struct UnknownName {
 impl FromStr for Scenario {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm: String = s.chars().filter(|c| *c != ' ' && *c != '-' && *c != '_').collect();
+        let norm: String = s
+            .chars()
+            .filter(|c| *c != ' ' && *c != '-' && *c != '_')
+            .collect();
         Scenario::ALL
             .into_iter()
             .find(|sc| sc.as_str().eq_ignore_ascii_case(&norm))
@@ -67,7 +72,9 @@ impl FromStr for Scenario {
 }
 
 /// What a test measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Mode {
     /// Accuracy then performance.
     SubmissionRun,
@@ -107,7 +114,10 @@ impl fmt::Display for Mode {
 impl FromStr for Mode {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm: String = s.chars().filter(|c| *c != ' ' && *c != '-' && *c != '_').collect();
+        let norm: String = s
+            .chars()
+            .filter(|c| *c != ' ' && *c != '-' && *c != '_')
+            .collect();
         let alias = match norm.to_ascii_lowercase().as_str() {
             "performance" | "perf" => Some(Mode::PerformanceOnly),
             "accuracy" => Some(Mode::AccuracyOnly),
@@ -137,7 +147,10 @@ mod tests {
         for m in Mode::ALL {
             assert_eq!(m.as_str().parse::<Mode>().unwrap(), m);
         }
-        assert_eq!("single-stream".parse::<Scenario>().unwrap(), Scenario::SingleStream);
+        assert_eq!(
+            "single-stream".parse::<Scenario>().unwrap(),
+            Scenario::SingleStream
+        );
         assert_eq!("submission".parse::<Mode>().unwrap(), Mode::SubmissionRun);
         assert!("bogus".parse::<Scenario>().is_err());
     }

@@ -2,7 +2,7 @@
 //! ([`SystemUnderTest`]) and the sample library ([`QuerySampleLibrary`]), and
 //! the handle through which the SUT answers ([`Completer`], in `run`).
 
-pub use crate::run::completion::{CompletionError, Completer};
+pub use crate::run::completion::{Completer, CompletionError};
 
 /// Identifies one issued sample; the SUT hands it back when it answers.
 /// Opaque to the SUT (it encodes the run and the sample's position).
@@ -30,11 +30,19 @@ pub struct QuerySampleResponse<'a> {
 
 impl<'a> QuerySampleResponse<'a> {
     pub fn new(id: ResponseId, data: &'a [u8]) -> Self {
-        QuerySampleResponse { id, data, n_tokens: None }
+        QuerySampleResponse {
+            id,
+            data,
+            n_tokens: None,
+        }
     }
 
     pub fn with_tokens(id: ResponseId, data: &'a [u8], n_tokens: u64) -> Self {
-        QuerySampleResponse { id, data, n_tokens: Some(n_tokens) }
+        QuerySampleResponse {
+            id,
+            data,
+            n_tokens: Some(n_tokens),
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use yardstick_core::log::{MemorySink, Severity};
 use yardstick_core::run::{start_test, CompletionError, Fault, RunOptions};
 use yardstick_core::sut::{
-    BoxError, Completer, QuerySample, QuerySampleLibrary, QuerySampleResponse, SampleIndex, SystemUnderTest,
+    BoxError, Completer, QuerySample, QuerySampleLibrary, QuerySampleResponse, SampleIndex,
+    SystemUnderTest,
 };
 use yardstick_core::{Mode, Scenario, TestSettings};
 
@@ -109,12 +110,22 @@ fn settings(scenario: Scenario) -> TestSettings {
     }
 }
 
-fn run(behaviour: Behaviour, scenario: Scenario) -> (yardstick_core::run::TestOutcome, Arc<MemorySink>, Duration) {
-    let sut = BadSut { behaviour, calls: AtomicUsize::new(0) };
+fn run(
+    behaviour: Behaviour,
+    scenario: Scenario,
+) -> (yardstick_core::run::TestOutcome, Arc<MemorySink>, Duration) {
+    let sut = BadSut {
+        behaviour,
+        calls: AtomicUsize::new(0),
+    };
     let sink = Arc::new(MemorySink::default());
-    let opts = RunOptions { stall_timeout: Duration::from_millis(300), progress: None };
+    let opts = RunOptions {
+        stall_timeout: Duration::from_millis(300),
+        progress: None,
+    };
     let t = Instant::now();
-    let outcome = start_test(&sut, &Qsl, &settings(scenario), sink.clone(), &opts).expect("test runs");
+    let outcome =
+        start_test(&sut, &Qsl, &settings(scenario), sink.clone(), &opts).expect("test runs");
     (outcome, sink, t.elapsed())
 }
 
@@ -135,11 +146,16 @@ fn a_sut_that_never_answers_ends_the_run_with_a_stall() {
         assert!(took < Duration::from_secs(5), "{scenario}: took {took:?}");
         assert!(!outcome.is_valid());
         assert!(
-            outcome.faults.iter().any(|f| matches!(f, Fault::Stalled { .. })),
+            outcome
+                .faults
+                .iter()
+                .any(|f| matches!(f, Fault::Stalled { .. })),
             "{scenario}: {:?}",
             outcome.faults
         );
-        assert!(errors_logged(&sink).iter().any(|e| e.contains("never answered")));
+        assert!(errors_logged(&sink)
+            .iter()
+            .any(|e| e.contains("never answered")));
     }
 }
 
@@ -147,17 +163,27 @@ fn a_sut_that_never_answers_ends_the_run_with_a_stall() {
 fn a_sample_answered_twice_is_a_fault() {
     let (outcome, sink, _) = run(Behaviour::AnswersTwice, Scenario::SingleStream);
     assert!(!outcome.is_valid());
-    assert!(outcome.faults.iter().all(|f| matches!(f, Fault::Completion(CompletionError::Duplicate { .. }))));
+    assert!(outcome
+        .faults
+        .iter()
+        .all(|f| matches!(f, Fault::Completion(CompletionError::Duplicate { .. }))));
     assert_eq!(outcome.faults.len(), 20);
-    assert!(errors_logged(&sink).iter().any(|e| e.contains("completed twice")));
+    assert!(errors_logged(&sink)
+        .iter()
+        .any(|e| e.contains("completed twice")));
 }
 
 #[test]
 fn an_unknown_id_is_refused() {
     let (outcome, sink, _) = run(Behaviour::UnknownId, Scenario::Server);
     assert!(!outcome.is_valid());
-    assert!(outcome.faults.iter().any(|f| matches!(f, Fault::Completion(CompletionError::UnknownId { .. }))));
-    assert!(errors_logged(&sink).iter().any(|e| e.contains("never issued")));
+    assert!(outcome
+        .faults
+        .iter()
+        .any(|f| matches!(f, Fault::Completion(CompletionError::UnknownId { .. }))));
+    assert!(errors_logged(&sink)
+        .iter()
+        .any(|e| e.contains("never issued")));
     // The real answers were still recorded.
     assert_eq!(outcome.result().unwrap().pr.sample_latencies.len(), 20);
 }
@@ -176,7 +202,10 @@ fn a_panicking_sut_stops_the_run() {
 #[test]
 fn an_issue_error_stops_the_run() {
     let (outcome, _, _) = run(Behaviour::Errors, Scenario::Server);
-    assert!(outcome.faults.iter().any(|f| matches!(f, Fault::IssueFailed(m) if m.contains("device lost"))));
+    assert!(outcome
+        .faults
+        .iter()
+        .any(|f| matches!(f, Fault::IssueFailed(m) if m.contains("device lost"))));
 }
 
 #[test]
@@ -184,7 +213,11 @@ fn a_missing_answer_is_named() {
     let (outcome, _, took) = run(Behaviour::DropsOne, Scenario::Server);
     assert!(took < Duration::from_secs(5));
     let stalled = outcome.faults.iter().find_map(|f| match f {
-        Fault::Stalled { outstanding, first_missing, .. } => Some((*outstanding, first_missing.clone())),
+        Fault::Stalled {
+            outstanding,
+            first_missing,
+            ..
+        } => Some((*outstanding, first_missing.clone())),
         _ => None,
     });
     let (outstanding, missing) = stalled.expect("a stall fault");
@@ -195,12 +228,27 @@ fn a_missing_answer_is_named() {
 #[test]
 fn answers_after_the_run_are_refused() {
     let keep = Mutex::new(Vec::new());
-    let sut = BadSut { behaviour: Behaviour::AnswersLate(keep), calls: AtomicUsize::new(0) };
+    let sut = BadSut {
+        behaviour: Behaviour::AnswersLate(keep),
+        calls: AtomicUsize::new(0),
+    };
     let sink = Arc::new(MemorySink::default());
-    let outcome = start_test(&sut, &Qsl, &settings(Scenario::Offline), sink, &RunOptions::default()).unwrap();
+    let outcome = start_test(
+        &sut,
+        &Qsl,
+        &settings(Scenario::Offline),
+        sink,
+        &RunOptions::default(),
+    )
+    .unwrap();
     assert!(outcome.is_valid() || outcome.faults.is_empty());
-    let Behaviour::AnswersLate(keep) = &sut.behaviour else { unreachable!() };
+    let Behaviour::AnswersLate(keep) = &sut.behaviour else {
+        unreachable!()
+    };
     let kept = keep.lock().unwrap();
     let (c, id) = &kept[0];
-    assert!(matches!(c.complete_one(*id, b"late"), Err(CompletionError::RunEnded { .. })));
+    assert!(matches!(
+        c.complete_one(*id, b"late"),
+        Err(CompletionError::RunEnded { .. })
+    ));
 }

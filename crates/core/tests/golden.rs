@@ -12,13 +12,18 @@ use yardstick_core::log::{AccuracyEntry, DetailEvent, LogSink, MemorySink};
 use yardstick_core::results::PerformanceSummary;
 use yardstick_core::run::{start_test, RunOptions, RunTimeline};
 use yardstick_core::sut::{
-    BoxError, Completer, QuerySample, QuerySampleLibrary, QuerySampleResponse, SampleIndex, SystemUnderTest,
+    BoxError, Completer, QuerySample, QuerySampleLibrary, QuerySampleResponse, SampleIndex,
+    SystemUnderTest,
 };
 use yardstick_core::{Mode, Scenario, TestSettings};
 
 fn golden_root() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/golden/loadgen-6.0.17");
-    assert!(p.is_dir(), "golden reference outputs missing at {} (shared/ must sit beside the checkout)", p.display());
+    assert!(
+        p.is_dir(),
+        "golden reference outputs missing at {} (shared/ must sit beside the checkout)",
+        p.display()
+    );
     p
 }
 
@@ -32,10 +37,20 @@ impl SystemUnderTest for Sut {
         "PySUT"
     }
     fn issue_query(&self, samples: &[QuerySample], c: &Completer) -> Result<(), BoxError> {
-        self.issued.lock().unwrap().push(samples.iter().map(|s| s.index).collect());
-        let data: Vec<[u8; 4]> = samples.iter().map(|s| (s.index as u32).to_le_bytes()).collect();
+        self.issued
+            .lock()
+            .unwrap()
+            .push(samples.iter().map(|s| s.index).collect());
+        let data: Vec<[u8; 4]> = samples
+            .iter()
+            .map(|s| (s.index as u32).to_le_bytes())
+            .collect();
         if self.tokens {
-            let r: Vec<_> = samples.iter().zip(&data).map(|(s, d)| QuerySampleResponse::new(s.id, d)).collect();
+            let r: Vec<_> = samples
+                .iter()
+                .zip(&data)
+                .map(|(s, d)| QuerySampleResponse::new(s.id, d))
+                .collect();
             c.first_token(&r)?;
         }
         let r: Vec<_> = samples
@@ -136,7 +151,9 @@ fn settings_for(case: &Value, dir: &Path) -> TestSettings {
     let mut s = match case.get("model").and_then(Value::as_str) {
         Some(model) => {
             let user = std::fs::read_to_string(dir.join("user.conf")).unwrap();
-            TestSettings::from_config("user.conf", &user, model, scenario.as_str()).unwrap().0
+            TestSettings::from_config("user.conf", &user, model, scenario.as_str())
+                .unwrap()
+                .0
         }
         None => TestSettings::default(),
     };
@@ -154,9 +171,13 @@ fn settings_for(case: &Value, dir: &Path) -> TestSettings {
 
 fn check_case(dir: &Path) {
     let name = dir.file_name().unwrap().to_string_lossy().to_string();
-    let case: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
+    let case: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("case.json")).unwrap()).unwrap();
     let settings = settings_for(&case, dir);
-    let sut = Sut { tokens: case["tokens"].as_bool().unwrap_or(false), issued: Mutex::new(vec![]) };
+    let sut = Sut {
+        tokens: case["tokens"].as_bool().unwrap_or(false),
+        issued: Mutex::new(vec![]),
+    };
     let qsl = Qsl {
         total: case["total"].as_u64().unwrap() as usize,
         perf: case["perf"].as_u64().unwrap() as usize,
@@ -164,10 +185,18 @@ fn check_case(dir: &Path) {
     };
     let tap = Arc::new(Tap::default());
     let outcome = start_test(&sut, &qsl, &settings, tap.clone(), &RunOptions::default()).unwrap();
-    assert!(outcome.faults.is_empty(), "{name}: faults {:?}", outcome.faults);
+    assert!(
+        outcome.faults.is_empty(),
+        "{name}: faults {:?}",
+        outcome.faults
+    );
 
     let loaded = qsl.loaded.lock().unwrap();
-    assert_eq!(*loaded, read_jsonl(&dir.join("loaded.jsonl")), "{name}: loaded sets differ");
+    assert_eq!(
+        *loaded,
+        read_jsonl(&dir.join("loaded.jsonl")),
+        "{name}: loaded sets differ"
+    );
     let issued = sut.issued.lock().unwrap();
     let want = read_jsonl(&dir.join("issued.jsonl"));
     assert_eq!(issued.len(), want.len(), "{name}: number of issued queries");
@@ -177,7 +206,11 @@ fn check_case(dir: &Path) {
 
     let sched_path = dir.join("schedule_ns.txt");
     if sched_path.exists() {
-        let want: Vec<i64> = std::fs::read_to_string(&sched_path).unwrap().lines().map(|l| l.parse().unwrap()).collect();
+        let want: Vec<i64> = std::fs::read_to_string(&sched_path)
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
         let got = tap.schedule.lock().unwrap();
         let t0 = got[0];
         let got: Vec<i64> = got.iter().map(|t| t - t0).collect();
@@ -185,7 +218,11 @@ fn check_case(dir: &Path) {
     }
 
     let detail = std::fs::read_to_string(dir.join("mlperf_log_detail.txt")).unwrap();
-    for key in ["generated_query_count", "generated_samples_per_query", "generated_query_duration"] {
+    for key in [
+        "generated_query_count",
+        "generated_samples_per_query",
+        "generated_query_duration",
+    ] {
         let ours: Vec<Value> = tap
             .mem
             .details
@@ -199,12 +236,21 @@ fn check_case(dir: &Path) {
     }
 
     // Accuracy log: same (seq_id, qsl_idx, data) entries.
-    let acc: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("mlperf_log_accuracy.json")).unwrap()).unwrap();
+    let acc: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("mlperf_log_accuracy.json")).unwrap(),
+    )
+    .unwrap();
     let mut want: Vec<(u64, u64, String)> = acc
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["seq_id"].as_u64().unwrap(), e["qsl_idx"].as_u64().unwrap(), e["data"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["seq_id"].as_u64().unwrap(),
+                e["qsl_idx"].as_u64().unwrap(),
+                e["data"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     want.sort();
     let mut got: Vec<(u64, u64, String)> = tap
@@ -221,7 +267,11 @@ fn check_case(dir: &Path) {
 
 #[test]
 fn every_golden_case_matches_the_official_loadgen() {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_root()).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden_root())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     assert!(!dirs.is_empty());
     for d in dirs {

@@ -105,15 +105,9 @@ pub fn header_events(header: &TestHeader) -> Vec<DetailEvent> {
     ]
 }
 
-/// LoadGen's `power_begin`/`power_end` time stamp: `MM-DD-YYYY HH:MM:SS.mmm`
-/// in UTC, milliseconds truncated (`11-22-2026 12:01:52.535`). The power
-/// checker parses it with `%m-%d-%Y %H:%M:%S.%f` and matches it against the
-/// power analyzer's UTC samples, so the zone and the layout both matter.
-pub fn power_time_string(t: SystemTime) -> String {
-    let utc: chrono::DateTime<chrono::Utc> = t.into();
-    let ms = utc.timestamp_subsec_millis().min(999);
-    format!("{}.{ms:03}", utc.format("%m-%d-%Y %H:%M:%S"))
-}
+/// LoadGen's `power_begin`/`power_end` time stamp (UTC,
+/// `MM-DD-YYYY HH:MM:SS.mmm`); the core writes these events itself.
+pub use yardstick_core::run::clock::power_time_string;
 
 /// LoadGen's `test_datetime` (`2026-11-22T12:01:52Z`).
 ///

@@ -5,6 +5,8 @@
 //! must not fail loudly where they happen. Instead the first error is kept,
 //! later writes to that file are skipped (a half-written line followed by
 //! more lines would only hide the real problem), and `finish` reports it.
+//! After `finish` the file is closed to writes: a late event racing the end
+//! of the test must not land after the closing bytes of a JSON file.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -21,6 +23,7 @@ pub(crate) struct Output {
     path: PathBuf,
     file: BufWriter<File>,
     error: Option<io::Error>,
+    closed: bool,
 }
 
 impl Output {
@@ -34,16 +37,13 @@ impl Output {
             path: path.to_path_buf(),
             file: BufWriter::with_capacity(BUFFER_BYTES, file),
             error: None,
+            closed: false,
         })
     }
 
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Writes `bytes` unless an earlier write failed.
+    /// Writes `bytes` unless an earlier write failed or the file is closed.
     pub(crate) fn write(&mut self, bytes: &[u8]) {
-        if self.error.is_none() {
+        if self.error.is_none() && !self.closed {
             if let Err(e) = self.file.write_all(bytes) {
                 self.error = Some(e);
             }
@@ -59,10 +59,12 @@ impl Output {
         }
     }
 
-    /// Flushes and returns the first error this file met, if any. The error
-    /// is taken: a second call reports success.
+    /// Flushes, closes the file to further writes and returns the first
+    /// error it met, if any. The error is taken: a second call reports
+    /// success.
     pub(crate) fn finish(&mut self) -> Result<(), LogError> {
         self.flush();
+        self.closed = true;
         match self.error.take() {
             None => Ok(()),
             Some(source) => Err(LogError::Write {

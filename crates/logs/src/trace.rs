@@ -222,6 +222,7 @@ pub fn write_query_records(path: &Path, timeline: &dyn TimelineView) -> Result<(
 /// [`CompositeSink`](crate::CompositeSink).
 #[derive(Debug)]
 pub struct QueryRecordWriter {
+    path: PathBuf,
     out: Mutex<Output>,
 }
 
@@ -229,9 +230,8 @@ impl QueryRecordWriter {
     /// Creates (truncates) `path`.
     pub fn create(path: impl Into<PathBuf>) -> Result<Self, LogError> {
         let path = path.into();
-        Ok(QueryRecordWriter {
-            out: Mutex::new(Output::create(&path)?),
-        })
+        let out = Mutex::new(Output::create(&path)?);
+        Ok(QueryRecordWriter { path, out })
     }
 
     /// Flushes the file and reports the first write error, if any.
@@ -247,12 +247,9 @@ impl QueryRecordWriter {
         out.write(lines.as_bytes());
     }
 
-    pub fn path(&self) -> PathBuf {
-        self.out
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .path()
-            .to_path_buf()
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 }
 

@@ -351,9 +351,9 @@ impl Drop for MlperfLogWriter {
 /// end, the warning and error counts of the test.
 ///
 /// `render_summary` ends every summary with those counts (its
-/// `render_trailer`); LoadGen writes them once per test, so they are cut from all but the last run's summary (only
-/// tests with several performance runs, like FindPeakPerformance, have more
-/// than one).
+/// `render_trailer`); LoadGen writes them once per test, so they are cut
+/// from all but the last run's summary (only tests with several performance
+/// runs, like FindPeakPerformance, have more than one).
 fn render_summary_file(runs: &[PerformanceSummary], warnings: usize, errors: usize) -> String {
     let Some((last, earlier)) = runs.split_last() else {
         return summary::render_accuracy_summary(warnings, errors);

@@ -281,7 +281,7 @@ fn empty_accuracy_log_is_byte_exact() {
 
 /// Every golden summary ends with LoadGen's warning/error lines.
 #[test]
-fn summaries_end_with_the_render_trailer() {
+fn summaries_end_with_the_trailer() {
     for case in CASES {
         let summary = golden_text(case, "mlperf_log_summary.txt");
         let detail = golden_text(case, "mlperf_log_detail.txt");

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use yardstick_core::log::{AccuracyEntry, DetailEvent, LogSink, MemorySink};
-use yardstick_logs::summary::render_trailer;
+use yardstick_core::results::{PerformanceResult, PerformanceSummary};
+use yardstick_core::settings::EffectiveSettings;
+use yardstick_core::TestSettings;
+use yardstick_logs::summary::{render_summary, render_trailer};
 use yardstick_logs::{
     header_events, loadgen_version_string, CompositeSink, LogError, LogOutputSettings, LogPaths,
     MlperfLogWriter, TestHeader,
@@ -230,4 +233,41 @@ fn composite_fans_out() {
         assert_eq!(sink.value("key"), Some(Value::from(5)));
         assert_eq!(sink.accuracy.lock().expect("lock").len(), 1);
     }
+}
+
+fn performance_summary() -> PerformanceSummary {
+    let settings = EffectiveSettings::new(&TestSettings::default(), 1024, 50000);
+    let pr = PerformanceResult {
+        sample_latencies: (1..=100).map(|i| i * 1000).collect(),
+        queries_issued: 100,
+        max_latency: 1e-4,
+        final_query_scheduled_time: 0.5,
+        final_query_issued_time: 0.5,
+        final_query_all_samples_done_time: 0.6,
+        ..PerformanceResult::default()
+    };
+    PerformanceSummary::new("SUT", settings, pr)
+}
+
+/// The summary is written at the end, with the counts of the whole test
+/// (including events logged after the run's results), once.
+#[test]
+fn summary_is_written_by_finish_with_final_counts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let writer = MlperfLogWriter::create(&settings_in(dir.path())).expect("writer");
+    let summary = performance_summary();
+    writer.summary(&summary);
+    writer.summary(&summary);
+    writer.detail(DetailEvent::warning("warning_generic_message", "late"));
+    let text = std::fs::read_to_string(&writer.paths().summary).expect("read");
+    assert_eq!(text, "", "nothing before finish");
+    writer.finish().expect("finish");
+
+    let one = render_summary(&summary, 1, 0);
+    let trailer = render_trailer(1, 0);
+    assert!(one.ends_with(&trailer));
+    let expected = format!("{}{one}", &one[..one.len() - trailer.len()]);
+    let text = std::fs::read_to_string(&writer.paths().summary).expect("read");
+    assert_eq!(text, expected);
+    assert_eq!(text.matches("warning encountered").count(), 1);
 }

@@ -14,7 +14,12 @@ pub struct SyntheticLibrary {
 
 impl SyntheticLibrary {
     pub fn new(name: impl Into<String>, total: usize, performance: usize) -> Self {
-        SyntheticLibrary { name: name.into(), total, performance, loaded: AtomicU64::new(0) }
+        SyntheticLibrary {
+            name: name.into(),
+            total,
+            performance,
+            loaded: AtomicU64::new(0),
+        }
     }
 
     /// Samples currently loaded.
@@ -46,14 +51,20 @@ impl QuerySampleLibrary for SyntheticLibrary {
 
     fn load_samples_to_ram(&self, indices: &[SampleIndex]) -> Result<(), BoxError> {
         if let Some(&index) = indices.iter().find(|&&i| i >= self.total) {
-            return Err(Box::new(IndexOutOfRange { name: self.name.clone(), index, total: self.total }));
+            return Err(Box::new(IndexOutOfRange {
+                name: self.name.clone(),
+                index,
+                total: self.total,
+            }));
         }
-        self.loaded.fetch_add(indices.len() as u64, Ordering::Relaxed);
+        self.loaded
+            .fetch_add(indices.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
     fn unload_samples_from_ram(&self, indices: &[SampleIndex]) -> Result<(), BoxError> {
-        self.loaded.fetch_sub(indices.len() as u64, Ordering::Relaxed);
+        self.loaded
+            .fetch_sub(indices.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 }

@@ -49,16 +49,22 @@ impl SystemUnderTest for NullSut {
                 *d = index_response(s.index);
             }
             if self.tokens {
-                let responses: Vec<_> =
-                    chunk.iter().zip(&data).map(|(s, d)| QuerySampleResponse::new(s.id, d)).collect();
+                let responses: Vec<_> = chunk
+                    .iter()
+                    .zip(&data)
+                    .map(|(s, d)| QuerySampleResponse::new(s.id, d))
+                    .collect();
                 completer.first_token(&responses)?;
             }
-            let responses: Vec<_> = chunk.iter().zip(&data).map(|(s, d)| QuerySampleResponse {
-                id: s.id,
-                data: d,
-                n_tokens: self.tokens.then(|| 2 + (s.index % 7) as u64),
-            })
-            .collect();
+            let responses: Vec<_> = chunk
+                .iter()
+                .zip(&data)
+                .map(|(s, d)| QuerySampleResponse {
+                    id: s.id,
+                    data: d,
+                    n_tokens: self.tokens.then(|| 2 + (s.index % 7) as u64),
+                })
+                .collect();
             completer.complete(&responses)?;
         }
         Ok(())

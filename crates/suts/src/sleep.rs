@@ -11,9 +11,14 @@ use crate::index_response;
 pub enum ServiceTime {
     Fixed(Duration),
     /// Uniform in `[min, max]`.
-    Uniform { min: Duration, max: Duration },
+    Uniform {
+        min: Duration,
+        max: Duration,
+    },
     /// Exponentially distributed with this mean (an M/M/c server).
-    Exponential { mean: Duration },
+    Exponential {
+        mean: Duration,
+    },
 }
 
 impl ServiceTime {
@@ -54,7 +59,9 @@ pub struct SleepSut {
 
 impl std::fmt::Debug for SleepSut {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SleepSut").field("workers", &self.workers.len()).finish()
+        f.debug_struct("SleepSut")
+            .field("workers", &self.workers.len())
+            .finish()
     }
 }
 
@@ -85,7 +92,9 @@ impl SleepSut {
                             std::thread::sleep(service.pick(u));
                             let data = index_response(job.sample.index);
                             // A refused completion is recorded by the run itself.
-                            let _ = job.completer.complete(&[QuerySampleResponse::new(job.sample.id, &data)]);
+                            let _ = job
+                                .completer
+                                .complete(&[QuerySampleResponse::new(job.sample.id, &data)]);
                         }
                     })
             })
@@ -106,8 +115,11 @@ impl SystemUnderTest for SleepSut {
     fn issue_query(&self, samples: &[QuerySample], completer: &Completer) -> Result<(), BoxError> {
         let tx = self.tx.as_ref().ok_or(SleepSutError::WorkersGone)?;
         for &sample in samples {
-            tx.send(Job { sample, completer: completer.clone() })
-                .map_err(|_| SleepSutError::WorkersGone)?;
+            tx.send(Job {
+                sample,
+                completer: completer.clone(),
+            })
+            .map_err(|_| SleepSutError::WorkersGone)?;
         }
         Ok(())
     }
@@ -131,9 +143,14 @@ mod tests {
     fn service_times_follow_their_law() {
         let fixed = ServiceTime::Fixed(Duration::from_millis(3));
         assert_eq!(fixed.pick(0.7), Duration::from_millis(3));
-        let uni = ServiceTime::Uniform { min: Duration::from_millis(1), max: Duration::from_millis(3) };
+        let uni = ServiceTime::Uniform {
+            min: Duration::from_millis(1),
+            max: Duration::from_millis(3),
+        };
         assert_eq!(uni.pick(0.5), Duration::from_millis(2));
-        let exp = ServiceTime::Exponential { mean: Duration::from_millis(1) };
+        let exp = ServiceTime::Exponential {
+            mean: Duration::from_millis(1),
+        };
         assert!(exp.pick(0.0).is_zero());
         assert!(exp.pick(0.99) > Duration::from_millis(4));
     }

@@ -138,7 +138,10 @@ impl MinPassingQueriesFinder {
     /// bounds described on the type), for `t` over-latency queries at
     /// percentile `p`, tolerance `d` and confidence `c`.
     pub fn min_passing(&mut self, t: i64, p: f64, d: f64, c: f64) -> i64 {
-        let cache = self.caches.entry([key_bits(p), key_bits(d), key_bits(c)]).or_default();
+        let cache = self
+            .caches
+            .entry([key_bits(p), key_bits(d), key_bits(c)])
+            .or_default();
         if let Some(&h) = cache.get(&t) {
             return h;
         }
@@ -199,7 +202,11 @@ pub struct EarlyStoppingOutcome {
 /// one more than LoadGen's "Would discard" count: the estimate is the
 /// `t`-th largest latency. `Err(h_min)` when even `t = 1` needs more than
 /// `queries_issued` queries (`h_min + 1` are needed).
-fn stream_estimate_rank(finder: &mut MinPassingQueriesFinder, queries_issued: i64, p: f64) -> Result<(i64, i64), i64> {
+fn stream_estimate_rank(
+    finder: &mut MinPassingQueriesFinder,
+    queries_issued: i64,
+    p: f64,
+) -> Result<(i64, i64), i64> {
     let h_min = finder.min_passing(1, p, TOLERANCE, CONFIDENCE);
     if queries_issued < h_min + 1 {
         return Err(h_min);
@@ -246,7 +253,10 @@ pub fn evaluate(
     target_latency_ns: i64,
 ) -> EarlyStoppingOutcome {
     let mut finder = MinPassingQueriesFinder::new();
-    let mut out = EarlyStoppingOutcome { met: true, ..Default::default() };
+    let mut out = EarlyStoppingOutcome {
+        met: true,
+        ..Default::default()
+    };
     let not_enough = |h_min: i64| {
         format!(
             " * Only processed {queries_issued} queries.\n * Need to process at least {} queries for early stopping.",
@@ -255,14 +265,15 @@ pub fn evaluate(
     };
     match scenario {
         Scenario::SingleStream | Scenario::MultiStream => {
-            let (h_min, t) = match stream_estimate_rank(&mut finder, queries_issued, target_percentile) {
-                Ok(found) => found,
-                Err(h_min) => {
-                    out.met = false;
-                    out.recommendation = not_enough(h_min);
-                    return out;
-                }
-            };
+            let (h_min, t) =
+                match stream_estimate_rank(&mut finder, queries_issued, target_percentile) {
+                    Ok(found) => found,
+                    Err(h_min) => {
+                        out.met = false;
+                        out.recommendation = not_enough(h_min);
+                        return out;
+                    }
+                };
             let latencies = match scenario {
                 Scenario::SingleStream => sorted_sample_latencies,
                 _ => sorted_query_latencies,
@@ -297,7 +308,10 @@ pub fn evaluate(
             }
         }
         Scenario::Server => {
-            let over = sorted_sample_latencies.iter().filter(|&&l| l > target_latency_ns).count();
+            let over = sorted_sample_latencies
+                .iter()
+                .filter(|&&l| l > target_latency_ns)
+                .count();
             let t = i64::try_from(over).unwrap_or(i64::MAX);
             let h = finder.min_passing(t, target_percentile, TOLERANCE, CONFIDENCE);
             if queries_issued >= h.saturating_add(t) {
@@ -358,7 +372,10 @@ mod tests {
         };
         for (h, t, p) in [(10, 0, 0.9), (60, 1, 0.9), (600, 3, 0.99), (120, 10, 0.9)] {
             let (a, b) = (odds(h, t, p, 0.0), binomial_cdf(h, t, p));
-            assert!((a - b).abs() < 1e-9 * b.max(1e-300), "h={h} t={t} p={p}: {a} vs {b}");
+            assert!(
+                (a - b).abs() < 1e-9 * b.max(1e-300),
+                "h={h} t={t} p={p}: {a} vs {b}"
+            );
         }
     }
 
@@ -368,7 +385,10 @@ mod tests {
         for (t, p) in [(1, 0.9), (5, 0.9), (1, 0.99), (17, 0.99), (3, 0.999)] {
             let h = min_passing(t, p);
             assert!(odds(h, t, p, 0.0) < 1.0 - CONFIDENCE, "t={t} p={p} h={h}");
-            assert!(odds(h - 1, t, p, 0.0) >= 1.0 - CONFIDENCE, "t={t} p={p} h={h}");
+            assert!(
+                odds(h - 1, t, p, 0.0) >= 1.0 - CONFIDENCE,
+                "t={t} p={p} h={h}"
+            );
         }
     }
 
@@ -401,7 +421,9 @@ mod tests {
         let out = evaluate(Scenario::SingleStream, 0.9, 1000, &lat, &[], 0);
         assert!(out.met);
         let ms = out.latency_ms.expect("1000 queries allow a p99 estimate");
-        assert!(out.recommendation.ends_with(&format!("\n * Early stopping 99.0th percentile estimate: {ms}")));
+        assert!(out.recommendation.ends_with(&format!(
+            "\n * Early stopping 99.0th percentile estimate: {ms}"
+        )));
         assert!(ms > out.latency_ss.unwrap_or(Latency::MAX));
     }
 
@@ -435,7 +457,10 @@ mod tests {
     fn server_counts_overlatency_queries() {
         let mut lat = vec![100; 1000];
         let out = evaluate(Scenario::Server, 0.99, 1000, &lat, &[], 100);
-        assert_eq!((out.met, out.recommendation.as_str()), (true, " * Run successful."));
+        assert_eq!(
+            (out.met, out.recommendation.as_str()),
+            (true, " * Run successful.")
+        );
 
         // 5 over latency: need min_passing(5) + 5 queries.
         for l in lat.iter_mut().rev().take(5) {
@@ -457,7 +482,13 @@ mod tests {
     #[test]
     fn offline_always_passes_silently() {
         let out = evaluate(Scenario::Offline, 0.9, 1, &[5], &[], 0);
-        assert_eq!(out, EarlyStoppingOutcome { met: true, ..Default::default() });
+        assert_eq!(
+            out,
+            EarlyStoppingOutcome {
+                met: true,
+                ..Default::default()
+            }
+        );
     }
 
     proptest! {

@@ -34,7 +34,11 @@ pub struct PercentileEntry {
 
 impl PercentileEntry {
     fn at(percentile: f64) -> Self {
-        PercentileEntry { percentile, sample_latency: 0, query_latency: 0 }
+        PercentileEntry {
+            percentile,
+            sample_latency: 0,
+            query_latency: 0,
+        }
     }
 
     /// The percentile as LoadGen prints it in keys and tables: `99.90`.
@@ -219,7 +223,11 @@ fn ns_to_seconds(ns: Latency) -> f64 {
 impl PerformanceSummary {
     /// Computes every statistic and check of a finished performance run.
     /// Sorts `pr`'s latency vectors in place; never clones them.
-    pub fn new(sut_name: impl Into<String>, settings: EffectiveSettings, pr: PerformanceResult) -> Self {
+    pub fn new(
+        sut_name: impl Into<String>,
+        settings: EffectiveSettings,
+        pr: PerformanceResult,
+    ) -> Self {
         let target = settings.target_latency_percentile;
         let mut s = PerformanceSummary {
             sut_name: sut_name.into(),
@@ -292,7 +300,8 @@ impl PerformanceSummary {
         self.sample_count = n;
         self.sample_latency_mean = loadgen_mean(wrapping_sum(samples), n);
         samples.sort_unstable();
-        self.target_latency_percentile.sample_latency = percentile(samples, n, self.target_latency_percentile.percentile);
+        self.target_latency_percentile.sample_latency =
+            percentile(samples, n, self.target_latency_percentile.percentile);
         self.sample_latency_min = samples[0];
         self.sample_latency_max = samples[samples.len() - 1];
         for lp in &mut self.latency_percentiles {
@@ -340,8 +349,10 @@ impl PerformanceSummary {
             return;
         }
         let n = self.sample_count;
-        self.first_token_latency_mean = loadgen_mean(wrapping_sum(&tokens.first_token_latencies), n);
-        self.time_per_output_token_mean = loadgen_mean(wrapping_sum(&tokens.time_per_output_token), n);
+        self.first_token_latency_mean =
+            loadgen_mean(wrapping_sum(&tokens.first_token_latencies), n);
+        self.time_per_output_token_mean =
+            loadgen_mean(wrapping_sum(&tokens.time_per_output_token), n);
         tokens.first_token_latencies.sort_unstable();
         tokens.time_per_output_token.sort_unstable();
 
@@ -355,7 +366,8 @@ impl PerformanceSummary {
         }
 
         let tpot = &tokens.time_per_output_token;
-        self.target_tpot_percentile.sample_latency = percentile(tpot, n, self.target_tpot_percentile.percentile);
+        self.target_tpot_percentile.sample_latency =
+            percentile(tpot, n, self.target_tpot_percentile.percentile);
         self.time_per_output_token_min = tpot.first().copied().unwrap_or(0);
         self.time_per_output_token_max = tpot.last().copied().unwrap_or(0);
         for lp in &mut self.tpot_percentiles {
@@ -409,12 +421,22 @@ impl PerformanceSummary {
             )
         };
         let (plain, tpot, ttft) = if !s.use_token_latencies {
-            (Some(run(&pr.sample_latencies, s.target_latency_ns)), None, None)
+            (
+                Some(run(&pr.sample_latencies, s.target_latency_ns)),
+                None,
+                None,
+            )
         } else {
-            let tpot = run(&pr.token_results.time_per_output_token, s.server_tpot_latency);
-            let ttft = tpot
-                .met
-                .then(|| run(&pr.token_results.first_token_latencies, s.server_ttft_latency));
+            let tpot = run(
+                &pr.token_results.time_per_output_token,
+                s.server_tpot_latency,
+            );
+            let ttft = tpot.met.then(|| {
+                run(
+                    &pr.token_results.first_token_latencies,
+                    s.server_ttft_latency,
+                )
+            });
             (None, Some(tpot), ttft)
         };
         // In LoadGen's order: a later evaluation overrides what it sets.
@@ -427,7 +449,8 @@ impl PerformanceSummary {
                 self.early_stopping_latency_ms = ms;
             }
         }
-        let text = |o: Option<EarlyStoppingOutcome>| o.map(|o| o.recommendation).unwrap_or_default();
+        let text =
+            |o: Option<EarlyStoppingOutcome>| o.map(|o| o.recommendation).unwrap_or_default();
         self.early_stopping_recommendation = text(plain);
         self.early_stopping_tpot_recommendation = text(tpot);
         self.early_stopping_ttft_recommendation = text(ttft);
@@ -475,13 +498,17 @@ impl PerformanceSummary {
         self.samples_per_second = n as f64 / pr.max_latency;
 
         self.tokens_per_sec_with_loadgen_overhead = tokens / pr.final_query_issued_time;
-        self.tokens_per_sec_without_loadgen_overhead = tokens / (ns_to_seconds(self.sample_latency_mean) * n as f64);
-        self.token_throughput_per_ns = tokens / (self.sample_latency_mean as u64).wrapping_mul(n) as f64;
+        self.tokens_per_sec_without_loadgen_overhead =
+            tokens / (ns_to_seconds(self.sample_latency_mean) * n as f64);
+        self.token_throughput_per_ns =
+            tokens / (self.sample_latency_mean as u64).wrapping_mul(n) as f64;
         self.completed_tokens_per_sec = tokens / pr.final_query_all_samples_done_time;
         self.tokens_per_sec = tokens / pr.max_latency;
         self.inferred_tokens_per_sec = match self.settings.scenario {
             Scenario::Offline => factor.wrapping_mul(n) as f64 / pr.max_latency,
-            _ => factor.wrapping_mul(n.wrapping_sub(1)) as f64 / pr.final_query_all_samples_done_time,
+            _ => {
+                factor.wrapping_mul(n.wrapping_sub(1)) as f64 / pr.final_query_all_samples_done_time
+            }
         };
     }
 
@@ -489,13 +516,19 @@ impl PerformanceSummary {
     /// completed enough samples), met its latency constraints and early
     /// stopping.
     pub fn is_valid(&self) -> bool {
-        self.min_duration_met && self.min_queries_met && self.perf_constraints_met && self.early_stopping_met
+        self.min_duration_met
+            && self.min_queries_met
+            && self.perf_constraints_met
+            && self.early_stopping_met
     }
 
     /// Whether the latency constraints were met and, if not, why: what
     /// LoadGen's find-peak search asks of each run.
     pub fn perf_constraints_met(&self) -> (bool, String) {
-        (self.perf_constraints_met, self.perf_constraints_recommendation.clone())
+        (
+            self.perf_constraints_met,
+            self.perf_constraints_recommendation.clone(),
+        )
     }
 
     /// Whether the scenario has latency constraints at all (Server only).
@@ -506,8 +539,12 @@ impl PerformanceSummary {
     /// The run's headline number.
     pub fn result_metric(&self) -> ResultMetric {
         match self.settings.scenario {
-            Scenario::SingleStream => ResultMetric::LatencyNs(self.target_latency_percentile.sample_latency),
-            Scenario::MultiStream => ResultMetric::LatencyNs(self.target_latency_percentile.query_latency),
+            Scenario::SingleStream => {
+                ResultMetric::LatencyNs(self.target_latency_percentile.sample_latency)
+            }
+            Scenario::MultiStream => {
+                ResultMetric::LatencyNs(self.target_latency_percentile.query_latency)
+            }
             Scenario::Server => ResultMetric::SamplesPerSecond(self.completed_samples_per_sec),
             Scenario::Offline => ResultMetric::SamplesPerSecond(self.samples_per_second),
         }
@@ -543,18 +580,39 @@ impl PerformanceSummary {
         let s = &self.settings;
         let mut ev: Vec<DetailEvent> = Vec::with_capacity(64);
         let valid = self.is_valid();
-        ev.push(DetailEvent::new("result_validity", if valid { "VALID" } else { "INVALID" }));
+        ev.push(DetailEvent::new(
+            "result_validity",
+            if valid { "VALID" } else { "INVALID" },
+        ));
         if self.has_perf_constraints() {
-            ev.push(DetailEvent::new("result_perf_constraints_met", self.perf_constraints_met));
+            ev.push(DetailEvent::new(
+                "result_perf_constraints_met",
+                self.perf_constraints_met,
+            ));
         }
-        ev.push(DetailEvent::new("result_min_duration_met", self.min_duration_met));
-        ev.push(DetailEvent::new("result_min_queries_met", self.min_queries_met));
-        ev.push(DetailEvent::new("early_stopping_met", self.early_stopping_met));
+        ev.push(DetailEvent::new(
+            "result_min_duration_met",
+            self.min_duration_met,
+        ));
+        ev.push(DetailEvent::new(
+            "result_min_queries_met",
+            self.min_queries_met,
+        ));
+        ev.push(DetailEvent::new(
+            "early_stopping_met",
+            self.early_stopping_met,
+        ));
         if !valid {
-            ev.push(DetailEvent::new("result_invalid_reason", self.invalid_reason()));
+            ev.push(DetailEvent::new(
+                "result_invalid_reason",
+                self.invalid_reason(),
+            ));
         }
         if !s.use_token_latencies {
-            ev.push(DetailEvent::new("early_stopping_result", self.early_stopping_recommendation.replace('\n', " ")));
+            ev.push(DetailEvent::new(
+                "early_stopping_result",
+                self.early_stopping_recommendation.replace('\n', " "),
+            ));
         } else {
             ev.push(DetailEvent::new(
                 "early_stopping_ttft_result",
@@ -567,49 +625,106 @@ impl PerformanceSummary {
         }
         ev.push(DetailEvent::new("result_query_count", self.query_count));
         if s.scenario == Scenario::Server {
-            ev.push(DetailEvent::new("result_overlatency_query_count", self.overlatency_query_count));
+            ev.push(DetailEvent::new(
+                "result_overlatency_query_count",
+                self.overlatency_query_count,
+            ));
         }
 
         match s.scenario {
             Scenario::SingleStream => {
-                ev.push(DetailEvent::new("result_qps_with_loadgen_overhead", self.qps_with_loadgen_overhead));
-                ev.push(DetailEvent::new("result_qps_without_loadgen_overhead", self.qps_without_loadgen_overhead));
-                ev.push(DetailEvent::new("early_stopping_latency_ss", self.early_stopping_latency_ss));
-                ev.push(DetailEvent::new("early_stopping_latency_ms", self.early_stopping_latency_ms));
+                ev.push(DetailEvent::new(
+                    "result_qps_with_loadgen_overhead",
+                    self.qps_with_loadgen_overhead,
+                ));
+                ev.push(DetailEvent::new(
+                    "result_qps_without_loadgen_overhead",
+                    self.qps_without_loadgen_overhead,
+                ));
+                ev.push(DetailEvent::new(
+                    "early_stopping_latency_ss",
+                    self.early_stopping_latency_ss,
+                ));
+                ev.push(DetailEvent::new(
+                    "early_stopping_latency_ms",
+                    self.early_stopping_latency_ms,
+                ));
             }
             Scenario::MultiStream => {
-                ev.push(DetailEvent::new("result_min_query_latency_ns", self.query_latency_min));
-                ev.push(DetailEvent::new("result_max_query_latency_ns", self.query_latency_max));
-                ev.push(DetailEvent::new("result_mean_query_latency_ns", self.query_latency_mean));
+                ev.push(DetailEvent::new(
+                    "result_min_query_latency_ns",
+                    self.query_latency_min,
+                ));
+                ev.push(DetailEvent::new(
+                    "result_max_query_latency_ns",
+                    self.query_latency_max,
+                ));
+                ev.push(DetailEvent::new(
+                    "result_mean_query_latency_ns",
+                    self.query_latency_mean,
+                ));
                 for lp in &self.latency_percentiles {
                     ev.push(DetailEvent::new(
                         format!("result_{}_percentile_per_query_latency_ns", lp.label()),
                         lp.query_latency,
                     ));
                 }
-                ev.push(DetailEvent::new("early_stopping_latency_ms", self.early_stopping_latency_ms));
+                ev.push(DetailEvent::new(
+                    "early_stopping_latency_ms",
+                    self.early_stopping_latency_ms,
+                ));
             }
             Scenario::Server => {
-                ev.push(DetailEvent::new("result_scheduled_samples_per_sec", self.scheduled_samples_per_sec));
-                ev.push(DetailEvent::new("result_completed_samples_per_sec", self.completed_samples_per_sec));
+                ev.push(DetailEvent::new(
+                    "result_scheduled_samples_per_sec",
+                    self.scheduled_samples_per_sec,
+                ));
+                ev.push(DetailEvent::new(
+                    "result_completed_samples_per_sec",
+                    self.completed_samples_per_sec,
+                ));
             }
             Scenario::Offline => {
-                ev.push(DetailEvent::new("result_samples_per_second", self.samples_per_second));
+                ev.push(DetailEvent::new(
+                    "result_samples_per_second",
+                    self.samples_per_second,
+                ));
             }
         }
 
-        ev.push(DetailEvent::new("result_min_latency_ns", self.sample_latency_min));
-        ev.push(DetailEvent::new("result_max_latency_ns", self.sample_latency_max));
-        ev.push(DetailEvent::new("result_mean_latency_ns", self.sample_latency_mean));
+        ev.push(DetailEvent::new(
+            "result_min_latency_ns",
+            self.sample_latency_min,
+        ));
+        ev.push(DetailEvent::new(
+            "result_max_latency_ns",
+            self.sample_latency_max,
+        ));
+        ev.push(DetailEvent::new(
+            "result_mean_latency_ns",
+            self.sample_latency_mean,
+        ));
         for lp in &self.latency_percentiles {
-            ev.push(DetailEvent::new(format!("result_{}_percentile_latency_ns", lp.label()), lp.sample_latency));
+            ev.push(DetailEvent::new(
+                format!("result_{}_percentile_latency_ns", lp.label()),
+                lp.sample_latency,
+            ));
         }
 
         if s.use_token_latencies {
             if s.scenario != Scenario::Offline {
-                ev.push(DetailEvent::new("result_first_token_min_latency_ns", self.first_token_latency_min));
-                ev.push(DetailEvent::new("result_first_token_max_latency_ns", self.first_token_latency_max));
-                ev.push(DetailEvent::new("result_first_token_mean_latency_ns", self.first_token_latency_mean));
+                ev.push(DetailEvent::new(
+                    "result_first_token_min_latency_ns",
+                    self.first_token_latency_min,
+                ));
+                ev.push(DetailEvent::new(
+                    "result_first_token_max_latency_ns",
+                    self.first_token_latency_max,
+                ));
+                ev.push(DetailEvent::new(
+                    "result_first_token_mean_latency_ns",
+                    self.first_token_latency_mean,
+                ));
                 for lp in &self.token_latency_percentiles {
                     ev.push(DetailEvent::new(
                         format!("result_first_token_{}_percentile_latency_ns", lp.label()),
@@ -620,19 +735,37 @@ impl PerformanceSummary {
                     "result_token_throughput_with_loadgen_overhead",
                     self.tokens_per_sec_with_loadgen_overhead,
                 ));
-                ev.push(DetailEvent::new("result_token_throughput", self.token_throughput_per_ns));
+                ev.push(DetailEvent::new(
+                    "result_token_throughput",
+                    self.token_throughput_per_ns,
+                ));
                 for lp in &self.tpot_percentiles {
                     ev.push(DetailEvent::new(
                         format!("result_time_per_output_token_{}_percentile_ns", lp.label()),
                         lp.sample_latency,
                     ));
                 }
-                ev.push(DetailEvent::new("result_time_to_output_token_min", self.time_per_output_token_min));
-                ev.push(DetailEvent::new("result_time_to_output_token_max", self.time_per_output_token_max));
-                ev.push(DetailEvent::new("result_time_to_output_token_mean", self.time_per_output_token_mean));
-                ev.push(DetailEvent::new("result_completed_tokens_per_second", self.completed_tokens_per_sec));
+                ev.push(DetailEvent::new(
+                    "result_time_to_output_token_min",
+                    self.time_per_output_token_min,
+                ));
+                ev.push(DetailEvent::new(
+                    "result_time_to_output_token_max",
+                    self.time_per_output_token_max,
+                ));
+                ev.push(DetailEvent::new(
+                    "result_time_to_output_token_mean",
+                    self.time_per_output_token_mean,
+                ));
+                ev.push(DetailEvent::new(
+                    "result_completed_tokens_per_second",
+                    self.completed_tokens_per_sec,
+                ));
             } else {
-                ev.push(DetailEvent::new("result_tokens_per_second", self.tokens_per_sec));
+                ev.push(DetailEvent::new(
+                    "result_tokens_per_second",
+                    self.tokens_per_sec,
+                ));
             }
         }
 
@@ -642,9 +775,10 @@ impl PerformanceSummary {
                     "result_inferred_completed_tokens_per_second",
                     self.inferred_tokens_per_sec,
                 )),
-                Scenario::Offline => {
-                    ev.push(DetailEvent::new("result_inferred_tokens_per_second", self.inferred_tokens_per_sec))
-                }
+                Scenario::Offline => ev.push(DetailEvent::new(
+                    "result_inferred_tokens_per_second",
+                    self.inferred_tokens_per_sec,
+                )),
                 Scenario::SingleStream | Scenario::MultiStream => {}
             }
         }

@@ -1,5 +1,5 @@
 //! Clocks: waiting precisely for a scheduled instant, and the wall-clock
-//! strings LoadGen writes (power window, test date).
+//! string LoadGen writes for the power window.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -49,7 +49,14 @@ fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     let y = if m <= 2 { y + 1 } else { y };
-    (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
 }
 
 fn unix_parts(t: SystemTime) -> (i64, u32) {
@@ -75,13 +82,6 @@ pub fn power_time_string(t: SystemTime) -> String {
     format!("{mo:02}-{d:02}-{y:04} {h:02}:{mi:02}:{s:02}.{ms:03}")
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` (UTC), LoadGen's `test_datetime`.
-pub fn iso8601_string(t: SystemTime) -> String {
-    let (secs, _) = unix_parts(t);
-    let (y, mo, d, h, mi, s) = civil(secs);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,9 +90,10 @@ mod tests {
     fn formats_known_instants() {
         let t = UNIX_EPOCH + Duration::from_millis(1_795_867_312_535);
         assert_eq!(power_time_string(t), "11-28-2026 12:01:52.535");
-        assert_eq!(iso8601_string(t), "2026-11-28T12:01:52Z");
-        assert_eq!(iso8601_string(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        assert_eq!(power_time_string(UNIX_EPOCH + Duration::from_secs(951_782_400)), "02-29-2000 00:00:00.000");
+        assert_eq!(
+            power_time_string(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            "02-29-2000 00:00:00.000"
+        );
     }
 
     #[test]

@@ -35,7 +35,9 @@ pub enum CompletionError {
     UnknownId { id: ResponseId },
     #[error("sample {sample_index} (response id {id:#x}) was completed twice")]
     Duplicate { id: ResponseId, sample_index: usize },
-    #[error("first token reported for sample {sample_index} (response id {id:#x}) after it completed")]
+    #[error(
+        "first token reported for sample {sample_index} (response id {id:#x}) after it completed"
+    )]
     FirstTokenAfterCompletion { id: ResponseId, sample_index: usize },
     #[error("the run has already ended; response id {id:#x} arrived too late")]
     RunEnded { id: ResponseId },
@@ -51,7 +53,12 @@ pub enum Fault {
     #[error("the SUT failed in issue_query: {0}")]
     IssueFailed(String),
     #[error("the SUT never answered {outstanding} of {issued} issued samples (no completion for {waited_s:.1} s; first missing sample indices: {first_missing:?})")]
-    Stalled { outstanding: u64, issued: u64, waited_s: f64, first_missing: Vec<usize> },
+    Stalled {
+        outstanding: u64,
+        issued: u64,
+        waited_s: f64,
+        first_missing: Vec<usize>,
+    },
 }
 
 /// Faults of a whole test, shared by all its runs.
@@ -261,7 +268,10 @@ impl RunState {
         }
         if self.should_log(pos) {
             let token_data = if self.accuracy.use_tokens && self.accuracy.needs_first_token {
-                self.token_data.lock().unwrap_or_else(|e| e.into_inner()).remove(&pos)
+                self.token_data
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .remove(&pos)
             } else {
                 None
             };
@@ -295,7 +305,8 @@ impl RunState {
                 }
                 if let Some(ft) = &self.first_token_ns {
                     // A repeated first token keeps the earliest time stamp.
-                    let _ = ft[pos].compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Relaxed);
+                    let _ =
+                        ft[pos].compare_exchange(0, now + 1, Ordering::AcqRel, Ordering::Relaxed);
                     if self.accuracy.needs_first_token && self.should_log(pos) {
                         self.token_data
                             .lock()
@@ -323,7 +334,9 @@ pub struct Completer {
 
 impl std::fmt::Debug for Completer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Completer").field("epoch", &self.state.epoch).finish()
+        f.debug_struct("Completer")
+            .field("epoch", &self.state.epoch)
+            .finish()
     }
 }
 
@@ -343,7 +356,10 @@ impl Completer {
 
     /// The first token of these samples is ready (LoadGen's
     /// `FirstTokenComplete`); only meaningful with token latencies.
-    pub fn first_token(&self, responses: &[QuerySampleResponse<'_>]) -> Result<(), CompletionError> {
+    pub fn first_token(
+        &self,
+        responses: &[QuerySampleResponse<'_>],
+    ) -> Result<(), CompletionError> {
         self.state.first_token(responses)
     }
 }

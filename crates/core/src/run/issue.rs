@@ -67,11 +67,18 @@ fn share(count: u64, stride: usize, t: usize) -> u64 {
     count / stride + u64::from((t as u64) < count % stride)
 }
 
-fn issue_loop(ctx: &IssueContext<'_>, state: &Arc<RunState>, stride: usize, thread_idx: usize) -> IssueReport {
+fn issue_loop(
+    ctx: &IssueContext<'_>,
+    state: &Arc<RunState>,
+    stride: usize,
+    thread_idx: usize,
+) -> IssueReport {
     let settings = ctx.settings;
     let scenario = settings.scenario;
     let plan = &state.plan;
-    let completer = Completer { state: Arc::clone(state) };
+    let completer = Completer {
+        state: Arc::clone(state),
+    };
     let start = state.start;
     let min_queries = share(settings.min_query_count, stride, thread_idx);
     let max_queries = share(settings.max_query_count, stride, thread_idx);
@@ -117,7 +124,8 @@ fn issue_loop(ctx: &IssueContext<'_>, state: &Arc<RunState>, stride: usize, thre
         let mut last = q;
         if coalesce {
             while last + stride < count
-                && start + Duration::from_nanos(plan.scheduled_ns(last + stride).max(0) as u64) <= now
+                && start + Duration::from_nanos(plan.scheduled_ns(last + stride).max(0) as u64)
+                    <= now
             {
                 last += stride;
             }
@@ -128,10 +136,15 @@ fn issue_loop(ctx: &IssueContext<'_>, state: &Arc<RunState>, stride: usize, thre
         loop {
             state.issued_ns[i].store(now_ns, Ordering::Relaxed);
             let base = plan.query_start(i);
-            batch.extend(plan.query(i).iter().enumerate().map(|(k, &idx)| QuerySample {
-                id: state.id_of(base + k),
-                index: idx as usize,
-            }));
+            batch.extend(
+                plan.query(i)
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &idx)| QuerySample {
+                        id: state.id_of(base + k),
+                        index: idx as usize,
+                    }),
+            );
             batch_queries += 1;
             if i == last {
                 break;
@@ -139,7 +152,9 @@ fn issue_loop(ctx: &IssueContext<'_>, state: &Arc<RunState>, stride: usize, thre
             i += stride;
         }
         let batch_samples = batch.len() as u64;
-        state.issued_samples.fetch_add(batch_samples, Ordering::Relaxed);
+        state
+            .issued_samples
+            .fetch_add(batch_samples, Ordering::Relaxed);
         samples_done_target += batch_samples;
 
         let outcome = catch_unwind(AssertUnwindSafe(|| ctx.sut.issue_query(&batch, &completer)));
@@ -149,7 +164,9 @@ fn issue_loop(ctx: &IssueContext<'_>, state: &Arc<RunState>, stride: usize, thre
         match outcome {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                state.faults.record(Fault::IssueFailed(e.to_string()), true, &*state.sink);
+                state
+                    .faults
+                    .record(Fault::IssueFailed(e.to_string()), true, &*state.sink);
                 report.ran_out_of_generated_queries = false;
                 break;
             }
@@ -159,7 +176,9 @@ fn issue_loop(ctx: &IssueContext<'_>, state: &Arc<RunState>, stride: usize, thre
                     .map(|s| s.to_string())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_else(|| "non-string panic payload".to_string());
-                state.faults.record(Fault::IssuePanicked(msg), true, &*state.sink);
+                state
+                    .faults
+                    .record(Fault::IssuePanicked(msg), true, &*state.sink);
                 report.ran_out_of_generated_queries = false;
                 break;
             }
@@ -226,7 +245,11 @@ pub(crate) struct Stalled;
 /// has arrived for `stall_timeout` (the SUT stopped answering), or after a
 /// short grace period once a fatal fault was seen; the first stall of a run
 /// is recorded as a fault naming the missing samples.
-pub(crate) fn wait_for_completions(state: &RunState, target: u64, stall_timeout: Duration) -> Result<(), Stalled> {
+pub(crate) fn wait_for_completions(
+    state: &RunState,
+    target: u64,
+    stall_timeout: Duration,
+) -> Result<(), Stalled> {
     if state.completed.load(Ordering::Acquire) >= target {
         return Ok(());
     }
@@ -251,7 +274,11 @@ pub(crate) fn wait_for_completions(state: &RunState, target: u64, stall_timeout:
             last_seen = done;
             last_progress = Instant::now();
         }
-        let limit = if state.faults.is_fatal() { grace } else { stall_timeout };
+        let limit = if state.faults.is_fatal() {
+            grace
+        } else {
+            stall_timeout
+        };
         let idle = last_progress.elapsed();
         if idle >= limit {
             if !state.stall_recorded.swap(true, Ordering::AcqRel) {

@@ -41,13 +41,18 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { stall_timeout: Duration::from_secs(60), progress: None }
+        RunOptions {
+            stall_timeout: Duration::from_secs(60),
+            progress: None,
+        }
     }
 }
 
 impl std::fmt::Debug for RunOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RunOptions").field("stall_timeout", &self.stall_timeout).finish()
+        f.debug_struct("RunOptions")
+            .field("stall_timeout", &self.stall_timeout)
+            .finish()
     }
 }
 
@@ -55,7 +60,11 @@ impl std::fmt::Debug for RunOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("the sample library `{name}` reports {total} samples in total and {performance} for performance; both must be at least 1")]
-    EmptyLibrary { name: String, total: usize, performance: usize },
+    EmptyLibrary {
+        name: String,
+        total: usize,
+        performance: usize,
+    },
     #[error("the sample library failed to load samples: {0}")]
     LoadFailed(String),
     #[error("cannot generate queries: {0}")]
@@ -100,7 +109,11 @@ pub fn start_test(
     let total = qsl.total_sample_count();
     let performance = qsl.performance_sample_count();
     if total == 0 || performance == 0 {
-        return Err(RunError::EmptyLibrary { name: qsl.name().to_string(), total, performance });
+        return Err(RunError::EmptyLibrary {
+            name: qsl.name().to_string(),
+            total,
+            performance,
+        });
     }
     if total > u32::MAX as usize {
         return Err(PlanError::TooManySamples.into());
@@ -118,7 +131,11 @@ pub fn start_test(
         requested.schedule_rng_seed = requested.test05_schedule_rng_seed;
     }
     let settings = EffectiveSettings::new(&requested, performance, total);
-    for event in settings.construction_events().into_iter().chain(settings.log_events()) {
+    for event in settings
+        .construction_events()
+        .into_iter()
+        .chain(settings.log_events())
+    {
         sink.detail(event);
     }
 
@@ -170,12 +187,16 @@ impl Test<'_> {
             serde_json::Value::from(set.indices.clone()),
         ));
         let indices: Vec<usize> = set.indices.iter().map(|&i| i as usize).collect();
-        self.qsl.load_samples_to_ram(&indices).map_err(|e| RunError::LoadFailed(e.to_string()))
+        self.qsl
+            .load_samples_to_ram(&indices)
+            .map_err(|e| RunError::LoadFailed(e.to_string()))
     }
 
     fn unload(&self, set: &LoadableSet) -> Result<(), RunError> {
         let indices: Vec<usize> = set.indices.iter().map(|&i| i as usize).collect();
-        self.qsl.unload_samples_from_ram(&indices).map_err(|e| RunError::LoadFailed(e.to_string()))
+        self.qsl
+            .unload_samples_from_ram(&indices)
+            .map_err(|e| RunError::LoadFailed(e.to_string()))
     }
 
     fn sets(&self, settings: &EffectiveSettings, count: u64) -> Vec<LoadableSet> {
@@ -190,7 +211,10 @@ impl Test<'_> {
     }
 
     fn accuracy(&mut self, settings: &EffectiveSettings) -> Result<(), RunError> {
-        self.sink.detail(DetailEvent::new("generic_message", "Starting accuracy mode"));
+        self.sink.detail(DetailEvent::new(
+            "generic_message",
+            "Starting accuracy mode",
+        ));
         for set in self.sets(settings, settings.accuracy_sample_count) {
             self.load(&set)?;
             let run = self.run(settings, Mode::AccuracyOnly, &set)?;
@@ -204,7 +228,10 @@ impl Test<'_> {
     }
 
     fn performance(&mut self, settings: &EffectiveSettings) -> Result<(), RunError> {
-        self.sink.detail(DetailEvent::new("generic_message", "Starting performance mode"));
+        self.sink.detail(DetailEvent::new(
+            "generic_message",
+            "Starting performance mode",
+        ));
         let sets = self.sets(settings, settings.performance_sample_count);
         let Some(set) = sets.first() else {
             return Err(PlanError::EmptySampleSet.into());
@@ -216,9 +243,17 @@ impl Test<'_> {
         Ok(())
     }
 
-    fn measure(&mut self, settings: &EffectiveSettings, set: &LoadableSet) -> Result<PerformanceSummary, RunError> {
+    fn measure(
+        &mut self,
+        settings: &EffectiveSettings,
+        set: &LoadableSet,
+    ) -> Result<PerformanceSummary, RunError> {
         let run = self.run(settings, Mode::PerformanceOnly, set)?;
-        Ok(PerformanceSummary::new(self.sut.name(), settings.clone(), run.result))
+        Ok(PerformanceSummary::new(
+            self.sut.name(),
+            settings.clone(),
+            run.result,
+        ))
     }
 
     fn publish(&mut self, summary: PerformanceSummary) {
@@ -232,7 +267,10 @@ impl Test<'_> {
     /// Server only: widen the target QPS until a run fails, then bisect
     /// (LoadGen's `FindBoundaries` and `FindPeakPerformanceBinarySearch`).
     fn find_peak(&mut self, base: &EffectiveSettings) -> Result<(), RunError> {
-        self.sink.detail(DetailEvent::new("generic_message", "Starting FindPeakPerformance mode"));
+        self.sink.detail(DetailEvent::new(
+            "generic_message",
+            "Starting FindPeakPerformance mode",
+        ));
         if base.scenario != Scenario::Server {
             self.sink.detail(DetailEvent::error(
                 "error_invalid_config",
@@ -243,7 +281,10 @@ impl Test<'_> {
         let field = |s: &EffectiveSettings| format!("{:.6}", s.target_qps);
         self.sink.detail(DetailEvent::new(
             "generic_message",
-            format!("FindPeakPerformance: Check validity of the base settings field: {}", field(base)),
+            format!(
+                "FindPeakPerformance: Check validity of the base settings field: {}",
+                field(base)
+            ),
         ));
         let sets = self.sets(base, base.performance_sample_count);
         let Some(set) = sets.first() else {
@@ -269,7 +310,11 @@ impl Test<'_> {
             u.target_qps *= 1.0 + u.requested.server_find_peak_qps_boundary_step_size;
             self.sink.detail(DetailEvent::new(
                 "generic_message",
-                format!("FindBoundaries: Checking fields [{}, {})", field(&lower.settings), field(&u)),
+                format!(
+                    "FindBoundaries: Checking fields [{}, {})",
+                    field(&lower.settings),
+                    field(&u)
+                ),
             ));
             let sets = self.sets(&u, u.performance_sample_count);
             let set = &sets[0];
@@ -288,22 +333,33 @@ impl Test<'_> {
         };
         self.sink.detail(DetailEvent::new(
             "generic_message",
-            format!("FindPeakPerformance: Found boundaries: [{}, {})", field(&lower.settings), field(&upper.settings)),
+            format!(
+                "FindPeakPerformance: Found boundaries: [{}, {})",
+                field(&lower.settings),
+                field(&upper.settings)
+            ),
         ));
 
         let sets = self.sets(&upper.settings, upper.settings.performance_sample_count);
         let set = &sets[0];
         self.load(set)?;
         let mut upper = upper;
-        let precision = lower.settings.requested.server_find_peak_qps_decimals_of_precision;
+        let precision = lower
+            .settings
+            .requested
+            .server_find_peak_qps_decimals_of_precision;
         loop {
             let scale = 10f64.powi(precision);
-            let (l, u) = ((lower.settings.target_qps * scale).floor(), (upper.settings.target_qps * scale).floor());
+            let (l, u) = (
+                (lower.settings.target_qps * scale).floor(),
+                (upper.settings.target_qps * scale).floor(),
+            );
             if l + 1.0 >= u || self.faults.is_fatal() {
                 break;
             }
             let mut m = lower.settings.clone();
-            m.target_qps = lower.settings.target_qps + (upper.settings.target_qps - lower.settings.target_qps) / 2.0;
+            m.target_qps = lower.settings.target_qps
+                + (upper.settings.target_qps - lower.settings.target_qps) / 2.0;
             self.sink.detail(DetailEvent::new(
                 "generic_message",
                 format!(
@@ -322,7 +378,10 @@ impl Test<'_> {
         }
         self.sink.detail(DetailEvent::new(
             "generic_message",
-            format!("FindPeakPerformance: Found peak performance field: {}", field(&lower.settings)),
+            format!(
+                "FindPeakPerformance: Found peak performance field: {}",
+                field(&lower.settings)
+            ),
         ));
         self.performance.push(upper);
         self.unload(set)?;
@@ -332,21 +391,31 @@ impl Test<'_> {
 
     /// One run: generate queries, issue them, wait for completions, and
     /// collect the timings (LoadGen's `IssueQueries`).
-    fn run(&mut self, settings: &EffectiveSettings, mode: Mode, set: &LoadableSet) -> Result<RunRecord, RunError> {
+    fn run(
+        &mut self,
+        settings: &EffectiveSettings,
+        mode: Mode,
+        set: &LoadableSet,
+    ) -> Result<RunRecord, RunError> {
         let mut acc_rng = Mt19937::new(settings.accuracy_log_rng_seed);
         let offset = uniform_real(&mut acc_rng, 0.0, 1.0);
         let plan = generate_queries(settings, mode, set, &mut self.seq)?;
-        self.sink.detail(DetailEvent::new("generated_query_count", plan.len() as u64));
+        self.sink
+            .detail(DetailEvent::new("generated_query_count", plan.len() as u64));
         self.sink.detail(DetailEvent::new(
             "generated_samples_per_query",
             plan.generated_samples_per_query as u64,
         ));
-        self.sink.detail(DetailEvent::new("generated_query_duration", plan.duration_ns));
+        self.sink.detail(DetailEvent::new(
+            "generated_query_duration",
+            plan.duration_ns,
+        ));
 
         let scenario = settings.scenario;
         let mut probability = settings.accuracy_log_probability;
         if settings.accuracy_log_sampling_target > 0 {
-            let mut expected = (settings.target_qps * settings.min_duration_ms as f64 / 1000.0) as u64;
+            let mut expected =
+                (settings.target_qps * settings.min_duration_ms as f64 / 1000.0) as u64;
             let mut minimum = settings.min_query_count * settings.samples_per_query;
             if scenario != Scenario::Offline {
                 expected *= settings.samples_per_query;
@@ -420,7 +489,10 @@ impl Test<'_> {
         }
         let samples_issued = report.samples_issued;
         let result = collect_result(&state, settings, &report);
-        Ok(RunRecord { result, samples_issued })
+        Ok(RunRecord {
+            result,
+            samples_issued,
+        })
     }
 }
 
@@ -435,12 +507,18 @@ fn scheduled_ns(state: &RunState, scenario: Scenario, q: usize) -> i64 {
     match scenario {
         Scenario::Server => state.plan.scheduled_ns(q),
         Scenario::Offline => 0,
-        Scenario::SingleStream | Scenario::MultiStream => state.issued_ns[q].load(Ordering::Relaxed),
+        Scenario::SingleStream | Scenario::MultiStream => {
+            state.issued_ns[q].load(Ordering::Relaxed)
+        }
     }
 }
 
 /// Turns the recorded completion times into LoadGen's `PerformanceResult`.
-fn collect_result(state: &RunState, settings: &EffectiveSettings, report: &issue::IssueReport) -> PerformanceResult {
+fn collect_result(
+    state: &RunState,
+    settings: &EffectiveSettings,
+    report: &issue::IssueReport,
+) -> PerformanceResult {
     let scenario = settings.scenario;
     let plan = &state.plan;
     let mut sample_latencies = Vec::with_capacity(report.samples_issued as usize);
@@ -467,14 +545,21 @@ fn collect_result(state: &RunState, settings: &EffectiveSettings, report: &issue
             max_latency = max_latency.max(latency);
             sample_latencies.push(latency);
             if tokens {
-                let n = state.n_tokens.as_ref().map_or(0, |t| t[pos].load(Ordering::Relaxed));
+                let n = state
+                    .n_tokens
+                    .as_ref()
+                    .map_or(0, |t| t[pos].load(Ordering::Relaxed));
                 let ft = state
                     .first_token_ns
                     .as_ref()
                     .map_or(0, |t| t[pos].load(Ordering::Relaxed));
                 token_results.tokens_per_sample.push(n);
                 if scenario != Scenario::Offline {
-                    let ttft = if ft == 0 { latency } else { ft as i64 - 1 - sched };
+                    let ttft = if ft == 0 {
+                        latency
+                    } else {
+                        ft as i64 - 1 - sched
+                    };
                     token_results.first_token_latencies.push(ttft);
                     // Integer division as LoadGen; a one-token answer has no
                     // time per output token.
@@ -496,7 +581,11 @@ fn collect_result(state: &RunState, settings: &EffectiveSettings, report: &issue
                 .max()
                 .unwrap_or(0)
                 .saturating_sub(1) as i64;
-            (secs(plan.scheduled_ns(q)), secs(state.issued_ns[q].load(Ordering::Relaxed)), secs(done))
+            (
+                secs(plan.scheduled_ns(q)),
+                secs(state.issued_ns[q].load(Ordering::Relaxed)),
+                secs(done),
+            )
         }
         None => (0.0, 0.0, 0.0),
     };
