@@ -312,6 +312,9 @@ for case in json.load(sys.stdin):
     if case.get("model"):
         with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
             f.write("\n".join(case.get("user_conf", [])) + "\n")
+        # FromConfig(conf_type=1) applies the built-in mlperf.conf only on its first call
+        # in a process (static counter), so apply it explicitly for every case.
+        ts.FromConfig("", case["model"], case["scenario"], 0)
         ts.FromConfig(f.name, case["model"], case["scenario"], 1)
         os.unlink(f.name)
     for k, v in case.get("settings", {}).items():

@@ -161,9 +161,10 @@ fn write_jsonl(path: &Path, rows: &[Vec<usize>]) -> Result<()> {
     let mut f = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
     );
+    // Python's json.dumps layout ("[1, 2, 3]"), so files compare byte for byte.
     for r in rows {
-        serde_json::to_writer(&mut f, r)?;
-        f.write_all(b"\n")?;
+        let items: Vec<String> = r.iter().map(|i| i.to_string()).collect();
+        writeln!(f, "[{}]", items.join(", "))?;
     }
     f.flush()?;
     Ok(())

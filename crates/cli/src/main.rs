@@ -25,7 +25,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a benchmark against a built-in SUT and write MLPerf logs.
-    Run(run_cmd::RunArgs),
+    Run(Box<run_cmd::RunArgs>),
     /// Replay a reference case of ../shared/golden (gen.py's case.json) with
     /// the built-in null SUT and write the same files gen.py writes.
     GoldenCase(golden_case::GoldenCaseArgs),
@@ -37,7 +37,7 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run(args) => run_cmd::run(args),
+        Command::Run(args) => run_cmd::run(*args),
         Command::GoldenCase(args) => golden_case::run(args),
         Command::Bench(cmd) => bench::run(cmd),
     };

@@ -88,23 +88,29 @@ pub fn print_human_summary(outcome: &TestOutcome, dir: &Path) {
         println!("  accuracy samples issued : {}", outcome.accuracy_samples);
     }
     if let Some(r) = outcome.result() {
-        let pr = &r.pr;
-        let n = pr.sample_latencies.len();
-        let secs = pr.final_query_all_samples_done_time.max(1e-9);
-        println!("  samples completed       : {n}");
-        println!("  completed samples/s     : {:.2}", n as f64 / secs);
-        let (ok, why) = r.perf_constraints_met();
+        println!("  samples completed       : {}", r.sample_count);
+        println!("  result                  : {}", r.result_metric());
+        let p = |q: f64| {
+            r.latency_percentiles
+                .iter()
+                .find(|e| e.percentile == q)
+                .map_or(0.0, |e| e.sample_latency as f64 / 1e6)
+        };
         println!(
-            "  performance constraints : {}{}",
-            if ok { "met" } else { "NOT met: " },
-            if ok { String::new() } else { why }
+            "  latency p50 / p90 / p99 : {:.3} / {:.3} / {:.3} ms",
+            p(0.5),
+            p(0.9),
+            p(0.99)
         );
+        if !r.is_valid() {
+            println!("  why INVALID             : {}", r.invalid_reason());
+        }
     }
     for f in &outcome.faults {
         println!("  SUT fault               : {f}");
     }
     println!(
-        "  result                  : {}",
+        "  validity                : {}",
         if outcome.is_valid() {
             "VALID"
         } else {

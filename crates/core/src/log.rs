@@ -127,11 +127,14 @@ impl LogSink for NullSink {
     fn summary(&self, _summary: &crate::results::PerformanceSummary) {}
 }
 
+/// An accuracy-log entry kept by [`MemorySink`]: (seq_id, qsl_idx, data, token_count).
+pub type OwnedAccuracyEntry = (u64, u64, Vec<u8>, Option<i64>);
+
 /// A sink that keeps detail events in memory; for tests.
 #[derive(Debug, Default)]
 pub struct MemorySink {
     pub details: std::sync::Mutex<Vec<DetailEvent>>,
-    pub accuracy: std::sync::Mutex<Vec<(u64, u64, Vec<u8>, Option<i64>)>>,
+    pub accuracy: std::sync::Mutex<Vec<OwnedAccuracyEntry>>,
     pub summaries: std::sync::Mutex<Vec<crate::results::PerformanceSummary>>,
 }
 

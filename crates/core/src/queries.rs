@@ -289,9 +289,9 @@ pub fn generate_queries(
     let equal_issue = settings.sample_concatenate_permutation;
     if !accuracy && equal_issue {
         let n = loaded.len();
-        if scenario == Scenario::Offline && samples_per_query % n != 0 {
+        if scenario == Scenario::Offline && !samples_per_query.is_multiple_of(n) {
             samples_per_query += n - samples_per_query % n;
-        } else if scenario != Scenario::Offline && min_queries % n != 0 {
+        } else if scenario != Scenario::Offline && !min_queries.is_multiple_of(n) {
             min_queries += n - min_queries % n;
         }
     }
@@ -321,18 +321,18 @@ pub fn generate_queries(
     while prev_timestamp < gen_duration_ns || query_count < min_queries {
         match scenario {
             Scenario::MultiStream => {
-                let mut start = if settings.performance_issue_unique {
+                let start = if settings.performance_issue_unique {
                     dist_unique.next(&mut sample_rng)?
                 } else if settings.performance_issue_same {
                     same
                 } else {
                     dist.next(&mut sample_rng)?
                 };
-                for _ in 0..samples_per_query {
-                    let s = *loaded.get(start).ok_or(PlanError::OutOfSamples)?;
-                    out.push(s);
-                    start += 1;
-                }
+                // Contiguous samples: the MultiStream padding keeps this in range.
+                let run = loaded
+                    .get(start..start + samples_per_query)
+                    .ok_or(PlanError::OutOfSamples)?;
+                out.extend_from_slice(run);
             }
             Scenario::Offline => {
                 let n = loaded.len();
@@ -390,7 +390,6 @@ pub fn generate_queries(
     // Offline accuracy: a remainder query so every loaded sample is issued.
     // (Offline never pads its sets, so with samples_per_query equal to the
     // set size this is empty; kept for parity.)
-    let mut last_len = None;
     if scenario == Scenario::Offline && accuracy {
         let remaining = loaded.len() % samples_per_query;
         if remaining != 0 {
@@ -399,10 +398,8 @@ pub fn generate_queries(
                 out.push(loaded[pos]);
             }
             query_count += 1;
-            last_len = Some(remaining);
         }
     }
-    let _ = last_len;
 
     let total = out.len() as u64;
     let (first_query_id, first_sample_id) = seq.take_queries(query_count as u64, total);

@@ -141,7 +141,7 @@ pub fn shuffle<T>(v: &mut [T], rng: &mut Mt19937) {
     const URNG_RANGE: u64 = u32::MAX as u64;
     if URNG_RANGE / len >= len {
         let mut i: u64 = 1;
-        if len % 2 == 0 {
+        if len.is_multiple_of(2) {
             let pos = uniform_int(rng, 1);
             v.swap(i as usize, pos as usize);
             i += 1;

@@ -785,3 +785,383 @@ impl PerformanceSummary {
         ev
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::TokenPerformanceResults;
+    use crate::settings::TestSettings;
+
+    fn settings(scenario: Scenario) -> EffectiveSettings {
+        let requested = TestSettings {
+            scenario,
+            ..TestSettings::default()
+        };
+        let mut s = EffectiveSettings::new(&requested, 1024, 50_000);
+        s.min_duration_ms = 1000;
+        s.min_query_count = 100;
+        s.min_sample_count = 100;
+        s
+    }
+
+    /// `n` samples with latencies `1..=n` ns, shuffled.
+    fn shuffled(n: i64) -> Vec<Latency> {
+        let mut v: Vec<Latency> = (1..=n).collect();
+        // A fixed permutation: sorting must not rely on the input order.
+        v.reverse();
+        v.swap(0, (n / 2) as usize);
+        v
+    }
+
+    fn result(samples: Vec<Latency>, seconds: f64) -> PerformanceResult {
+        PerformanceResult {
+            queries_issued: samples.len(),
+            sample_latencies: samples,
+            max_latency: seconds,
+            final_query_scheduled_time: seconds,
+            final_query_issued_time: seconds,
+            final_query_all_samples_done_time: seconds,
+            ..Default::default()
+        }
+    }
+
+    fn keys(s: &PerformanceSummary) -> Vec<String> {
+        s.detail_events()
+            .into_iter()
+            .map(|e| e.key.into_owned())
+            .collect()
+    }
+
+    fn value(s: &PerformanceSummary, key: &str) -> serde_json::Value {
+        s.detail_events()
+            .into_iter()
+            .find(|e| e.key == key)
+            .map(|e| e.value)
+            .unwrap_or_else(|| panic!("no {key} event"))
+    }
+
+    #[test]
+    fn percentiles_index_the_sorted_latencies() {
+        let s = PerformanceSummary::new(
+            "sut",
+            settings(Scenario::SingleStream),
+            result(shuffled(1000), 2.0),
+        );
+        assert_eq!(s.sample_count, 1000);
+        assert_eq!((s.sample_latency_min, s.sample_latency_max), (1, 1000));
+        // sorted[floor(1000 * p)] of 1..=1000 is floor(1000 * p) + 1.
+        let got: Vec<Latency> = s
+            .latency_percentiles
+            .iter()
+            .map(|lp| lp.sample_latency)
+            .collect();
+        assert_eq!(got, [501, 901, 951, 971, 991, 1000]);
+        assert_eq!(s.target_latency_percentile.sample_latency, 901);
+        assert_eq!(s.result_metric(), ResultMetric::LatencyNs(901));
+        assert!(
+            s.pr.sample_latencies.windows(2).all(|w| w[0] <= w[1]),
+            "sorted in place"
+        );
+        let labels: Vec<String> = s
+            .latency_percentiles
+            .iter()
+            .map(PercentileEntry::label)
+            .collect();
+        assert_eq!(
+            labels,
+            ["50.00", "90.00", "95.00", "97.00", "99.00", "99.90"]
+        );
+    }
+
+    #[test]
+    fn means_truncate_like_integer_division() {
+        let s = PerformanceSummary::new(
+            "sut",
+            settings(Scenario::SingleStream),
+            result(vec![1, 2, 2], 1.0),
+        );
+        assert_eq!(s.sample_latency_mean, 1);
+        assert_eq!(loadgen_mean(7, 2), 3);
+        assert_eq!(loadgen_mean(5, 0), 0);
+    }
+
+    #[test]
+    fn single_stream_rates_and_validity() {
+        let s = PerformanceSummary::new(
+            "sut",
+            settings(Scenario::SingleStream),
+            result(shuffled(1000), 2.0),
+        );
+        assert_eq!(s.qps_with_loadgen_overhead, 999.0 / 2.0);
+        assert_eq!(s.qps_without_loadgen_overhead, 1.0 / (500.0 / 1e9));
+        assert!(s.min_duration_met && s.min_queries_met && s.early_stopping_met);
+        assert!(s.is_valid());
+        assert_eq!(s.perf_constraints_met(), (true, String::new()));
+        assert!(!s.has_perf_constraints());
+        // LoadGen 6.0.17 on these latencies: "Would discard 77", so the
+        // 78th largest; the 99th percentile estimate discards 1.
+        assert_eq!(s.early_stopping_latency_ss, 923);
+        assert_eq!(s.early_stopping_latency_ms, 999);
+        assert_eq!(
+            keys(&s),
+            [
+                "result_validity",
+                "result_min_duration_met",
+                "result_min_queries_met",
+                "early_stopping_met",
+                "early_stopping_result",
+                "result_query_count",
+                "result_qps_with_loadgen_overhead",
+                "result_qps_without_loadgen_overhead",
+                "early_stopping_latency_ss",
+                "early_stopping_latency_ms",
+                "result_min_latency_ns",
+                "result_max_latency_ns",
+                "result_mean_latency_ns",
+                "result_50.00_percentile_latency_ns",
+                "result_90.00_percentile_latency_ns",
+                "result_95.00_percentile_latency_ns",
+                "result_97.00_percentile_latency_ns",
+                "result_99.00_percentile_latency_ns",
+                "result_99.90_percentile_latency_ns",
+            ]
+        );
+        assert_eq!(value(&s, "result_validity"), "VALID");
+        assert!(value(&s, "result_qps_with_loadgen_overhead").is_f64());
+        assert!(value(&s, "result_query_count").is_u64());
+        assert!(!value(&s, "early_stopping_result")
+            .as_str()
+            .unwrap_or("\n")
+            .contains('\n'));
+    }
+
+    #[test]
+    fn min_duration_is_measured_per_scenario() {
+        let mut pr = result(shuffled(1000), 0.5);
+        pr.max_latency = 2.0;
+        let s = PerformanceSummary::new("sut", settings(Scenario::SingleStream), pr.clone());
+        assert!(!s.min_duration_met && !s.is_valid());
+        assert_eq!(
+            s.min_duration_recommendation,
+            "Decrease the expected latency so the loadgen pre-generates more queries."
+        );
+        assert_eq!(
+            s.invalid_reason(),
+            "Decrease the expected latency so the loadgen pre-generates more queries. "
+        );
+        assert_eq!(
+            value(&s, "result_invalid_reason"),
+            s.invalid_reason().as_str()
+        );
+        // Offline measures the longest latency.
+        let s = PerformanceSummary::new("sut", settings(Scenario::Offline), pr.clone());
+        assert!(s.min_duration_met);
+        pr.max_latency = 0.999;
+        let s = PerformanceSummary::new("sut", settings(Scenario::Offline), pr);
+        assert_eq!(
+            s.min_duration_recommendation,
+            "Increase expected QPS so the loadgen pre-generates a larger (coalesced) query."
+        );
+    }
+
+    #[test]
+    fn min_queries_and_min_samples() {
+        let mut st = settings(Scenario::Offline);
+        st.min_query_count = 1;
+        st.min_sample_count = 2000;
+        let mut pr = result(shuffled(1000), 2.0);
+        pr.queries_issued = 1;
+        let s = PerformanceSummary::new("sut", st, pr);
+        assert!(!s.min_queries_met);
+        assert_eq!(
+            s.invalid_reason(),
+            "The test exited early, before enough queries were issued."
+        );
+        assert_eq!(s.samples_per_second, 500.0);
+        assert_eq!(s.result_metric(), ResultMetric::SamplesPerSecond(500.0));
+        assert!(!keys(&s)
+            .iter()
+            .any(|k| k.contains("early_stopping_latency")));
+    }
+
+    #[test]
+    fn server_latency_constraint_and_overlatency() {
+        let mut st = settings(Scenario::Server);
+        st.target_latency_ns = 990;
+        let s = PerformanceSummary::new("sut", st.clone(), result(shuffled(1000), 2.0));
+        // Latencies 991..=1000 are over the bound; the 99th percentile (991) too.
+        assert_eq!(s.overlatency_query_count, 10);
+        assert_eq!(
+            s.perf_constraints_met(),
+            (false, "Reduce target QPS to improve latency.".to_owned())
+        );
+        assert!(!s.early_stopping_met);
+        assert!(s
+            .early_stopping_recommendation
+            .starts_with(" * Run unsuccessful.\n * Processed 1000 queries.\n"));
+        assert_eq!(s.invalid_reason(), "Reduce target QPS to improve latency. ");
+        assert_eq!(s.scheduled_samples_per_sec, 999.0 / 2.0);
+        assert_eq!(keys(&s)[1], "result_perf_constraints_met");
+        assert!(keys(&s).contains(&"result_overlatency_query_count".to_owned()));
+
+        st.target_latency_ns = 991;
+        let s = PerformanceSummary::new("sut", st, result(shuffled(1000), 2.0));
+        assert!(s.perf_constraints_met);
+        assert_eq!(s.overlatency_query_count, 9);
+    }
+
+    #[test]
+    fn early_stopping_failure_alone_gives_an_empty_reason() {
+        let st = settings(Scenario::SingleStream);
+        let mut pr = result(shuffled(50), 2.0);
+        pr.queries_issued = 200;
+        let s = PerformanceSummary::new("sut", st, pr);
+        assert!(s.early_stopping_met, "counts issued queries");
+        let mut st = settings(Scenario::SingleStream);
+        st.min_query_count = 10;
+        st.min_sample_count = 10;
+        let s = PerformanceSummary::new("sut", st, result(shuffled(50), 2.0));
+        assert!(!s.early_stopping_met && !s.is_valid());
+        assert_eq!(s.invalid_reason(), "");
+        assert_eq!(s.early_stopping_latency_ss, 0);
+    }
+
+    #[test]
+    fn multi_stream_reports_per_query_latencies() {
+        let mut st = settings(Scenario::MultiStream);
+        st.samples_per_query = 8;
+        let queries = shuffled(700);
+        let samples: Vec<Latency> = queries.iter().flat_map(|&q| [q - 1; 8]).collect();
+        let pr = PerformanceResult {
+            queries_issued: 700,
+            query_latencies: queries,
+            ..result(samples, 2.0)
+        };
+        let s = PerformanceSummary::new("sut", st, pr);
+        assert_eq!(
+            (
+                s.query_latency_min,
+                s.query_latency_max,
+                s.query_latency_mean
+            ),
+            (1, 700, 350)
+        );
+        assert_eq!(s.target_latency_percentile.query_latency, 694);
+        assert_eq!(s.result_metric(), ResultMetric::LatencyNs(694));
+        assert_eq!(s.early_stopping_latency_ms, 700);
+        assert_eq!(s.sample_count, 5600);
+        assert_eq!(s.query_count, 700);
+        let k = keys(&s);
+        assert_eq!(k[6], "result_min_query_latency_ns");
+        assert_eq!(k[9], "result_50.00_percentile_per_query_latency_ns");
+        assert_eq!(k[15], "early_stopping_latency_ms");
+    }
+
+    fn token_run(st: &mut EffectiveSettings, tpot_over: usize) -> PerformanceResult {
+        st.use_token_latencies = true;
+        st.server_ttft_latency = 500;
+        st.server_tpot_latency = 50;
+        let mut tpot: Vec<Latency> = (0..1000).map(|i| i % 50).collect();
+        for t in tpot.iter_mut().take(tpot_over) {
+            *t = 60;
+        }
+        PerformanceResult {
+            token_results: TokenPerformanceResults {
+                first_token_latencies: shuffled(1000).iter().map(|l| l / 2).collect(),
+                time_per_output_token: tpot,
+                tokens_per_sample: (0..1000)
+                    .map(|i| if i == 7 { i64::MIN } else { 3 })
+                    .collect(),
+            },
+            ..result(shuffled(1000), 2.0)
+        }
+    }
+
+    #[test]
+    fn token_latencies() {
+        let mut st = settings(Scenario::Server);
+        st.target_latency_ns = 10_000;
+        let pr = token_run(&mut st, 0);
+        let s = PerformanceSummary::new("sut", st, pr);
+        assert_eq!(s.token_count, 999 * 3, "unreported counts are skipped");
+        assert_eq!(
+            (s.first_token_latency_min, s.first_token_latency_max),
+            (0, 500)
+        );
+        assert_eq!(s.first_token_latency_mean, 250);
+        assert_eq!(s.token_target_latency_percentile.sample_latency, 495);
+        assert_eq!(
+            (s.time_per_output_token_min, s.time_per_output_token_max),
+            (0, 49)
+        );
+        assert_eq!(s.time_per_output_token_mean, 24);
+        assert!(s.is_valid(), "{}", s.early_stopping_tpot_recommendation);
+        assert_eq!(s.early_stopping_ttft_recommendation, " * Run successful.");
+        assert_eq!(s.completed_tokens_per_sec, 2997.0 / 2.0);
+        assert_eq!(s.token_throughput_per_ns, 2997.0 / (500.0 * 1000.0));
+        let k = keys(&s);
+        assert!(k.contains(&"early_stopping_ttft_result".to_owned()));
+        assert!(!k.contains(&"early_stopping_result".to_owned()));
+        assert_eq!(
+            k.last().map(String::as_str),
+            Some("result_completed_tokens_per_second")
+        );
+    }
+
+    #[test]
+    fn token_constraints_and_early_stopping_short_circuit() {
+        let mut st = settings(Scenario::Server);
+        st.target_latency_ns = 10_000;
+        let pr = token_run(&mut st, 20);
+        st.server_ttft_latency = 400;
+        let s = PerformanceSummary::new("sut", st, pr);
+        assert_eq!(
+            s.perf_constraints_met(),
+            (
+                false,
+                "TTFT constrain not met: Reduce target QPS to improve latency.\n * TPOT constrain not met: Reduce target QPS to improve latency."
+                    .to_owned()
+            )
+        );
+        assert!(!s.early_stopping_met);
+        assert!(s
+            .early_stopping_tpot_recommendation
+            .starts_with(" * Run unsuccessful."));
+        assert_eq!(
+            s.early_stopping_ttft_recommendation, "",
+            "not evaluated after TPOT failed"
+        );
+        assert_eq!(
+            value(&s, "result_invalid_reason"),
+            "TTFT constrain not met: Reduce target QPS to improve latency.  * TPOT constrain not met: Reduce target QPS to improve latency. "
+        );
+    }
+
+    #[test]
+    fn inferred_tokens() {
+        let mut st = settings(Scenario::Offline);
+        st.infer_token_latencies = true;
+        st.token_latency_scaling_factor = 10;
+        let s = PerformanceSummary::new("sut", st, result(shuffled(1000), 2.0));
+        assert_eq!(s.inferred_tokens_per_sec, 10_000.0 / 2.0);
+        assert_eq!(
+            keys(&s).last().map(String::as_str),
+            Some("result_inferred_tokens_per_second")
+        );
+    }
+
+    #[test]
+    fn an_empty_run_does_not_panic() {
+        for scenario in Scenario::ALL {
+            let mut st = settings(scenario);
+            st.use_token_latencies = true;
+            let s = PerformanceSummary::new("sut", st, PerformanceResult::default());
+            assert_eq!(
+                (s.sample_count, s.query_count, s.sample_latency_max),
+                (0, 0, 0)
+            );
+            assert!(!s.is_valid());
+            assert!(!s.detail_events().is_empty());
+        }
+    }
+}
