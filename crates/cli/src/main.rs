@@ -2,12 +2,15 @@
 //!
 //! A thin binary: argument parsing and wiring of the library crates.
 
+mod accuracy_cmd;
 mod bench;
+mod endpoint_cmd;
 mod golden_case;
 mod progress;
 mod report;
 mod run_cmd;
 mod settings_args;
+mod train_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +35,16 @@ enum Command {
     /// Benchmarks of yardstick itself.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Benchmark an HTTP model server (OpenAI-compatible or plain JSON).
+    Endpoint(Box<endpoint_cmd::EndpointArgs>),
+    /// Check an HTTP endpoint and report what it serves.
+    Probe(endpoint_cmd::ProbeArgs),
+    /// A built-in OpenAI-compatible server for tests and client measurements.
+    MockServer(endpoint_cmd::MockServerArgs),
+    /// Score an MLPerf accuracy log against a quality target.
+    Accuracy(accuracy_cmd::AccuracyArgs),
+    /// Train a reference workload and report time-to-train.
+    Train(train_cmd::TrainArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,6 +53,11 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => run_cmd::run(*args),
         Command::GoldenCase(args) => golden_case::run(args),
         Command::Bench(cmd) => bench::run(cmd),
+        Command::Endpoint(args) => endpoint_cmd::run_endpoint(*args),
+        Command::Probe(args) => endpoint_cmd::run_probe(args),
+        Command::MockServer(args) => endpoint_cmd::run_mock_server(args),
+        Command::Accuracy(args) => accuracy_cmd::run(args),
+        Command::Train(args) => train_cmd::run(args),
     };
     match result {
         Ok(code) => code,
