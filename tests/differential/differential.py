@@ -66,6 +66,9 @@ KNOWN_OFFICIAL_CRASHES = """
   * MultiStream + sample_concatenate_permutation + min_query_count = 0: no query -> SIGSEGV.
   * Offline + performance_issue_unique with performance_sample_count > total: the query
     would need more samples than are loaded; min_queries = 0 -> SIGSEGV.
+  * MultiStream + performance_issue_unique + sample_concatenate_permutation with
+    samples_per_query > 1: equal issue pads the query count past the unique start
+    indices -> std::out_of_range (IndexError in Python), then SIGSEGV.
   * QSL performance count 0 (ConstructQSL(total, 0)) without an override: SIGSEGV.
 """
 
@@ -408,6 +411,9 @@ def fix_case(case: dict, e: dict, rng: random.Random) -> dict:
         setf("performance_issue_same_index", rng.randrange(L))
     if scen == "Offline" and e["performance_issue_unique"] and P > total:
         setf("performance_issue_unique", False)
+    spq = e["multi_stream_samples_per_query"]
+    if scen == "MultiStream" and e["performance_issue_unique"] and e["sample_concatenate_permutation"] and spq > 1:
+        setf("sample_concatenate_permutation", False)
     if e["server_coalesce_queries"]:
         setf("server_coalesce_queries", False)
     if e["server_num_issue_query_threads"]:

@@ -14,14 +14,19 @@ use std::fs;
 use std::path::PathBuf;
 
 use yardstick_core::results::summary::REPORTED_PERCENTILES;
-use yardstick_core::results::{Latency, PerformanceResult, PerformanceSummary, TokenPerformanceResults};
+use yardstick_core::results::{
+    Latency, PerformanceResult, PerformanceSummary, TokenPerformanceResults,
+};
 use yardstick_core::settings::{EffectiveSettings, TestSettings};
 use yardstick_core::{Mode, Scenario};
 use yardstick_logs::json::value_to_string;
 use yardstick_logs::summary::{render_accuracy_summary, render_summary};
 
 fn golden_dir(case: &str) -> PathBuf {
-    let root = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/golden/loadgen-6.0.17"));
+    let root = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/golden/loadgen-6.0.17"
+    ));
     let dir = root.join(case);
     assert!(
         dir.is_dir(),
@@ -54,13 +59,26 @@ impl Golden {
             let Some(rest) = line.strip_prefix(":::MLLOG {\"key\": \"") else {
                 continue;
             };
-            let (key, rest) = rest.split_once("\", \"value\": ").expect("a value after the key");
-            let (value, _) = rest.split_once(", \"time_ms\": ").expect("time_ms after the value");
+            let (key, rest) = rest
+                .split_once("\", \"value\": ")
+                .expect("a value after the key");
+            let (value, _) = rest
+                .split_once(", \"time_ms\": ")
+                .expect("time_ms after the value");
             detail.push((key.to_owned(), value.to_owned()));
         }
         let warnings = detail_text.matches("\"is_warning\": true").count();
         let errors = detail_text.matches("\"is_error\": true").count();
-        Golden { summary, detail, warnings, errors }
+        Golden {
+            summary,
+            detail,
+            warnings,
+            errors,
+        }
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.detail.iter().any(|(k, _)| k == key)
     }
 
     fn raw(&self, key: &str) -> &str {
@@ -73,17 +91,20 @@ impl Golden {
 
     fn int(&self, key: &str) -> i64 {
         let raw = self.raw(key);
-        raw.parse().unwrap_or_else(|_| panic!("{key} = {raw} is not an integer"))
+        raw.parse()
+            .unwrap_or_else(|_| panic!("{key} = {raw} is not an integer"))
     }
 
     fn uint(&self, key: &str) -> u64 {
         let raw = self.raw(key);
-        raw.parse().unwrap_or_else(|_| panic!("{key} = {raw} is not an unsigned integer"))
+        raw.parse()
+            .unwrap_or_else(|_| panic!("{key} = {raw} is not an unsigned integer"))
     }
 
     fn float(&self, key: &str) -> f64 {
         let raw = self.raw(key);
-        raw.parse().unwrap_or_else(|_| panic!("{key} = {raw} is not a number"))
+        raw.parse()
+            .unwrap_or_else(|_| panic!("{key} = {raw} is not a number"))
     }
 
     fn flag(&self, key: &str) -> bool {
@@ -107,7 +128,8 @@ impl Golden {
             .find_map(|l| l.strip_prefix(label))
             .unwrap_or_else(|| panic!("golden summary has no line starting {label:?}"));
         let text = line.trim_start_matches([' ', ':']).trim();
-        text.parse().unwrap_or_else(|_| panic!("{label}: {text} is not a number"))
+        text.parse()
+            .unwrap_or_else(|_| panic!("{label}: {text} is not a number"))
     }
 
     /// The `result_*` and `early_stopping_*` events LoadGen's
@@ -131,9 +153,16 @@ impl Golden {
     /// makes of the requested scenario: these tests are about the summary,
     /// not the settings derivation.
     fn settings(&self, qsl_performance: usize, qsl_total: usize) -> EffectiveSettings {
-        let scenario: Scenario = self.string("effective_scenario").parse().expect("a scenario");
+        let scenario: Scenario = self
+            .string("effective_scenario")
+            .parse()
+            .expect("a scenario");
         let mode: Mode = self.string("effective_test_mode").parse().expect("a mode");
-        let requested = TestSettings { scenario, mode, ..TestSettings::default() };
+        let requested = TestSettings {
+            scenario,
+            mode,
+            ..TestSettings::default()
+        };
         let mut s = EffectiveSettings::new(&requested, qsl_performance, qsl_total);
         s.scenario = scenario;
         s.mode = mode;
@@ -161,8 +190,10 @@ impl Golden {
         s.performance_sample_count = self.uint("effective_performance_sample_count");
         s.accuracy_sample_count = self.uint("effective_accuracy_sample_count");
         s.sample_concatenate_permutation = self.flag("effective_sample_concatenate_permutation");
-        // LoadGen copies these from the request without logging them again.
-        s.use_token_latencies = self.flag("requested_use_token_latencies");
+        // LoadGen copies these from the request without logging them again
+        // (and logs the request's only when it uses token latencies).
+        s.use_token_latencies =
+            self.has("requested_use_token_latencies") && self.flag("requested_use_token_latencies");
         if s.use_token_latencies {
             s.server_ttft_latency = self.int("requested_server_ttft_latency");
             s.server_tpot_latency = self.int("requested_server_tpot_latency");
@@ -175,7 +206,12 @@ impl Golden {
     fn distribution(&self, n: usize, stats: Stats<'_>, extra: &[(usize, Latency)]) -> Vec<Latency> {
         let mut anchors = vec![(0, self.int(stats.min)), (n - 1, self.int(stats.max))];
         for p in REPORTED_PERCENTILES {
-            let key = format!("{}{:.2}{}", stats.percentile_prefix, p * 100.0, stats.percentile_suffix);
+            let key = format!(
+                "{}{:.2}{}",
+                stats.percentile_prefix,
+                p * 100.0,
+                stats.percentile_suffix
+            );
             anchors.push((percentile_index(n, p), self.int(&key)));
         }
         anchors.extend_from_slice(extra);
@@ -247,6 +283,18 @@ fn seconds_for(count: f64, rate: f64) -> f64 {
     count / rate
 }
 
+/// A run time over which each `(count, rate)` pair's rate, printed with two
+/// decimals, prints as `rate`: the middle of the times all of them allow.
+fn seconds_for_all(constraints: &[(f64, f64)]) -> f64 {
+    let (mut lo, mut hi) = (0.0f64, f64::INFINITY);
+    for &(count, rate) in constraints {
+        lo = lo.max(count / (rate + 0.005));
+        hi = hi.min(count / (rate - 0.005));
+    }
+    assert!(lo < hi, "no run time prints all of {constraints:?}");
+    (lo + hi) / 2.0
+}
+
 /// The early-stopping rank LoadGen printed ("Would discard N"), plus one.
 fn discarded_plus_one(golden: &Golden) -> usize {
     let n: usize = golden
@@ -273,7 +321,11 @@ fn check(case: &str, golden: &Golden, summary: &PerformanceSummary) {
         .into_iter()
         .map(|e| (e.key.into_owned(), value_to_string(&e.value)))
         .collect();
-    assert_eq!(ours, golden.result_events(), "{case}: result detail events differ");
+    assert_eq!(
+        ours,
+        golden.result_events(),
+        "{case}: result detail events differ"
+    );
 }
 
 #[test]
@@ -286,16 +338,25 @@ fn single_stream() {
         percentile_index(n, settings.target_latency_percentile),
         g.summary_number("90.0th percentile latency (ns)") as Latency,
     );
-    let estimate = (n - discarded_plus_one(&g), g.int("early_stopping_latency_ss"));
+    let estimate = (
+        n - discarded_plus_one(&g),
+        g.int("early_stopping_latency_ss"),
+    );
     let samples = g.distribution(n, SAMPLE_STATS, &[target, estimate]);
     let pr = PerformanceResult {
         queries_issued: n,
-        final_query_issued_time: seconds_for((n - 1) as f64, g.summary_number("QPS w/ loadgen overhead")),
+        final_query_issued_time: seconds_for(
+            (n - 1) as f64,
+            g.summary_number("QPS w/ loadgen overhead"),
+        ),
         sample_latencies: samples,
         ..PerformanceResult::default()
     };
     let summary = PerformanceSummary::new(g.string("sut_name"), settings, pr);
-    assert_eq!(summary.early_stopping_latency_ms, 0, "300 queries allow no p99 estimate");
+    assert_eq!(
+        summary.early_stopping_latency_ms, 0,
+        "300 queries allow no p99 estimate"
+    );
     check(case, &g, &summary);
 }
 
@@ -312,12 +373,18 @@ fn multi_stream() {
         percentile_prefix: "result_",
         percentile_suffix: "_percentile_per_query_latency_ns",
     };
-    let estimate = (queries - discarded_plus_one(&g), g.int("early_stopping_latency_ms"));
+    let estimate = (
+        queries - discarded_plus_one(&g),
+        g.int("early_stopping_latency_ms"),
+    );
     let query_latencies = g.distribution(queries, query_stats, &[estimate]);
     // In this run every sample of a query finished with the query, so the
     // sample statistics are the query ones: repeat each query's latency.
     let per_query = settings.samples_per_query as usize;
-    let sample_latencies: Vec<Latency> = query_latencies.iter().flat_map(|&l| vec![l; per_query]).collect();
+    let sample_latencies: Vec<Latency> = query_latencies
+        .iter()
+        .flat_map(|&l| vec![l; per_query])
+        .collect();
     let pr = PerformanceResult {
         queries_issued: queries,
         query_latencies,
@@ -340,9 +407,18 @@ fn server() {
     let pr = PerformanceResult {
         queries_issued: n,
         sample_latencies: samples,
-        final_query_scheduled_time: seconds_for(intervals, g.summary_number("Scheduled samples per second")),
-        final_query_issued_time: seconds_for(intervals, g.summary_number("Scheduled samples per second")),
-        final_query_all_samples_done_time: seconds_for(intervals, g.summary_number("Completed samples per second")),
+        final_query_scheduled_time: seconds_for(
+            intervals,
+            g.summary_number("Scheduled samples per second"),
+        ),
+        final_query_issued_time: seconds_for(
+            intervals,
+            g.summary_number("Scheduled samples per second"),
+        ),
+        final_query_all_samples_done_time: seconds_for(
+            intervals,
+            g.summary_number("Completed samples per second"),
+        ),
         ..PerformanceResult::default()
     };
     let summary = PerformanceSummary::new(g.string("sut_name"), settings, pr);
@@ -409,14 +485,31 @@ fn server_with_token_latencies() {
     tokens_per_sample.push(i64::MIN);
 
     let intervals = (n - 1) as f64;
-    let done = seconds_for(intervals, g.summary_number("Completed samples per second"));
+    // Both rates over the same time must print as in the golden.
+    let done = seconds_for_all(&[
+        (intervals, g.summary_number("Completed samples per second")),
+        (
+            tokens as f64,
+            g.summary_number("Completed tokens per second:"),
+        ),
+    ]);
     let pr = PerformanceResult {
         queries_issued: n,
         sample_latencies,
-        final_query_scheduled_time: seconds_for(intervals, g.summary_number("Scheduled samples per second")),
-        final_query_issued_time: seconds_for(tokens as f64, g.float("result_token_throughput_with_loadgen_overhead")),
+        final_query_scheduled_time: seconds_for(
+            intervals,
+            g.summary_number("Scheduled samples per second"),
+        ),
+        final_query_issued_time: seconds_for(
+            tokens as f64,
+            g.float("result_token_throughput_with_loadgen_overhead"),
+        ),
         final_query_all_samples_done_time: done,
-        token_results: TokenPerformanceResults { first_token_latencies, time_per_output_token, tokens_per_sample },
+        token_results: TokenPerformanceResults {
+            first_token_latencies,
+            time_per_output_token,
+            tokens_per_sample,
+        },
         ..PerformanceResult::default()
     };
     let summary = PerformanceSummary::new(g.string("sut_name"), settings, pr);
@@ -429,7 +522,10 @@ fn accuracy_only() {
     let case = "resnet50-singlestream-accuracy";
     let g = Golden::load(case);
     assert_eq!(render_accuracy_summary(g.warnings, g.errors), g.summary);
-    assert!(!g.detail.iter().any(|(k, _)| k == "result_validity"), "no performance results in accuracy mode");
+    assert!(
+        !g.detail.iter().any(|(k, _)| k == "result_validity"),
+        "no performance results in accuracy mode"
+    );
 }
 
 #[test]
