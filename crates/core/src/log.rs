@@ -110,6 +110,11 @@ pub trait LogSink: Send + Sync {
     /// The per-sample timeline of one run, when the sink asked for it
     /// (`wants_timeline`): used for the Chrome trace and query records.
     fn timeline(&self, _timeline: &crate::run::RunTimeline<'_>) {}
+    /// Error events logged so far (LoadGen's `num_errors`, written after
+    /// each result); sinks that do not count report 0.
+    fn error_count(&self) -> usize {
+        0
+    }
     /// Whether [`LogSink::timeline`] should be called (it costs 8 bytes per
     /// query during the run to keep issue times).
     fn wants_timeline(&self) -> bool {

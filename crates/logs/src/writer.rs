@@ -273,6 +273,10 @@ impl MlperfLogWriter {
 }
 
 impl LogSink for MlperfLogWriter {
+    fn error_count(&self) -> usize {
+        self.errors()
+    }
+
     fn detail(&self, event: DetailEvent) {
         if self.is_finished() {
             return;
@@ -438,6 +442,10 @@ impl CompositeSink {
 }
 
 impl LogSink for CompositeSink {
+    fn error_count(&self) -> usize {
+        self.sinks.iter().map(|s| s.error_count()).max().unwrap_or(0)
+    }
+
     fn detail(&self, event: DetailEvent) {
         if let Some((last, rest)) = self.sinks.split_last() {
             for sink in rest {
