@@ -420,3 +420,192 @@ pub fn generate_queries(
         generated_samples_per_query: samples_per_query,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sample_sets::loadable_sets;
+    use crate::TestSettings;
+    use proptest::prelude::*;
+
+    fn plan_for(s: TestSettings, mode: Mode, total: usize, perf: usize) -> QueryPlan {
+        let eff = EffectiveSettings::new(&s, perf, total);
+        let count = if mode == Mode::AccuracyOnly {
+            total
+        } else {
+            perf
+        };
+        let sets = loadable_sets(
+            eff.qsl_rng_seed,
+            count,
+            total,
+            eff.performance_sample_count as usize,
+            eff.scenario,
+            eff.samples_per_query as usize,
+        );
+        generate_queries(&eff, mode, &sets[0], &mut SequenceGen::default()).unwrap()
+    }
+
+    #[test]
+    fn offline_issues_one_query_of_repeated_loaded_samples() {
+        let s = TestSettings {
+            scenario: Scenario::Offline,
+            min_query_count: 2500,
+            min_duration_ms: 0,
+            ..TestSettings::default()
+        };
+        let p = plan_for(s, Mode::PerformanceOnly, 5000, 1000);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p.total_samples(), 2500);
+        let q = p.query(0);
+        assert_eq!(&q[..1000], &q[1000..2000]);
+        assert_eq!(&q[2000..], &q[..500]);
+    }
+
+    #[test]
+    fn equal_issue_pads_to_whole_permutations() {
+        let s = TestSettings {
+            scenario: Scenario::Server,
+            server_target_qps: 1000.0,
+            min_query_count: 150,
+            min_duration_ms: 0,
+            sample_concatenate_permutation: true,
+            ..TestSettings::default()
+        };
+        let p = plan_for(s, Mode::PerformanceOnly, 64, 64);
+        assert_eq!(p.len() % 64, 0);
+        for chunk in p.samples().chunks(64) {
+            let mut c = chunk.to_vec();
+            c.sort_unstable();
+            assert_eq!(
+                c,
+                (0..64).collect::<Vec<u32>>(),
+                "each block is a permutation of the set"
+            );
+        }
+    }
+
+    #[test]
+    fn issue_same_repeats_one_sample() {
+        let s = TestSettings {
+            scenario: Scenario::SingleStream,
+            min_query_count: 20,
+            min_duration_ms: 0,
+            performance_issue_same: true,
+            performance_issue_same_index: 3,
+            ..TestSettings::default()
+        };
+        let p = plan_for(s, Mode::PerformanceOnly, 100, 10);
+        assert!(p.samples().windows(2).all(|w| w[0] == w[1]));
+    }
+
+    #[test]
+    fn same_index_outside_the_set_is_an_error() {
+        let s = TestSettings {
+            scenario: Scenario::SingleStream,
+            performance_issue_same: true,
+            performance_issue_same_index: 10,
+            ..TestSettings::default()
+        };
+        let eff = EffectiveSettings::new(&s, 10, 100);
+        let sets = loadable_sets(0, 10, 100, 10, Scenario::SingleStream, 1);
+        let err = generate_queries(
+            &eff,
+            Mode::PerformanceOnly,
+            &sets[0],
+            &mut SequenceGen::default(),
+        );
+        assert!(matches!(err, Err(PlanError::SameIndexOutOfRange { .. })));
+    }
+
+    #[test]
+    fn sequence_ids_continue_across_runs() {
+        let s = TestSettings {
+            scenario: Scenario::SingleStream,
+            min_query_count: 5,
+            min_duration_ms: 0,
+            ..TestSettings::default()
+        };
+        let eff = EffectiveSettings::new(&s, 10, 10);
+        let sets = loadable_sets(0, 10, 10, 10, Scenario::SingleStream, 1);
+        let mut seq = SequenceGen::default();
+        let a = generate_queries(&eff, Mode::AccuracyOnly, &sets[0], &mut seq).unwrap();
+        let b = generate_queries(&eff, Mode::PerformanceOnly, &sets[0], &mut seq).unwrap();
+        assert_eq!(a.first_sample_id, 0);
+        assert_eq!(b.first_sample_id, a.total_samples() as u64);
+        assert_eq!(b.first_query_id, a.len() as u64);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn same_seeds_same_plan(seed in any::<u64>(), qps in 100.0f64..50_000.0, scen in 0usize..4) {
+            let s = TestSettings {
+                scenario: Scenario::ALL[scen],
+                server_target_qps: qps,
+                offline_expected_qps: qps,
+                min_duration_ms: 20,
+                min_query_count: 10,
+                sample_index_rng_seed: seed,
+                schedule_rng_seed: seed.rotate_left(7),
+                qsl_rng_seed: seed.rotate_left(13),
+                multi_stream_samples_per_query: 4,
+                ..TestSettings::default()
+            };
+            let a = plan_for(s.clone(), Mode::PerformanceOnly, 500, 64);
+            let b = plan_for(s, Mode::PerformanceOnly, 500, 64);
+            prop_assert_eq!(a, b);
+        }
+
+        #[test]
+        fn accuracy_covers_every_sample_once(total in 1usize..400, perf in 1usize..100, scen in 0usize..4, spq in 1u64..6) {
+            let s = TestSettings {
+                scenario: Scenario::ALL[scen],
+                mode: Mode::AccuracyOnly,
+                multi_stream_samples_per_query: spq,
+                ..TestSettings::default()
+            };
+            let eff = EffectiveSettings::new(&s, perf, total);
+            let sets = loadable_sets(
+                eff.qsl_rng_seed,
+                total,
+                total,
+                eff.performance_sample_count as usize,
+                eff.scenario,
+                eff.samples_per_query as usize,
+            );
+            let mut seen = vec![0u32; total];
+            let mut seq = SequenceGen::default();
+            for set in &sets {
+                let p = generate_queries(&eff, Mode::AccuracyOnly, set, &mut seq).unwrap();
+                for &i in p.samples() {
+                    seen[i as usize] += 1;
+                }
+            }
+            if eff.scenario == Scenario::MultiStream {
+                // Whole queries of contiguous samples: padding may repeat a few.
+                prop_assert!(seen.iter().all(|&c| c >= 1));
+            } else {
+                prop_assert!(seen.iter().all(|&c| c == 1));
+            }
+        }
+
+        #[test]
+        fn server_schedule_is_non_decreasing(seed in any::<u64>(), qps in 10.0f64..1e6) {
+            let s = TestSettings {
+                scenario: Scenario::Server,
+                server_target_qps: qps,
+                min_duration_ms: 5,
+                min_query_count: 50,
+                schedule_rng_seed: seed,
+                ..TestSettings::default()
+            };
+            let p = plan_for(s, Mode::PerformanceOnly, 100, 100);
+            for q in 1..p.len() {
+                prop_assert!(p.scheduled_ns(q) >= p.scheduled_ns(q - 1));
+            }
+            prop_assert!(p.duration_ns >= p.scheduled_ns(p.len() - 1));
+        }
+    }
+}

@@ -120,13 +120,10 @@ pub(crate) struct RunState {
     pub(crate) n_tokens: Option<Box<[AtomicI64]>>,
     /// Per query: when it was issued, ns since `start` ([`NOT_ISSUED`] if not).
     pub(crate) issued_ns: Box<[AtomicI64]>,
-    /// Per query in SingleStream/MultiStream: the actual scheduled time (the
-    /// issue time); elsewhere unused.
+    /// Samples completed so far.
     pub(crate) completed: AtomicU64,
     /// Samples issued so far (for progress and stall reports).
     pub(crate) issued_samples: AtomicU64,
-    /// The time of the latest completion, ns since `start` (for stall detection).
-    pub(crate) last_completion_ns: AtomicU64,
     waiter: Thread,
     waiting: AtomicBool,
     accuracy: AccuracyPolicy,
@@ -135,6 +132,8 @@ pub(crate) struct RunState {
     pub(crate) sink: Arc<dyn LogSink>,
     pub(crate) faults: Arc<FaultLog>,
     ended: AtomicBool,
+    /// Token-latency answers with fewer than two tokens.
+    token_errors: std::sync::atomic::AtomicUsize,
     /// A stall of this run has been recorded (it is reported once).
     pub(crate) stall_recorded: AtomicBool,
 }
@@ -163,7 +162,6 @@ impl RunState {
             plan,
             completed: AtomicU64::new(0),
             issued_samples: AtomicU64::new(0),
-            last_completion_ns: AtomicU64::new(0),
             waiter: std::thread::current(),
             waiting: AtomicBool::new(false),
             accuracy,
@@ -171,6 +169,7 @@ impl RunState {
             sink,
             faults,
             ended: AtomicBool::new(false),
+            token_errors: std::sync::atomic::AtomicUsize::new(0),
             stall_recorded: AtomicBool::new(false),
         }
     }
@@ -265,6 +264,19 @@ impl RunState {
         let n_tokens = r.n_tokens.map(|n| n as i64).unwrap_or(0);
         if let Some(tokens) = &self.n_tokens {
             tokens[pos].store(n_tokens, Ordering::Relaxed);
+            // TPOT divides by n_tokens - 1: LoadGen reports answers without
+            // at least two tokens as errors; so do we (capped, not per sample).
+            if n_tokens <= 1
+                && self.token_errors.fetch_add(1, Ordering::Relaxed) < MAX_LOGGED_FAULTS
+            {
+                let message = if n_tokens == 0 {
+                    "n_tokens argument missing or attempted to record 0 as number of tokens"
+                } else {
+                    "Number of tokens need to be greater than 1"
+                };
+                self.sink
+                    .detail(DetailEvent::error("error_runtime", message));
+            }
         }
         if self.should_log(pos) {
             let token_data = if self.accuracy.use_tokens && self.accuracy.needs_first_token {
@@ -287,7 +299,6 @@ impl RunState {
                 },
             });
         }
-        self.last_completion_ns.fetch_max(now, Ordering::Relaxed);
         self.completed.fetch_add(1, Ordering::Release);
         Ok(())
     }

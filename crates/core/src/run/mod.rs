@@ -261,7 +261,10 @@ impl Test<'_> {
         for event in summary.detail_events() {
             self.sink.detail(event);
         }
-        self.sink.detail(DetailEvent::new("num_errors", self.sink.error_count() as u64));
+        self.sink.detail(DetailEvent::new(
+            "num_errors",
+            self.sink.error_count() as u64,
+        ));
         self.performance.push(summary);
     }
 
