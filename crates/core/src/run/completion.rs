@@ -52,6 +52,8 @@ pub enum Fault {
     IssuePanicked(String),
     #[error("the SUT failed in issue_query: {0}")]
     IssueFailed(String),
+    #[error("{count} more faults of the SUT were counted but not kept")]
+    More { count: u64 },
     #[error("the SUT never answered {outstanding} of {issued} issued samples (no completion for {waited_s:.1} s; first missing sample indices: {first_missing:?})")]
     Stalled {
         outstanding: u64,
@@ -65,6 +67,8 @@ pub enum Fault {
 #[derive(Debug, Default)]
 pub(crate) struct FaultLog {
     faults: Mutex<Vec<Fault>>,
+    /// Faults beyond [`MAX_KEPT_FAULTS`], counted only.
+    dropped: AtomicU64,
     /// Set by faults after which issuing must stop (panic, failure).
     fatal: AtomicBool,
 }
@@ -72,6 +76,10 @@ pub(crate) struct FaultLog {
 /// At most this many faults of one kind are kept and logged; the rest are
 /// counted. A SUT that answers every sample twice must not flood the log.
 const MAX_LOGGED_FAULTS: usize = 64;
+
+/// At most this many faults are kept for the outcome: a SUT answering
+/// millions of samples twice must not grow memory without bound.
+const MAX_KEPT_FAULTS: usize = 1000;
 
 impl FaultLog {
     pub(crate) fn record(&self, fault: Fault, fatal: bool, sink: &dyn LogSink) {
@@ -82,7 +90,11 @@ impl FaultLog {
         if faults.len() < MAX_LOGGED_FAULTS {
             sink.detail(DetailEvent::error("error_runtime", fault.to_string()));
         }
-        faults.push(fault);
+        if faults.len() < MAX_KEPT_FAULTS {
+            faults.push(fault);
+        } else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn is_fatal(&self) -> bool {
@@ -90,7 +102,12 @@ impl FaultLog {
     }
 
     pub(crate) fn take(&self) -> Vec<Fault> {
-        std::mem::take(&mut *self.faults.lock().unwrap_or_else(|e| e.into_inner()))
+        let mut faults = std::mem::take(&mut *self.faults.lock().unwrap_or_else(|e| e.into_inner()));
+        let count = self.dropped.swap(0, Ordering::Relaxed);
+        if count > 0 {
+            faults.push(Fault::More { count });
+        }
+        faults
     }
 }
 
