@@ -69,6 +69,9 @@ KNOWN_OFFICIAL_CRASHES = """
   * MultiStream + performance_issue_unique + sample_concatenate_permutation with
     samples_per_query > 1: equal issue pads the query count past the unique start
     indices -> std::out_of_range (IndexError in Python), then SIGSEGV.
+  * performance_issue_same with performance_issue_same_index >= the size of a loaded set:
+    LoadGen indexes the set unchecked (also in accuracy mode, where it likewise issues
+    only that one sample, and whose last set may be short) -> garbage sample indices.
   * QSL performance count 0 (ConstructQSL(total, 0)) without an override: SIGSEGV.
 """
 
@@ -399,12 +402,31 @@ def fix_case(case: dict, e: dict, rng: random.Random) -> dict:
         e[k] = v
 
     total = case["total"]
+    # Accuracy runs load the dataset in sets of performance_sample_count samples; each set
+    # costs the official LoadGen ~10 ms, so keep it to <= 100 sets.
+    if case["mode"] != "PerformanceOnly":
+        A = min(e["accuracy_sample_count_override"] or total, total)
+        P = e["performance_sample_count_override"] or case["perf"]
+        if math.ceil(A / P) > 100:
+            if e["performance_sample_count_override"]:
+                setf("performance_sample_count_override", math.ceil(A / 100))
+            else:
+                case["perf"] = math.ceil(A / 100)
     P = e["performance_sample_count_override"] or case["perf"]
     L = min(P, total)
     if e["performance_issue_unique"] and e["performance_issue_same"]:
         setf("performance_issue_same", False)
-    if e["performance_issue_same"] and e["performance_issue_same_index"] >= L:
-        setf("performance_issue_same_index", rng.randrange(L))
+    # performance_issue_same also applies in accuracy mode (LoadGen then issues the same
+    # sample over and over), indexing each accuracy set, the last of which may be short:
+    # an index past a set's end reads out of bounds (undefined behaviour, garbage indices).
+    smallest = L
+    if case["mode"] != "PerformanceOnly":
+        A = min(e["accuracy_sample_count_override"] or total, total)
+        smallest = min(smallest, P if A >= P else A)
+        if A % P:
+            smallest = min(smallest, A % P)
+    if e["performance_issue_same"] and e["performance_issue_same_index"] >= smallest:
+        setf("performance_issue_same_index", rng.randrange(smallest))
     if scen == "Offline" and e["performance_issue_unique"] and P > total:
         setf("performance_issue_unique", False)
     spq = e["multi_stream_samples_per_query"]
@@ -416,8 +438,6 @@ def fix_case(case: dict, e: dict, rng: random.Random) -> dict:
         setf("server_num_issue_query_threads", 0)
     if e["use_token_latencies"]:
         case["tokens"] = True  # otherwise LoadGen logs an error for every sample
-    if e["test05"]:
-        pass
     # Durations: only Offline may have a long min_duration (it is not a run time there).
     if scen != "Offline" and e["min_duration_ms"] > 200:
         setf("min_duration_ms", rng.randint(0, 200))
@@ -575,6 +595,21 @@ def detail_values(p: Path, prefixes=DETAIL_PREFIXES) -> dict[str, list]:
     return out
 
 
+def _typed(v):
+    """A value with its JSON type kept (Python has True == 1 and 1 == 1.0; the logs do not)."""
+    if isinstance(v, bool):
+        return ("bool", v)
+    if isinstance(v, int):
+        return ("int", v)
+    if isinstance(v, float):
+        return ("float", v)
+    if isinstance(v, list):
+        return ("list", tuple(_typed(x) for x in v))
+    if isinstance(v, dict):
+        return ("dict", tuple(sorted((k, _typed(x)) for k, x in v.items())))
+    return (type(v).__name__, v)
+
+
 def accuracy_entries(p: Path) -> list | None:
     if not p.exists():
         return None
@@ -654,7 +689,7 @@ def compare_outputs(case: dict, a: Path, b: Path) -> list[str]:
     xa, ya = accuracy_entries(a / "mlperf_log_accuracy.json"), accuracy_entries(b / "mlperf_log_accuracy.json")
     if ya is None:
         diffs.append("mlperf_log_accuracy.json: missing in yardstick output")
-    elif xa != ya:
+    elif _typed(xa) != _typed(ya):
         diffs.append(f"mlperf_log_accuracy.json (entries sorted by seq_id): {_first_diff_list(xa or [], ya)}")
     da, db = detail_values(a / "mlperf_log_detail.txt"), detail_values(b / "mlperf_log_detail.txt")
     if not db:
@@ -665,7 +700,7 @@ def compare_outputs(case: dict, a: Path, b: Path) -> list[str]:
                 diffs.append(f"detail {k}: missing in yardstick (official {_short(da[k])})")
             elif k not in da:
                 diffs.append(f"detail {k}: only in yardstick ({_short(db[k])})")
-            elif da[k] != db[k]:
+            elif _typed(da[k]) != _typed(db[k]):
                 diffs.append(f"detail {k}: official={_short(da[k])} yardstick={_short(db[k])}")
     return diffs
 

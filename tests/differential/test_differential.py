@@ -129,6 +129,8 @@ def _check(diff_session: _Session, case_id: str):
     if not o.ok:
         saved = D.save_failure(o)
         pytest.fail(D.failure_report(o, saved), pytrace=False)
+    for stale in (D.FAILURES_DIR / f"{o.case['name']}.json", D.FAILURES_DIR / f"{o.case['name']}.diff.txt"):
+        stale.unlink(missing_ok=True)  # fixed since an earlier run
 
 
 @pytest.mark.parametrize("case_id", [f"edge-{p.stem}" for p in EDGE_FILES])
@@ -139,3 +141,11 @@ def test_edge_case(diff_session, case_id):
 @pytest.mark.parametrize("case_id", [c["name"] for c in RAW_RANDOM])
 def test_random_case(diff_session, case_id):
     _check(diff_session, case_id)
+
+
+def test_gen_reference_matches_shared_copy():
+    """gen_reference.py is a copy of ../shared/golden/gen.py (kept here so CI needs no shared/)."""
+    shared = D.REPO.parent / "shared" / "golden" / "gen.py"
+    if not shared.exists():
+        pytest.skip(f"{shared} not present")
+    assert D.GEN_PY.read_text() == shared.read_text(), f"{D.GEN_PY} differs from {shared}: copy it again"
