@@ -103,7 +103,15 @@ pub fn print_human_summary(outcome: &TestOutcome, dir: &Path) {
             p(0.99)
         );
         if !r.is_valid() {
-            println!("  why INVALID             : {}", r.invalid_reason());
+            let reason = r.invalid_reason();
+            let reason = if r.sample_count == 0 {
+                "no samples completed (were any queries generated? see the detail log)".to_string()
+            } else if reason.trim().is_empty() {
+                "early stopping: see the summary's Early Stopping Result".to_string()
+            } else {
+                reason
+            };
+            println!("  why INVALID             : {reason}");
         }
     }
     for f in &outcome.faults {

@@ -414,6 +414,13 @@ impl Test<'_> {
             "generated_query_duration",
             plan.duration_ns,
         ));
+        if plan.is_empty() {
+            // LoadGen crashes here; say what is wrong instead.
+            self.sink.detail(DetailEvent::error(
+                "error_invalid_test_settings",
+                "No queries were generated: min_query_count and the minimum duration are both 0.",
+            ));
+        }
 
         let scenario = settings.scenario;
         let mut probability = settings.accuracy_log_probability;
