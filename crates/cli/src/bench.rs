@@ -141,7 +141,10 @@ fn child_settings(args: &ChildArgs) -> TestSettings {
             s.min_query_count = samples;
         }
         Scenario::SingleStream | Scenario::MultiStream => {
-            s.single_stream_expected_latency_ns = 1000.0;
+            // LoadGen pre-generates 2 x duration x (1 / expected latency)
+            // queries: the expected rate must exceed the achieved one or the
+            // run ends early, INVALID.
+            s.single_stream_expected_latency_ns = 1e9 / args.target_qps.max(1.0);
         }
     }
     s
@@ -314,13 +317,14 @@ fn figures(
     side: &Side,
     args: &HarnessArgs,
     start_qps: f64,
+    single_stream_qps: f64,
     memory_queries: u64,
 ) -> Result<Figures> {
     let trial_ms = args.trial_secs * 1000;
     let run_ms = args.run_secs * 1000;
     let (server_peak_qps, server_peak) = side.peak_server_qps(start_qps, trial_ms, run_ms)?;
     let offline = side.run(Scenario::Offline, 1.0, 0, Some(args.offline_samples))?;
-    let single_stream = side.run(Scenario::SingleStream, 1.0, trial_ms, None)?;
+    let single_stream = side.run(Scenario::SingleStream, single_stream_qps, 1000, None)?;
     // The memory run: `memory_queries` Server queries at the peak rate.
     let mem_qps = server_peak_qps.max(1.0);
     let mem_ms = ((memory_queries as f64 / mem_qps) * 1000.0).ceil() as u64;
@@ -457,7 +461,7 @@ fn harness(args: &HarnessArgs) -> Result<ExitCode> {
         python: PathBuf::new(),
         driver: PathBuf::new(),
     };
-    let our_figs = figures(&ours, args, 1_000_000.0, args.memory_queries)?;
+    let our_figs = figures(&ours, args, 1_000_000.0, 20_000_000.0, args.memory_queries)?;
     let official_figs = if args.no_official {
         None
     } else {
@@ -468,7 +472,13 @@ fn harness(args: &HarnessArgs) -> Result<ExitCode> {
             python: args.python.clone(),
             driver: args.driver.clone(),
         };
-        Some(figures(&side, args, 100_000.0, args.memory_queries / 10)?)
+        Some(figures(
+            &side,
+            args,
+            100_000.0,
+            400_000.0,
+            args.memory_queries / 10,
+        )?)
     };
     let md = format!(
         "Machine: {}\n\nCommand: `yardstick bench harness --trial-secs {} --run-secs {} --offline-samples {} --memory-queries {}`\n\n{}",
