@@ -19,7 +19,13 @@ fn line(s: &ProgressSnapshot) -> String {
     let qps = s.samples_completed as f64 / secs;
     let p99 = s
         .recent_p99_ns
-        .map(|ns| format!("{:.1} µs", ns as f64 / 1e3))
+        .map(|ns| {
+            if ns >= 1_000_000 {
+                format!("{:.2} ms", ns as f64 / 1e6)
+            } else {
+                format!("{:.1} µs", ns as f64 / 1e3)
+            }
+        })
         .unwrap_or_else(|| "-".into());
     format!(
         "{} {} {:>6.1}s  issued {}  completed {}  {:.0} samples/s  p99 (recent) {}",
