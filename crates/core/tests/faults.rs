@@ -122,6 +122,7 @@ fn run(
     let opts = RunOptions {
         stall_timeout: Duration::from_millis(300),
         progress: None,
+        ..RunOptions::default()
     };
     let t = Instant::now();
     let outcome =

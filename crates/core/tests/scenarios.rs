@@ -72,6 +72,7 @@ fn run(sut: &Sut, s: TestSettings, total: usize) -> (TestOutcome, Arc<MemorySink
     let opts = RunOptions {
         stall_timeout: Duration::from_millis(500),
         progress: None,
+        ..RunOptions::default()
     };
     let o = start_test(sut, &Qsl(total), &s, sink.clone(), &opts).unwrap();
     (o, sink)

@@ -181,6 +181,7 @@ fn run(
     let options = RunOptions {
         stall_timeout: Duration::from_millis(STALL_TIMEOUT_MS.load(Ordering::Relaxed)),
         progress: None,
+        ..RunOptions::default()
     };
     let outcome = py.detach(|| core_start_test(&sut, &qsl, &settings, Arc::clone(&sink), &options));
     complete::set_current(None);

@@ -3,21 +3,28 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Below this distance to the deadline the issuing thread spins instead of
-/// sleeping: an OS sleep overshoots by tens of microseconds, which would be
-/// charged to the SUT as latency in the Server scenario.
-const SPIN_BELOW: Duration = Duration::from_micros(200);
+/// The default spin window: below this distance to the deadline the issuing
+/// thread spins instead of sleeping, because an OS sleep overshoots by tens
+/// of microseconds, which would be charged to the SUT as latency in the
+/// Server scenario.
+pub const DEFAULT_SPIN: Duration = Duration::from_micros(200);
 
-/// Returns once `Instant::now() >= deadline`, and that `now`.
+/// Returns once `Instant::now() >= deadline`, and that `now`: sleeps until
+/// `spin` before the deadline, then spins. A zero `spin` only sleeps (leaves
+/// the core to the SUT on small machines, at the cost of issue lateness).
 #[inline]
-pub fn wait_until(deadline: Instant) -> Instant {
+pub fn wait_until(deadline: Instant, spin: Duration) -> Instant {
     let mut now = Instant::now();
     if now >= deadline {
         return now;
     }
     let remaining = deadline - now;
-    if remaining > SPIN_BELOW {
-        std::thread::sleep(remaining - SPIN_BELOW);
+    if spin.is_zero() {
+        std::thread::sleep(remaining);
+        return Instant::now();
+    }
+    if remaining > spin {
+        std::thread::sleep(remaining - spin);
     }
     loop {
         now = Instant::now();
@@ -99,6 +106,8 @@ mod tests {
     #[test]
     fn wait_until_never_returns_early() {
         let deadline = Instant::now() + Duration::from_micros(300);
-        assert!(wait_until(deadline) >= deadline);
+        assert!(wait_until(deadline, DEFAULT_SPIN) >= deadline);
+        let deadline = Instant::now() + Duration::from_micros(300);
+        assert!(wait_until(deadline, Duration::ZERO) >= deadline);
     }
 }

@@ -32,6 +32,7 @@ pub(crate) struct IssueContext<'a> {
     pub settings: &'a EffectiveSettings,
     pub mode: Mode,
     pub stall_timeout: Duration,
+    pub server_spin: Duration,
 }
 
 /// Issues the plan held by `state` and returns when issuing has stopped (not
@@ -113,7 +114,7 @@ fn issue_loop(
             }
             Scenario::Server => {
                 let scheduled = start + Duration::from_nanos(plan.scheduled_ns(q).max(0) as u64);
-                wait_until(scheduled)
+                wait_until(scheduled, ctx.server_spin)
             }
             Scenario::Offline => Instant::now(),
         };

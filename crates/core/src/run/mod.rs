@@ -37,6 +37,10 @@ pub struct RunOptions {
     pub stall_timeout: Duration,
     /// Live counters for a progress display, if wanted.
     pub progress: Option<Arc<LiveProgress>>,
+    /// Server: how long before each scheduled query the issuing thread stops
+    /// sleeping and spins ([`clock::DEFAULT_SPIN`]); zero never spins, which
+    /// leaves the core to the SUT on small machines at the cost of lateness.
+    pub server_spin: Duration,
 }
 
 impl Default for RunOptions {
@@ -44,6 +48,7 @@ impl Default for RunOptions {
         RunOptions {
             stall_timeout: Duration::from_secs(60),
             progress: None,
+            server_spin: clock::DEFAULT_SPIN,
         }
     }
 }
@@ -52,6 +57,7 @@ impl std::fmt::Debug for RunOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RunOptions")
             .field("stall_timeout", &self.stall_timeout)
+            .field("server_spin", &self.server_spin)
             .finish()
     }
 }
@@ -455,6 +461,7 @@ impl Test<'_> {
             settings,
             mode,
             stall_timeout: self.options.stall_timeout,
+            server_spin: self.options.server_spin,
         };
 
         let power_start = SystemTime::now();
