@@ -1,24 +1,656 @@
-//! `yardstick endpoint`, `yardstick probe`, `yardstick mock-server`.
+//! `yardstick endpoint`, `yardstick probe`, `yardstick mock-server`: HTTP
+//! model servers (OpenAI-compatible or plain JSON) as systems under test.
+//!
+//! Flags and output files are wired here; the client, the metrics and the
+//! mock server live in `yardstick-endpoint`.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-#[derive(Debug, clap::Args)]
-pub struct EndpointArgs {}
+use anyhow::{bail, Context, Result};
+use clap::{Args, ValueEnum};
+use yardstick_core::run::{LiveProgress, RunOptions};
+use yardstick_core::Scenario;
+use yardstick_endpoint::bench::parse_headers;
+use yardstick_endpoint::output::{pareto_table, write_point, write_sweep};
+use yardstick_endpoint::{
+    ApiKind, Bench, BenchConfig, ChatTemplate, Dataset, DatasetFormat, MockConfig, MockFault,
+    MockMode, MockServer, PointResult, PointSummary, PromptLibrary, RequestOptions, Slo, Timeouts,
+    TokenCounter,
+};
 
-#[derive(Debug, clap::Args)]
-pub struct ProbeArgs {}
+use crate::settings_args::SettingsArgs;
+use crate::{progress, report};
 
-#[derive(Debug, clap::Args)]
-pub struct MockServerArgs {}
-
-pub fn run_endpoint(_args: EndpointArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`yardstick endpoint` is not available in this build")
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiArg {
+    /// OpenAI /v1/chat/completions.
+    Chat,
+    /// OpenAI /v1/completions.
+    Completions,
+    /// Plain JSON POST: KServe v2 / Triton /v2/models/{model}/infer.
+    Kserve,
 }
 
-pub fn run_probe(_args: ProbeArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`yardstick probe` is not available in this build")
+impl From<ApiArg> for ApiKind {
+    fn from(a: ApiArg) -> Self {
+        match a {
+            ApiArg::Chat => ApiKind::Chat,
+            ApiArg::Completions => ApiKind::Completions,
+            ApiArg::Kserve => ApiKind::Kserve,
+        }
+    }
 }
 
-pub fn run_mock_server(_args: MockServerArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`yardstick mock-server` is not available in this build")
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LoadArg {
+    /// Fixed concurrency, closed loop (MLPerf Endpoints); a list sweeps it.
+    Concurrency,
+    /// Constant request rate, open loop.
+    Constant,
+    /// Poisson arrivals, open loop: the core's Server scenario at --rate.
+    Poisson,
+    /// A LoadGen scenario (--scenario, --mode and the other LoadGen flags).
+    Scenario,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Jsonl,
+    Sharegpt,
+}
+
+#[derive(Debug, Args)]
+pub struct EndpointArgs {
+    /// Server URL: http://HOST:PORT, optionally with a base path or the full
+    /// endpoint path (/v1/chat/completions, /v2/models/m/infer, ...).
+    #[arg(long)]
+    pub url: String,
+    /// The API to call.
+    #[arg(long, value_enum, default_value = "chat")]
+    pub api: ApiArg,
+    /// The served model name sent in requests (default: the first of GET /v1/models).
+    #[arg(long)]
+    pub served_model: Option<String>,
+    /// Do not stream (TTFT/TPOT are then undefined; latency and tokens/s remain).
+    #[arg(long)]
+    pub no_stream: bool,
+    /// Load pattern.
+    #[arg(long, value_enum, default_value = "concurrency")]
+    pub load: LoadArg,
+    /// Concurrency levels, e.g. 1,2,4,8,16 (several: a sweep and its Pareto front).
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub concurrency: Vec<usize>,
+    /// Request rates per second (constant, poisson), e.g. 100 or 50,100,200.
+    #[arg(long, value_delimiter = ',')]
+    pub rate: Vec<f64>,
+    /// Most requests per point (own drivers); with --duration, whichever comes first.
+    #[arg(long)]
+    pub requests: Option<u64>,
+    /// Requests sent before measuring a concurrency point (not recorded).
+    #[arg(long, default_value_t = 0)]
+    pub warmup: u64,
+    /// Dataset: MLPerf Endpoints JSONL or ShareGPT-style JSON.
+    #[arg(long)]
+    pub dataset: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    pub dataset_format: Option<FormatArg>,
+    /// JSONL field holding the prompt (default: prompt, text_input, input, ...).
+    #[arg(long)]
+    pub prompt_field: Option<String>,
+    /// Synthetic prompts instead of a dataset: how many.
+    #[arg(long, default_value_t = 512)]
+    pub synthetic: usize,
+    /// Synthetic prompts: input tokens (exact with --tokenizer, else words).
+    #[arg(long, default_value_t = 128)]
+    pub input_tokens: u32,
+    /// Synthetic prompts: output tokens requested.
+    #[arg(long, default_value_t = 128)]
+    pub output_tokens: u32,
+    /// The model's tokenizer.json (or its directory), to count tokens.
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+    /// Chat template (tokenizer_config.json or a Jinja file) applied to chat
+    /// prompts for --api completions.
+    #[arg(long)]
+    pub chat_template: Option<PathBuf>,
+    /// Output length for prompts that name none.
+    #[arg(long)]
+    pub max_tokens: Option<u32>,
+    /// Use --max-tokens even where a prompt names its own length.
+    #[arg(long)]
+    pub force_max_tokens: bool,
+    /// Ask the server to ignore end-of-sequence (vLLM/SGLang/TRT-LLM).
+    #[arg(long)]
+    pub ignore_eos: bool,
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// Extra JSON fields merged into every request body.
+    #[arg(long)]
+    pub extra_body: Option<String>,
+    /// Extra request header, `Name: value` (repeatable).
+    #[arg(long)]
+    pub header: Vec<String>,
+    /// API key (Authorization: Bearer); default $OPENAI_API_KEY.
+    #[arg(long)]
+    pub api_key: Option<String>,
+    /// Whole-request time limit, from its due time.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "600s")]
+    pub timeout: Duration,
+    /// Longest silence between response chunks.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "120s")]
+    pub idle_timeout: Duration,
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    pub connect_timeout: Duration,
+    /// Client threads (default: half the cores, at least 1).
+    #[arg(long)]
+    pub client_threads: Option<usize>,
+    /// Open loop and scenarios: most connections at once.
+    #[arg(long, default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Client threads poll the network without sleeping (precise stamps on
+    /// an otherwise idle machine; costs one busy core per client thread).
+    #[arg(long)]
+    pub busy_poll: bool,
+    /// Open loop and scenarios: connections opened before timing starts.
+    #[arg(long, default_value_t = 64)]
+    pub prewarm: usize,
+    /// Goodput SLO on TTFT, e.g. 2s.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub slo_ttft: Option<Duration>,
+    /// Goodput SLO on TPOT, e.g. 100ms.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub slo_tpot: Option<Duration>,
+    /// Goodput SLO on end-to-end latency.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub slo_e2e: Option<Duration>,
+    /// Seed of prompt order and synthetic prompts.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output folder.
+    #[arg(long, short = 'o', default_value = "yardstick-out/endpoint")]
+    pub output: PathBuf,
+    /// Scenarios: end the run when the server answers nothing for this long.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "120s")]
+    pub stall_timeout: Duration,
+    /// Scenarios: also write a Chrome trace.
+    #[arg(long)]
+    pub trace: bool,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Server URL, e.g. http://127.0.0.1:8000.
+    #[arg(long)]
+    pub url: String,
+    #[arg(long)]
+    pub served_model: Option<String>,
+    /// API key (Authorization: Bearer); default $OPENAI_API_KEY.
+    #[arg(long)]
+    pub api_key: Option<String>,
+    /// Extra request header, `Name: value` (repeatable).
+    #[arg(long)]
+    pub header: Vec<String>,
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "30s")]
+    pub timeout: Duration,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MockModeArg {
+    /// Streams the prompt back word by word.
+    Echo,
+    /// Pre-built answers, no work: measures the client.
+    MaxThroughput,
+    /// TTFT, then one token per TPOT, with jitter.
+    Simulated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FaultArg {
+    Http500,
+    CloseMidStream,
+    InvalidJson,
+    SlowHeaders,
+    NoDone,
+}
+
+#[derive(Debug, Args)]
+pub struct MockServerArgs {
+    /// Address to listen on (port 0 picks a free one; it is printed).
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    #[arg(long, value_enum, default_value = "echo")]
+    pub mode: MockModeArg,
+    /// Server threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Answer length (max-throughput, simulated) when the request names none.
+    #[arg(long, default_value_t = 64)]
+    pub output_tokens: u32,
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "50ms")]
+    pub ttft: Duration,
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10ms")]
+    pub tpot: Duration,
+    /// Relative jitter of each delay (0..1, uniform).
+    #[arg(long, default_value_t = 0.0)]
+    pub jitter: f64,
+    /// Added to usage.completion_tokens (token-count mismatch tests).
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    pub usage_offset: i64,
+    #[arg(long, default_value = "mock")]
+    pub served_model: String,
+    /// Do not stamp the first content chunk with mock_sent_ns.
+    #[arg(long)]
+    pub no_stamp: bool,
+    /// Inject a fault on every --fault-every-th request.
+    #[arg(long, value_enum)]
+    pub fault: Option<FaultArg>,
+    #[arg(long, default_value_t = 10)]
+    pub fault_every: u64,
+    /// Delay of slow-headers faults.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
+    pub fault_delay: Duration,
+    /// Exit after this long (default: serve until killed).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub serve_for: Option<Duration>,
+}
+
+fn headers(raw: &[String]) -> Result<Vec<(String, String)>> {
+    raw.iter()
+        .map(|h| {
+            h.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .with_context(|| format!("--header `{h}`: expected `Name: value`"))
+        })
+        .collect()
+}
+
+fn api_key(flag: &Option<String>) -> Option<String> {
+    flag.clone().or_else(|| {
+        std::env::var("OPENAI_API_KEY")
+            .ok()
+            .filter(|k| !k.is_empty())
+    })
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
+fn ms(d: Option<Duration>) -> Option<f64> {
+    d.map(|d| d.as_secs_f64() * 1e3)
+}
+
+fn load_dataset(args: &EndpointArgs, tok: Option<&TokenCounter>) -> Result<Dataset> {
+    match &args.dataset {
+        Some(path) => {
+            let format = args.dataset_format.map(|f| match f {
+                FormatArg::Jsonl => DatasetFormat::Jsonl,
+                FormatArg::Sharegpt => DatasetFormat::ShareGpt,
+            });
+            let mut d = Dataset::load(path, format, args.prompt_field.as_deref())
+                .with_context(|| format!("loading the dataset {}", path.display()))?;
+            if let Some(t) = tok {
+                d.lengths_from_references(t);
+            }
+            Ok(d)
+        }
+        None => Dataset::synthetic(
+            args.synthetic,
+            args.input_tokens,
+            args.output_tokens,
+            tok,
+            args.seed,
+        )
+        .context("building synthetic prompts"),
+    }
+}
+
+/// One line per measured point.
+fn print_point(s: &PointSummary) {
+    let m = &s.metrics;
+    let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+    println!(
+        "{:<12} issued {:>7}  ok {:>7}  failed {:>5}  {:>9.1} req/s  system_tps {:>10.1}  tps_per_user {:>8}  ttft_p90 {:>9} ms  tpot_p90 {:>8} ms",
+        match (s.concurrency, s.target_rate) {
+            (Some(c), _) => format!("c={c}"),
+            (None, Some(r)) => format!("{} {r}/s", s.load_pattern),
+            _ => s.load_pattern.clone(),
+        },
+        m.n_samples_issued,
+        m.n_samples_completed,
+        m.n_samples_failed,
+        m.qps,
+        m.system_tps,
+        f(m.tps_per_user),
+        f(m.ttft_p90_ms),
+        f(m.tpot_p90_ms),
+    );
+    if let Some(o) = &s.open_loop {
+        println!("             open loop: {}", o.verdict);
+    }
+    if let Some(d) = &m.first_token_delay_vs_server {
+        println!(
+            "             first token vs the server's send stamp: p50 {:.1} µs, p99 {:.1} µs",
+            d.p("50").unwrap_or(0.0) / 1e3,
+            d.p("99").unwrap_or(0.0) / 1e3
+        );
+    }
+    for w in &s.warnings {
+        eprintln!("yardstick: warning: {w}");
+    }
+}
+
+fn point_dir(out: &Path, many: bool, name: String) -> PathBuf {
+    if many {
+        out.join(name)
+    } else {
+        out.to_path_buf()
+    }
+}
+
+pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
+    let tok = match &args.tokenizer {
+        Some(p) => {
+            Some(TokenCounter::from_file(p).with_context(|| format!("loading {}", p.display()))?)
+        }
+        None => None,
+    };
+    let template = match &args.chat_template {
+        Some(p) => Some(
+            ChatTemplate::from_file(p)
+                .with_context(|| format!("loading the chat template {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let dataset = load_dataset(&args, tok.as_ref())?;
+    let api: ApiKind = args.api.into();
+    let hdrs = headers(&args.header)?;
+    let key = api_key(&args.api_key);
+    let model = match (&args.served_model, api) {
+        (Some(m), _) => m.clone(),
+        (None, ApiKind::Kserve) => bail!("--api kserve needs --served-model"),
+        (None, _) => {
+            let target = yardstick_endpoint::Target::new(&args.url, api, "model")?;
+            let h = parse_headers(&hdrs, key.as_deref())?;
+            match yardstick_endpoint::probe::list_models(&target, &h, args.connect_timeout) {
+                Ok(models) if !models.is_empty() => models[0].clone(),
+                Ok(_) => "default".to_string(),
+                Err(e) => {
+                    eprintln!("yardstick: warning: could not list the served models ({e}); sending model \"default\" (set --served-model)");
+                    "default".to_string()
+                }
+            }
+        }
+    };
+    let mut request = RequestOptions::new(api, model, !args.no_stream);
+    request.max_tokens = args.max_tokens;
+    request.force_max_tokens = args.force_max_tokens;
+    request.ignore_eos = args.ignore_eos;
+    request.temperature = args.temperature;
+    if let Some(extra) = &args.extra_body {
+        let v: serde_json::Value =
+            serde_json::from_str(extra).context("--extra-body is not JSON")?;
+        match v {
+            serde_json::Value::Object(m) => request.extra_body = m,
+            _ => bail!("--extra-body must be a JSON object"),
+        }
+    }
+    let slo = Slo {
+        ttft_ms: ms(args.slo_ttft),
+        tpot_ms: ms(args.slo_tpot),
+        e2e_ms: ms(args.slo_e2e),
+    };
+    let threads = args.client_threads.unwrap_or_else(default_threads).max(1);
+    let max_connections = match args.load {
+        LoadArg::Concurrency => args.concurrency.iter().copied().max().unwrap_or(1),
+        _ => args.max_connections,
+    }
+    .max(1);
+    let config = BenchConfig {
+        url: args.url.clone(),
+        request,
+        headers: hdrs,
+        api_key: key,
+        timeouts: Timeouts {
+            connect: args.connect_timeout,
+            idle: args.idle_timeout,
+            total: args.timeout,
+        },
+        threads,
+        max_connections,
+        prewarm_connections: args.prewarm,
+        busy_poll: args.busy_poll,
+        slo,
+        seed: args.seed,
+    };
+    let bench =
+        Bench::new(config, dataset, tok, template.as_ref()).context("preparing the benchmark")?;
+    println!(
+        "yardstick endpoint: {} ({}{}), model {}, {} prompts, {} client thread(s)",
+        bench.target.url,
+        api.as_str(),
+        if bench.config.request.stream {
+            ", streaming"
+        } else {
+            ""
+        },
+        bench.config.request.model,
+        bench.dataset.len(),
+        threads
+    );
+    let out = &args.output;
+    let default_duration = Duration::from_secs(30);
+    let duration = args.settings.duration.or(if args.requests.is_none() {
+        Some(default_duration)
+    } else {
+        None
+    });
+
+    let mut points: Vec<PointResult> = Vec::new();
+    let mut core_valid = true;
+    match args.load {
+        LoadArg::Concurrency => {
+            let many = args.concurrency.len() > 1;
+            for &c in &args.concurrency {
+                anyhow::ensure!(c > 0, "--concurrency must be at least 1");
+                let p = bench
+                    .run_concurrency(c, duration, args.requests, args.warmup)
+                    .with_context(|| format!("running concurrency {c}"))?;
+                let dir = point_dir(out, many, format!("c{c}"));
+                write_point(&dir, &p).with_context(|| format!("writing {}", dir.display()))?;
+                print_point(&p.summary);
+                points.push(p);
+            }
+        }
+        LoadArg::Constant => {
+            anyhow::ensure!(!args.rate.is_empty(), "--load constant needs --rate");
+            let many = args.rate.len() > 1;
+            for &r in &args.rate {
+                let p = bench
+                    .run_constant_rate(r, duration, args.requests)
+                    .with_context(|| format!("running {r} requests/s"))?;
+                let dir = point_dir(out, many, format!("rate{r}"));
+                write_point(&dir, &p).with_context(|| format!("writing {}", dir.display()))?;
+                print_point(&p.summary);
+                points.push(p);
+            }
+        }
+        LoadArg::Poisson | LoadArg::Scenario => {
+            let (mut settings, warnings) = args.settings.build()?;
+            for w in &warnings {
+                eprintln!(
+                    "yardstick: warning: {}:{}: {}",
+                    w.source_name, w.line, w.message
+                );
+            }
+            let rates: Vec<Option<f64>> = if args.load == LoadArg::Poisson {
+                let mut r: Vec<Option<f64>> = args.rate.iter().copied().map(Some).collect();
+                if r.is_empty() {
+                    r.push(args.settings.target_qps);
+                }
+                anyhow::ensure!(
+                    r.iter().all(|x| x.is_some()),
+                    "--load poisson needs --rate (or --target-qps)"
+                );
+                settings.scenario = Scenario::Server;
+                settings.min_duration_ms = duration.map_or(30_000, |d| d.as_millis() as u64);
+                if args.settings.min_query_count.is_none() {
+                    settings.min_query_count = 1;
+                }
+                // A pure load test: only SLOs given on the command line (or
+                // the request timeout) bound the latency LoadGen judges.
+                let bound = |d: Option<Duration>| d.unwrap_or(args.timeout).as_nanos() as u64;
+                if args.settings.target_latency.is_none() {
+                    settings.server_target_latency_ns = bound(args.slo_e2e);
+                }
+                if bench.config.request.stream {
+                    settings.use_token_latencies = true;
+                    settings.server_ttft_latency = bound(args.slo_ttft);
+                    settings.server_tpot_latency = bound(args.slo_tpot);
+                }
+                r
+            } else {
+                vec![None]
+            };
+            let many = rates.len() > 1;
+            for rate in rates {
+                if let Some(r) = rate {
+                    settings.server_target_qps = r;
+                }
+                let dir = point_dir(
+                    out,
+                    many,
+                    format!("rate{}", rate.unwrap_or(settings.server_target_qps)),
+                );
+                let logs = report::open_logs(&dir, args.trace, None)?;
+                let qsl = PromptLibrary::new(
+                    bench.dataset.name.clone(),
+                    bench.dataset.len(),
+                    bench.dataset.len(),
+                );
+                logs.header(
+                    &format!("HttpSUT({})", args.url),
+                    &qsl as &dyn yardstick_core::sut::QuerySampleLibrary,
+                    &warnings,
+                );
+                let live = Arc::new(LiveProgress::new());
+                let options = RunOptions {
+                    stall_timeout: args.stall_timeout,
+                    progress: Some(Arc::clone(&live)),
+                    ..RunOptions::default()
+                };
+                let display = progress::ProgressDisplay::start(Arc::clone(&live));
+                let result = bench.run_core(&settings, logs.sink(), &options);
+                display.stop();
+                let (outcome, p) = result.context("the test could not run")?;
+                logs.finish().context("writing the logs")?;
+                write_point(&dir, &p).with_context(|| format!("writing {}", dir.display()))?;
+                report::print_human_summary(&outcome, &dir);
+                core_valid &= outcome.is_valid();
+                print_point(&p.summary);
+                points.push(p);
+            }
+        }
+    }
+    let summaries: Vec<&PointSummary> = points.iter().map(|p| &p.summary).collect();
+    if summaries.len() > 1 {
+        write_sweep(out, &summaries).context("writing the sweep")?;
+        println!();
+        print!("{}", pareto_table(&summaries));
+        println!("(* = Pareto front of system_tps against tps_per_user)");
+    }
+    println!("results: {}", out.display());
+    let failed: u64 = summaries.iter().map(|s| s.metrics.n_samples_failed).sum();
+    Ok(if failed == 0 && core_valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn run_probe(args: ProbeArgs) -> Result<ExitCode> {
+    let h = parse_headers(&headers(&args.header)?, api_key(&args.api_key).as_deref())?;
+    let report =
+        yardstick_endpoint::probe::probe(&args.url, args.served_model.as_deref(), h, args.timeout)
+            .with_context(|| format!("probing {}", args.url))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(if report.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn run_mock_server(args: MockServerArgs) -> Result<ExitCode> {
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.jitter),
+        "--jitter must be within 0..1"
+    );
+    let fault = args.fault.map(|f| {
+        let kind = match f {
+            FaultArg::Http500 => MockFault::Http500,
+            FaultArg::CloseMidStream => MockFault::CloseMidStream,
+            FaultArg::InvalidJson => MockFault::InvalidJson,
+            FaultArg::SlowHeaders => MockFault::SlowHeaders(args.fault_delay),
+            FaultArg::NoDone => MockFault::NoDone,
+        };
+        (kind, args.fault_every.max(1))
+    });
+    let cfg = MockConfig {
+        mode: match args.mode {
+            MockModeArg::Echo => MockMode::Echo,
+            MockModeArg::MaxThroughput => MockMode::MaxThroughput,
+            MockModeArg::Simulated => MockMode::Simulated,
+        },
+        threads: args.threads.max(1),
+        output_tokens: args.output_tokens,
+        ttft: args.ttft,
+        tpot: args.tpot,
+        jitter: args.jitter,
+        usage_offset: args.usage_offset,
+        model: args.served_model.clone(),
+        stamp: !args.no_stamp,
+        fault,
+    };
+    let server = MockServer::start(cfg, args.listen)
+        .with_context(|| format!("starting the mock server on {}", args.listen))?;
+    println!("yardstick mock-server listening on {}", server.url());
+    // Scripts read the address from the first line.
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let start = Instant::now();
+    loop {
+        match args.serve_for {
+            Some(d) => {
+                let left = d.saturating_sub(start.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                std::thread::sleep(left.min(Duration::from_secs(1)));
+            }
+            None => std::thread::sleep(Duration::from_secs(3600)),
+        }
+    }
+    let s = server.stats();
+    println!(
+        "served {} requests ({} streamed, {} faults) on {} connections",
+        s.requests.load(std::sync::atomic::Ordering::Relaxed),
+        s.streams.load(std::sync::atomic::Ordering::Relaxed),
+        s.faults.load(std::sync::atomic::Ordering::Relaxed),
+        s.connections.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    Ok(ExitCode::SUCCESS)
 }

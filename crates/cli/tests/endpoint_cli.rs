@@ -1,0 +1,167 @@
+//! `yardstick mock-server`, `probe` and `endpoint` end to end, over
+//! 127.0.0.1 only, each bounded in time.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_yardstick"))
+}
+
+struct Mock {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mock(extra: &[&str]) -> Mock {
+    let mut child = bin()
+        .args([
+            "mock-server",
+            "--listen",
+            "127.0.0.1:0",
+            "--serve-for",
+            "60s",
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn mock-server");
+    let out = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(out)
+        .read_line(&mut line)
+        .expect("first line");
+    let url = line.split_whitespace().last().expect("url").to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    Mock { child, url }
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ys-ep-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run yardstick");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn probe_reports_what_the_mock_serves() {
+    let m = mock(&[]);
+    let (code, out, err) = run(bin().args(["probe", "--url", &m.url, "--timeout", "5s"]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("chat+stream"), "{out}");
+    assert!(out.contains("role-only"), "{out}");
+    let (code, out, _) = run(bin().args(["probe", "--url", &m.url, "--json"]));
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["models"][0], "mock");
+}
+
+#[test]
+fn concurrency_sweep_writes_points_and_pareto() {
+    let m = mock(&["--mode", "simulated", "--ttft", "5ms", "--tpot", "1ms"]);
+    let dir = tmp("sweep");
+    let (code, out, err) = run(bin().args([
+        "endpoint",
+        "--url",
+        &m.url,
+        "--concurrency",
+        "1,4",
+        "--requests",
+        "16",
+        "--output-tokens",
+        "8",
+        "-o",
+        dir.to_str().unwrap_or_default(),
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Pareto front"), "{out}");
+    for c in ["c1", "c4"] {
+        let s: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(c).join("result_summary.json")).expect("summary"),
+        )
+        .expect("json");
+        assert_eq!(s["n_samples_issued"], 16);
+        assert_eq!(s["n_samples_failed"], 0);
+        assert!(s["tps_per_user"].as_f64().is_some_and(|v| v > 0.0), "{s}");
+        assert!(dir.join(c).join("requests.jsonl").exists());
+        assert!(dir.join(c).join("requests.csv").exists());
+    }
+    assert!(dir.join("sweep.json").exists());
+    assert!(dir.join("pareto.csv").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn poisson_runs_through_the_core_and_writes_mlperf_logs() {
+    let m = mock(&["--mode", "max-throughput"]);
+    let dir = tmp("poisson");
+    let (code, out, err) = run(bin().args([
+        "endpoint",
+        "--url",
+        &m.url,
+        "--load",
+        "poisson",
+        "--rate",
+        "200",
+        "--duration",
+        "1s",
+        "-o",
+        dir.to_str().unwrap_or_default(),
+    ]));
+    assert!(code == 0 || code == 1, "{out}{err}");
+    assert!(out.contains("open loop:"), "{out}");
+    let summary = std::fs::read_to_string(dir.join("mlperf_log_summary.txt")).expect("summary");
+    assert!(summary.contains("Server"), "{summary}");
+    assert!(dir.join("mlperf_log_detail.txt").exists());
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("result_summary.json")).expect("json"),
+    )
+    .expect("json");
+    assert_eq!(s["load_pattern"], "poisson");
+    assert_eq!(s["n_samples_failed"], 0);
+    assert!(s["open_loop"]["delivered_rate"].as_f64().is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn failures_are_counted_and_set_the_exit_code() {
+    let m = mock(&["--fault", "http500", "--fault-every", "5"]);
+    let dir = tmp("faults");
+    let (code, out, err) = run(bin().args([
+        "endpoint",
+        "--url",
+        &m.url,
+        "--concurrency",
+        "2",
+        "--requests",
+        "20",
+        "-o",
+        dir.to_str().unwrap_or_default(),
+    ]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("4 of 20 requests failed"), "{err}");
+    let s: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("result_summary.json")).expect("json"),
+    )
+    .expect("json");
+    assert_eq!(s["errors"]["http_500"], 4);
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = Duration::from_secs(0);
+}

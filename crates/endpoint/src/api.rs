@@ -1,0 +1,839 @@
+//! The HTTP APIs the client speaks: where requests go ([`Target`]), what
+//! their bodies are ([`RequestOptions::build_body`]), and how answers are
+//! read ([`apply_stream_event`], [`apply_full_response`]).
+//!
+//! OpenAI-compatible servers differ in details that matter to the metrics:
+//! vLLM and SGLang open a stream with a role-only chunk (`"content": ""`),
+//! reasoning models stream `reasoning_content` (or `reasoning`) before any
+//! `content`, tool calls stream `function.arguments`, usage arrives in a
+//! final chunk with no choices when `stream_options.include_usage` is set,
+//! and errors may come as an `error` object inside a 200 stream. The parser
+//! reports which text a chunk carried so the caller can stamp TTFT at the
+//! first chunk with real output, not at the role-only one.
+
+use std::borrow::Cow;
+use std::net::{SocketAddr, ToSocketAddrs};
+
+use bytes::Bytes;
+use serde::de::DeserializeSeed;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::dataset::Prompt;
+use crate::error::{snippet, EndpointError, RequestError};
+use crate::template::ChatTemplate;
+
+/// Which HTTP API the target serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKind {
+    /// OpenAI `/v1/chat/completions`.
+    Chat,
+    /// OpenAI `/v1/completions` (a prompt string, optionally chat-templated).
+    Completions,
+    /// A plain JSON POST: KServe v2 / Triton `/v2/models/{model}/infer`, or
+    /// any URL given with an explicit path (bodies from the dataset).
+    Kserve,
+}
+
+impl ApiKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiKind::Chat => "chat",
+            ApiKind::Completions => "completions",
+            ApiKind::Kserve => "kserve",
+        }
+    }
+
+    /// Whether the API can stream tokens as SSE.
+    pub fn can_stream(self) -> bool {
+        !matches!(self, ApiKind::Kserve)
+    }
+}
+
+/// Where requests go: an `http://` server address, resolved once, and the
+/// request path.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub url: String,
+    pub host: String,
+    pub port: u16,
+    pub addr: SocketAddr,
+    /// The `Host` header value.
+    pub authority: String,
+    /// The path of every request (origin-form).
+    pub path: String,
+    /// The URL's path without the API suffix (for probes: `/v1/models`).
+    pub base_path: String,
+}
+
+/// Splits `http://host[:port][/path]`.
+fn split_url(url: &str) -> Result<(String, u16, String), EndpointError> {
+    let bad = |reason: &str| EndpointError::InvalidUrl {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    };
+    let rest = if let Some(r) = url.strip_prefix("http://") {
+        r
+    } else if url.starts_with("https://") {
+        return Err(bad(
+            "https is not supported by this client; benchmark the server's plain-HTTP port or put a TLS-terminating proxy in front",
+        ));
+    } else {
+        return Err(bad("expected http://HOST[:PORT][/PATH]"));
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() {
+        return Err(bad("no host"));
+    }
+    let (host, port) = if let Some(h) = authority.strip_prefix('[') {
+        let (h, after) = h
+            .split_once(']')
+            .ok_or_else(|| bad("unclosed [ in IPv6 host"))?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().map_err(|_| bad("bad port"))?,
+            None if after.is_empty() => 80,
+            None => return Err(bad("junk after IPv6 host")),
+        };
+        (h.to_string(), port)
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h.to_string(), p.parse().map_err(|_| bad("bad port"))?),
+            None => (authority.to_string(), 80),
+        }
+    };
+    Ok((host, port, path.to_string()))
+}
+
+impl Target {
+    /// Parses `url` and picks the request path for `api`: a URL that already
+    /// names an endpoint path is used as is; otherwise the API's standard
+    /// path is appended (`/v1/chat/completions`, `/v1/completions`,
+    /// `/v2/models/{model}/infer`).
+    pub fn new(url: &str, api: ApiKind, model: &str) -> Result<Target, EndpointError> {
+        let (host, port, path) = split_url(url)?;
+        let addr = (host.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| EndpointError::Resolve {
+                host: host.clone(),
+                reason: e.to_string(),
+            })?
+            .next()
+            .ok_or_else(|| EndpointError::Resolve {
+                host: host.clone(),
+                reason: "no addresses".into(),
+            })?;
+        let trimmed = path.trim_end_matches('/');
+        let explicit = trimmed.ends_with("/completions")
+            || trimmed.ends_with("/infer")
+            || (api == ApiKind::Kserve && !trimmed.is_empty() && trimmed != "/v2");
+        let (path, base_path) = if explicit {
+            let base = trimmed
+                .strip_suffix("/chat/completions")
+                .or_else(|| trimmed.strip_suffix("/completions"))
+                .unwrap_or("")
+                .to_string();
+            (trimmed.to_string(), base)
+        } else {
+            let base = trimmed.strip_suffix("/v1").unwrap_or(trimmed).to_string();
+            let p = match api {
+                ApiKind::Chat => format!("{base}/v1/chat/completions"),
+                ApiKind::Completions => format!("{base}/v1/completions"),
+                ApiKind::Kserve => {
+                    let base = base.strip_suffix("/v2").unwrap_or(&base);
+                    format!("{base}/v2/models/{model}/infer")
+                }
+            };
+            (p, format!("{base}/v1"))
+        };
+        let authority = if (port == 80) && !url.contains(&format!(":{port}")) {
+            host.clone()
+        } else if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        };
+        Ok(Target {
+            url: url.to_string(),
+            host,
+            port,
+            addr,
+            authority,
+            path,
+            base_path,
+        })
+    }
+
+    /// Same server, another path (probes).
+    pub fn with_path(&self, path: &str) -> Target {
+        Target {
+            path: path.to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+/// How request bodies are built.
+#[derive(Debug, Clone)]
+pub struct RequestOptions {
+    pub api: ApiKind,
+    /// The served model name (`model` in the body).
+    pub model: String,
+    pub stream: bool,
+    /// Output length when the prompt names none.
+    pub max_tokens: Option<u32>,
+    /// Override every prompt's own output length.
+    pub force_max_tokens: bool,
+    /// Ask the server to ignore end-of-sequence (vLLM/SGLang/TRT-LLM
+    /// extension), so outputs have the requested length.
+    pub ignore_eos: bool,
+    pub temperature: Option<f64>,
+    /// Request `stream_options.include_usage` so the server reports its
+    /// token counts at the end of a stream.
+    pub include_usage: bool,
+    /// Extra top-level body fields, merged last (they win).
+    pub extra_body: Map<String, Value>,
+}
+
+impl RequestOptions {
+    pub fn new(api: ApiKind, model: impl Into<String>, stream: bool) -> Self {
+        RequestOptions {
+            api,
+            model: model.into(),
+            stream: stream && api.can_stream(),
+            max_tokens: None,
+            force_max_tokens: false,
+            ignore_eos: false,
+            temperature: None,
+            include_usage: true,
+            extra_body: Map::new(),
+        }
+    }
+
+    fn max_tokens_for(&self, p: &Prompt) -> Option<u32> {
+        if self.force_max_tokens {
+            self.max_tokens.or(p.max_tokens)
+        } else {
+            p.max_tokens.or(self.max_tokens)
+        }
+    }
+
+    /// The chat messages of a prompt (its own, or system + user text).
+    pub fn messages(p: &Prompt) -> Vec<Value> {
+        if let Some(m) = &p.messages {
+            return m.clone();
+        }
+        let mut v = Vec::with_capacity(2);
+        if let Some(s) = &p.system {
+            v.push(json!({"role": "system", "content": s}));
+        }
+        v.push(json!({"role": "user", "content": p.text}));
+        v
+    }
+
+    /// Serializes one request body. Bodies are built once, before timing
+    /// starts, so a request costs the client only its header and a copy.
+    pub fn build_body(
+        &self,
+        p: &Prompt,
+        template: Option<&ChatTemplate>,
+    ) -> Result<Bytes, EndpointError> {
+        let mut body = Map::new();
+        match self.api {
+            ApiKind::Kserve => {
+                if let Some(raw) = &p.raw_body {
+                    return serde_json::to_vec(raw)
+                        .map(Bytes::from)
+                        .map_err(|e| EndpointError::Config(e.to_string()));
+                }
+                let mut inputs = vec![json!({
+                    "name": "text_input", "shape": [1], "datatype": "BYTES", "data": [p.text]
+                })];
+                if let Some(n) = self.max_tokens_for(p) {
+                    inputs.push(
+                        json!({"name": "max_tokens", "shape": [1], "datatype": "INT32", "data": [n]}),
+                    );
+                }
+                body.insert("inputs".into(), Value::Array(inputs));
+            }
+            ApiKind::Chat => {
+                body.insert("model".into(), json!(self.model));
+                body.insert("messages".into(), Value::Array(Self::messages(p)));
+            }
+            ApiKind::Completions => {
+                body.insert("model".into(), json!(self.model));
+                let prompt = match template {
+                    Some(t) => t.render(&Self::messages(p))?,
+                    None => match &p.messages {
+                        Some(m) => m
+                            .iter()
+                            .filter_map(|v| v.get("content").and_then(Value::as_str))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                        None => p.text.clone(),
+                    },
+                };
+                body.insert("prompt".into(), json!(prompt));
+            }
+        }
+        if self.api != ApiKind::Kserve {
+            if let Some(n) = self.max_tokens_for(p) {
+                body.insert("max_tokens".into(), json!(n));
+            }
+            if let Some(t) = self.temperature {
+                body.insert("temperature".into(), json!(t));
+            }
+            if self.ignore_eos {
+                body.insert("ignore_eos".into(), json!(true));
+            }
+            body.insert("stream".into(), json!(self.stream));
+            if self.stream && self.include_usage {
+                body.insert("stream_options".into(), json!({"include_usage": true}));
+            }
+        }
+        for (k, v) in &self.extra_body {
+            body.insert(k.clone(), v.clone());
+        }
+        serde_json::to_vec(&Value::Object(body))
+            .map(Bytes::from)
+            .map_err(|e| EndpointError::Config(e.to_string()))
+    }
+}
+
+/// The text of one response, accumulated chunk by chunk. Every byte is kept
+/// so accuracy can be scored afterwards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct OutputText {
+    pub content: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub reasoning: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub tool_calls: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finish_reason: Option<String>,
+}
+
+impl OutputText {
+    pub fn total_len(&self) -> usize {
+        self.content.len() + self.reasoning.len() + self.tool_calls.len()
+    }
+
+    /// All generated text, as tokenized for the output length: reasoning,
+    /// then content, then tool-call text.
+    pub fn all_text(&self) -> Cow<'_, str> {
+        if self.reasoning.is_empty() && self.tool_calls.is_empty() {
+            Cow::Borrowed(&self.content)
+        } else {
+            let mut s = String::with_capacity(self.total_len());
+            s.push_str(&self.reasoning);
+            s.push_str(&self.content);
+            s.push_str(&self.tool_calls);
+            Cow::Owned(s)
+        }
+    }
+}
+
+/// Token counts a server reported in `usage`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub prompt_tokens: Option<u64>,
+    #[serde(default)]
+    pub completion_tokens: Option<u64>,
+}
+
+/// What one event (or one whole response) contributed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// Bytes of content, reasoning or tool-call text it added (0 for a
+    /// role-only or empty-delta chunk).
+    pub text_bytes: usize,
+    /// It carried a finish reason.
+    pub finished: bool,
+    pub usage: Option<Usage>,
+    /// The mock server's own send time stamp (CLOCK_MONOTONIC ns), if any.
+    pub server_sent_ns: Option<u64>,
+}
+
+/// Deserializes an optional string borrowing from the input when it has no
+/// escapes (serde borrows a `Cow` only when it is not inside an `Option`).
+fn opt_cow<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Cow<'a, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct W<'a>(#[serde(borrow)] Cow<'a, str>);
+    Option::<W<'a>>::deserialize(d).map(|o| o.map(|w| w.0))
+}
+
+#[derive(Deserialize)]
+struct WireToolCall<'a> {
+    #[serde(default, borrow)]
+    function: Option<WireFunction<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireFunction<'a> {
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    name: Option<Cow<'a, str>>,
+    #[serde(default, borrow, deserialize_with = "opt_cow")]
+    arguments: Option<Cow<'a, str>>,
+}
+
+fn error_message(err: &Value) -> String {
+    match err {
+        Value::String(s) => s.clone(),
+        Value::Object(o) => o
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| err.to_string()),
+        other => other.to_string(),
+    }
+}
+
+fn push(dst: &mut String, s: &Option<Cow<'_, str>>) -> usize {
+    match s {
+        Some(s) if !s.is_empty() => {
+            dst.push_str(s);
+            s.len()
+        }
+        _ => 0,
+    }
+}
+
+/// Applies one SSE event's data (not `[DONE]`) of a chat or completions
+/// stream to `out`. This is the client's hot path (one call per token on
+/// most servers): the JSON is walked once with seeds that append text to
+/// `out` as they meet it, borrowing strings without escapes, with no
+/// intermediate structs (an earlier struct-based parse spent most of its
+/// time moving those structs around).
+pub fn apply_stream_event(data: &[u8], out: &mut OutputText) -> Result<ChunkInfo, RequestError> {
+    let mut de = serde_json::Deserializer::from_slice(data);
+    let parsed = fast::ChunkSeed { out }
+        .deserialize(&mut de)
+        .and_then(|r| de.end().map(|()| r));
+    match parsed {
+        Ok(Ok(info)) => Ok(info),
+        Ok(Err(e)) => Err(e),
+        Err(e) => Err(RequestError::InvalidJson {
+            message: format!("{e} in event `{}`", snippet(data, 200)),
+        }),
+    }
+}
+
+/// Seeds of the streaming-chunk parser (see [`apply_stream_event`]).
+mod fast {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+    use serde_json::Value;
+
+    use super::{error_message, ChunkInfo, OutputText, Usage, WireToolCall};
+    use crate::error::{snippet, RequestError};
+
+    #[derive(Deserialize)]
+    struct S<'a>(#[serde(borrow)] Cow<'a, str>);
+
+    fn append(dst: &mut String, s: Option<S<'_>>) -> usize {
+        match s {
+            Some(S(s)) if !s.is_empty() => {
+                dst.push_str(&s);
+                s.len()
+            }
+            _ => 0,
+        }
+    }
+
+    pub(super) struct ChunkSeed<'o> {
+        pub out: &'o mut OutputText,
+    }
+
+    impl<'de> DeserializeSeed<'de> for ChunkSeed<'_> {
+        type Value = Result<ChunkInfo, RequestError>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_map(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ChunkSeed<'_> {
+        type Value = Result<ChunkInfo, RequestError>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a completion chunk object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut info = ChunkInfo::default();
+            let mut error: Option<String> = None;
+            let mut object_error = false;
+            let mut message: Option<String> = None;
+            while let Some(key) = map.next_key::<S<'de>>()? {
+                match key.0.as_ref() {
+                    "choices" => map.next_value_seed(ChoicesSeed {
+                        out: &mut *self.out,
+                        info: &mut info,
+                    })?,
+                    "usage" => info.usage = map.next_value::<Option<Usage>>()?,
+                    "mock_sent_ns" => info.server_sent_ns = map.next_value::<Option<u64>>()?,
+                    "error" => {
+                        if let Some(v) = map.next_value::<Option<Value>>()? {
+                            error = Some(error_message(&v));
+                        }
+                    }
+                    "object" => {
+                        object_error = map
+                            .next_value::<Option<S<'de>>>()?
+                            .is_some_and(|S(o)| o == "error")
+                    }
+                    "message" => {
+                        message = map
+                            .next_value::<Option<Value>>()?
+                            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            if let Some(e) = error {
+                return Ok(Err(RequestError::ServerError {
+                    message: snippet(e.as_bytes(), 512),
+                }));
+            }
+            if object_error {
+                return Ok(Err(RequestError::ServerError {
+                    message: snippet(message.unwrap_or_default().as_bytes(), 512),
+                }));
+            }
+            Ok(Ok(info))
+        }
+    }
+
+    struct ChoicesSeed<'o> {
+        out: &'o mut OutputText,
+        info: &'o mut ChunkInfo,
+    }
+
+    impl<'de> DeserializeSeed<'de> for ChoicesSeed<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ChoicesSeed<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an array of choices")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            // Only the first choice is measured (requests ask for n = 1).
+            seq.next_element_seed(ChoiceSeed {
+                out: self.out,
+                info: self.info,
+            })?;
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(())
+        }
+    }
+
+    struct ChoiceSeed<'o> {
+        out: &'o mut OutputText,
+        info: &'o mut ChunkInfo,
+    }
+
+    impl<'de> DeserializeSeed<'de> for ChoiceSeed<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ChoiceSeed<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a choice object")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<S<'de>>()? {
+                match key.0.as_ref() {
+                    "delta" | "message" => map.next_value_seed(DeltaSeed {
+                        out: &mut *self.out,
+                        info: &mut *self.info,
+                    })?,
+                    "text" => {
+                        self.info.text_bytes +=
+                            append(&mut self.out.content, map.next_value::<Option<S<'de>>>()?)
+                    }
+                    "finish_reason" => {
+                        if let Some(S(r)) = map.next_value::<Option<S<'de>>>()? {
+                            self.info.finished = true;
+                            self.out.finish_reason = Some(r.into_owned());
+                        }
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    struct DeltaSeed<'o> {
+        out: &'o mut OutputText,
+        info: &'o mut ChunkInfo,
+    }
+
+    impl<'de> DeserializeSeed<'de> for DeltaSeed<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for DeltaSeed<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a delta object")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<S<'de>>()? {
+                let out = &mut *self.out;
+                let n = match key.0.as_ref() {
+                    "content" => append(&mut out.content, map.next_value()?),
+                    "reasoning_content" | "reasoning" => {
+                        append(&mut out.reasoning, map.next_value()?)
+                    }
+                    "tool_calls" => {
+                        let calls = map.next_value::<Option<Vec<WireToolCall<'de>>>>()?;
+                        let mut n = 0;
+                        for f in calls.iter().flatten().filter_map(|c| c.function.as_ref()) {
+                            n += super::push(&mut out.tool_calls, &f.name);
+                            n += super::push(&mut out.tool_calls, &f.arguments);
+                        }
+                        n
+                    }
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                        0
+                    }
+                };
+                self.info.text_bytes += n;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct KserveResponse {
+    #[serde(default)]
+    outputs: Vec<KserveOutput>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct KserveOutput {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    data: Value,
+}
+
+/// Applies a whole (non-streaming) response body to `out`.
+pub fn apply_full_response(
+    api: ApiKind,
+    body: &[u8],
+    out: &mut OutputText,
+) -> Result<ChunkInfo, RequestError> {
+    let invalid = |e: serde_json::Error| RequestError::InvalidJson {
+        message: format!("{e} in body `{}`", snippet(body, 200)),
+    };
+    match api {
+        ApiKind::Chat | ApiKind::Completions => {
+            // A whole response has the shape of a chunk whose first choice
+            // holds `message` (chat) or `text` (completions).
+            let mut de = serde_json::Deserializer::from_slice(body);
+            let mut info = fast::ChunkSeed { out }
+                .deserialize(&mut de)
+                .and_then(|r| de.end().map(|()| r))
+                .map_err(invalid)??;
+            info.finished = true;
+            Ok(info)
+        }
+        ApiKind::Kserve => {
+            let r: KserveResponse = serde_json::from_slice(body).map_err(invalid)?;
+            if let Some(e) = &r.error {
+                return Err(RequestError::ServerError {
+                    message: snippet(error_message(e).as_bytes(), 512),
+                });
+            }
+            // Text outputs (Triton's `text_output`, any BYTES tensor) are
+            // the answer; other tensors are kept as JSON for scoring.
+            for o in &r.outputs {
+                match &o.data {
+                    Value::Array(items) if items.iter().all(Value::is_string) => {
+                        for s in items.iter().filter_map(Value::as_str) {
+                            out.content.push_str(s);
+                        }
+                    }
+                    other => {
+                        if !out.content.is_empty() {
+                            out.content.push('\n');
+                        }
+                        out.content.push_str(&o.name);
+                        out.content.push('=');
+                        out.content.push_str(&other.to_string());
+                    }
+                }
+            }
+            Ok(ChunkInfo {
+                text_bytes: out.content.len(),
+                finished: true,
+                ..ChunkInfo::default()
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_paths() {
+        let t = Target::new("http://127.0.0.1:8000", ApiKind::Chat, "m").unwrap();
+        assert_eq!(t.path, "/v1/chat/completions");
+        assert_eq!(t.authority, "127.0.0.1:8000");
+        let t = Target::new("http://127.0.0.1:8000/v1", ApiKind::Completions, "m").unwrap();
+        assert_eq!(t.path, "/v1/completions");
+        let t = Target::new(
+            "http://127.0.0.1:9/x/v1/chat/completions",
+            ApiKind::Chat,
+            "m",
+        )
+        .unwrap();
+        assert_eq!(t.path, "/x/v1/chat/completions");
+        assert_eq!(t.base_path, "/x/v1");
+        let t = Target::new("http://127.0.0.1:8000", ApiKind::Kserve, "llama").unwrap();
+        assert_eq!(t.path, "/v2/models/llama/infer");
+        let t = Target::new("http://[::1]:8000/", ApiKind::Chat, "m").unwrap();
+        assert_eq!(t.authority, "[::1]:8000");
+        assert!(Target::new("https://x", ApiKind::Chat, "m").is_err());
+        assert!(Target::new("ftp://x", ApiKind::Chat, "m").is_err());
+        assert!(Target::new("http://127.0.0.1:notaport", ApiKind::Chat, "m").is_err());
+    }
+
+    #[test]
+    fn role_only_and_empty_deltas_carry_no_text() {
+        let mut out = OutputText::default();
+        let i = apply_stream_event(
+            br#"{"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}"#,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(i.text_bytes, 0);
+        let i = apply_stream_event(br#"{"choices":[{"delta":{}}]}"#, &mut out).unwrap();
+        assert_eq!(i.text_bytes, 0);
+        let i =
+            apply_stream_event(br#"{"choices":[{"delta":{"content":null}}]}"#, &mut out).unwrap();
+        assert_eq!(i.text_bytes, 0);
+        let i = apply_stream_event(
+            br#"{"choices":[{"delta":{"reasoning_content":"hm"}}]}"#,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(i.text_bytes, 2);
+        let i = apply_stream_event(
+            br#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"a\""}}]}}]}"#,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(i.text_bytes, 4);
+        let i = apply_stream_event(
+            br#"{"choices":[{"delta":{"content":"Hi \u00e9"},"finish_reason":"stop"}],"usage":null}"#,
+            &mut out,
+        )
+        .unwrap();
+        assert!(i.finished);
+        assert_eq!(out.content, "Hi é");
+        assert_eq!(out.reasoning, "hm");
+    }
+
+    #[test]
+    fn usage_chunk_and_errors() {
+        let mut out = OutputText::default();
+        let i = apply_stream_event(
+            br#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":7,"total_tokens":10}}"#,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(i.usage.unwrap().completion_tokens, Some(7));
+        assert!(matches!(
+            apply_stream_event(br#"{"error":{"message":"boom"}}"#, &mut out),
+            Err(RequestError::ServerError { .. })
+        ));
+        assert!(matches!(
+            apply_stream_event(br#"{"object":"error","message":"bad"}"#, &mut out),
+            Err(RequestError::ServerError { .. })
+        ));
+        assert!(matches!(
+            apply_stream_event(br#"{"choices":[{"delta":{"content":"x"#, &mut out),
+            Err(RequestError::InvalidJson { .. })
+        ));
+    }
+
+    #[test]
+    fn full_responses() {
+        let mut out = OutputText::default();
+        apply_full_response(
+            ApiKind::Chat,
+            br#"{"choices":[{"message":{"role":"assistant","content":"a b"},"finish_reason":"length"}],"usage":{"completion_tokens":2}}"#,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out.content, "a b");
+        let mut out = OutputText::default();
+        apply_full_response(
+            ApiKind::Kserve,
+            br#"{"outputs":[{"name":"text_output","datatype":"BYTES","shape":[1],"data":["hello"]}]}"#,
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(out.content, "hello");
+    }
+
+    #[test]
+    fn bodies() {
+        let p = Prompt {
+            text: "hi".into(),
+            max_tokens: Some(5),
+            ..Prompt::default()
+        };
+        let mut o = RequestOptions::new(ApiKind::Chat, "m", true);
+        o.ignore_eos = true;
+        let b: Value = serde_json::from_slice(&o.build_body(&p, None).unwrap()).unwrap();
+        assert_eq!(b["messages"][0]["content"], "hi");
+        assert_eq!(b["max_tokens"], 5);
+        assert_eq!(b["stream_options"]["include_usage"], true);
+        assert_eq!(b["ignore_eos"], true);
+        let o = RequestOptions::new(ApiKind::Kserve, "m", true);
+        assert!(!o.stream);
+        let b: Value = serde_json::from_slice(&o.build_body(&p, None).unwrap()).unwrap();
+        assert_eq!(b["inputs"][0]["data"][0], "hi");
+    }
+}

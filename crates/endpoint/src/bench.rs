@@ -1,0 +1,537 @@
+//! A benchmark of one endpoint: the prepared prompts and request bodies,
+//! the client, and one function per load pattern, each returning a
+//! [`PointResult`] (summary plus every request record).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use serde::Serialize;
+use yardstick_core::log::LogSink;
+use yardstick_core::rng::{shuffle, Mt19937};
+use yardstick_core::run::clock::wait_until;
+use yardstick_core::run::{start_test, RunOptions, TestOutcome};
+use yardstick_core::{Scenario, TestSettings};
+
+use crate::api::{ApiKind, RequestOptions, Target};
+use crate::client::{ExecCtx, Hook, Timeouts};
+use crate::dataset::Dataset;
+use crate::error::EndpointError;
+use crate::metrics::{open_loop_report, Aggregate, OpenLoopReport, Slo};
+use crate::record::RequestRecord;
+use crate::runtime::{Dispatcher, Job};
+use crate::sut::{HttpSut, PromptLibrary};
+use crate::template::ChatTemplate;
+use crate::tokenize::TokenCounter;
+
+/// What to benchmark and how the client behaves.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    pub url: String,
+    pub request: RequestOptions,
+    /// `(name, value)` headers added to every request.
+    pub headers: Vec<(String, String)>,
+    /// Sent as `Authorization: Bearer KEY`.
+    pub api_key: Option<String>,
+    pub timeouts: Timeouts,
+    /// Client threads (shards).
+    pub threads: usize,
+    /// Open-loop and core runs: most connections at once; requests beyond
+    /// it wait in the client (and that wait is reported).
+    pub max_connections: usize,
+    /// Open-loop and core runs: connections opened before timing starts.
+    pub prewarm_connections: usize,
+    /// Client threads poll the network without sleeping between events:
+    /// no wake-up latency in the stamps, at the cost of one busy core per
+    /// client thread.
+    pub busy_poll: bool,
+    pub slo: Slo,
+    /// Seed of the prompt order (own drivers).
+    pub seed: u64,
+}
+
+/// Headers as HTTP types, checked.
+pub fn parse_headers(
+    headers: &[(String, String)],
+    api_key: Option<&str>,
+) -> Result<Vec<(HeaderName, HeaderValue)>, EndpointError> {
+    let mut out = Vec::new();
+    if let Some(k) = api_key {
+        out.push((
+            AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {k}"))
+                .map_err(|e| EndpointError::Config(format!("API key: {e}")))?,
+        ));
+    }
+    for (k, v) in headers {
+        let name = HeaderName::from_bytes(k.trim().as_bytes())
+            .map_err(|e| EndpointError::Config(format!("header name `{k}`: {e}")))?;
+        let value = HeaderValue::from_str(v.trim())
+            .map_err(|e| EndpointError::Config(format!("header `{k}` value: {e}")))?;
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// The summary of one measured point, in MLPerf Endpoints' field names
+/// (`result_summary.json`) plus yardstick's additions.
+#[derive(Debug, Clone, Serialize)]
+pub struct PointSummary {
+    pub tool: String,
+    pub version: String,
+    pub url: String,
+    pub api: ApiKind,
+    pub model: String,
+    pub streaming: bool,
+    pub dataset: String,
+    /// `concurrency`, `constant`, `poisson` or a LoadGen scenario.
+    pub load_pattern: String,
+    pub concurrency: Option<usize>,
+    pub target_rate: Option<f64>,
+    #[serde(flatten)]
+    pub metrics: Aggregate,
+    pub open_loop: Option<OpenLoopReport>,
+    pub client: ClientInfo,
+    /// LoadGen's verdict for core-driven runs.
+    pub mlperf: Option<MlperfInfo>,
+    pub warnings: Vec<String>,
+}
+
+/// The client's own side of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientInfo {
+    pub threads: usize,
+    pub max_connections: usize,
+    pub max_in_flight: u64,
+    pub requests_queued_for_connection: u64,
+}
+
+/// The core load generator's result of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct MlperfInfo {
+    pub scenario: String,
+    pub mode: String,
+    pub result: Option<String>,
+    pub valid: bool,
+    pub faults: Vec<String>,
+}
+
+/// One measured point: the summary and every request.
+#[derive(Debug, Clone)]
+pub struct PointResult {
+    pub summary: PointSummary,
+    pub records: Vec<RequestRecord>,
+    /// The run's time origin (first due time); reports count ns from it.
+    pub origin: Instant,
+}
+
+/// A prepared benchmark: prompts serialized, client threads running.
+pub struct Bench {
+    pub config: BenchConfig,
+    pub dataset: Dataset,
+    pub target: Target,
+    tokenizer: Option<Arc<TokenCounter>>,
+    input_tokens: Vec<Option<u64>>,
+    dispatcher: Arc<Dispatcher>,
+    order: Arc<Vec<usize>>,
+    next_run: std::sync::atomic::AtomicU64,
+}
+
+impl std::fmt::Debug for Bench {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bench")
+            .field("url", &self.config.url)
+            .field("prompts", &self.dataset.len())
+            .finish()
+    }
+}
+
+impl Bench {
+    /// Serializes every request body, counts input tokens (with a
+    /// tokenizer) and starts the client threads.
+    pub fn new(
+        config: BenchConfig,
+        dataset: Dataset,
+        tokenizer: Option<TokenCounter>,
+        template: Option<&ChatTemplate>,
+    ) -> Result<Bench, EndpointError> {
+        if dataset.is_empty() {
+            return Err(EndpointError::Config("the dataset has no prompts".into()));
+        }
+        let target = Target::new(&config.url, config.request.api, &config.request.model)?;
+        let tokenizer = tokenizer.map(Arc::new);
+        let mut bodies = Vec::with_capacity(dataset.len());
+        let mut input_tokens = Vec::with_capacity(dataset.len());
+        for p in &dataset.prompts {
+            bodies.push(config.request.build_body(p, template)?);
+            let isl = p.input_tokens.map(u64::from).or_else(|| {
+                let t = tokenizer.as_ref()?;
+                match (template, &p.messages, config.request.api) {
+                    (Some(tpl), _, ApiKind::Chat | ApiKind::Completions) => tpl
+                        .render(&RequestOptions::messages(p))
+                        .ok()
+                        .and_then(|s| t.count(&s)),
+                    (None, Some(m), _) => t.count(
+                        &m.iter()
+                            .filter_map(|v| v.get("content").and_then(|c| c.as_str()))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    ),
+                    _ => t.count(&p.text),
+                }
+            });
+            input_tokens.push(isl);
+        }
+        let headers = parse_headers(&config.headers, config.api_key.as_deref())?;
+        let ctx = ExecCtx::new(
+            target.clone(),
+            config.request.api,
+            config.request.stream,
+            Arc::new(bodies),
+            headers,
+            config.timeouts,
+        )?;
+        let dispatcher = Arc::new(Dispatcher::start(
+            ctx,
+            config.threads,
+            config.max_connections,
+            config.busy_poll,
+        )?);
+        let mut order: Vec<usize> = (0..dataset.len()).collect();
+        let mut rng = Mt19937::new(config.seed);
+        shuffle(&mut order, &mut rng);
+        Ok(Bench {
+            config,
+            dataset,
+            target,
+            tokenizer,
+            input_tokens,
+            dispatcher,
+            order: Arc::new(order),
+            next_run: std::sync::atomic::AtomicU64::new(1),
+        })
+    }
+
+    pub fn dispatcher(&self) -> &Arc<Dispatcher> {
+        &self.dispatcher
+    }
+
+    pub fn tokenizer(&self) -> Option<&TokenCounter> {
+        self.tokenizer.as_deref()
+    }
+
+    fn run_id(&self) -> u64 {
+        self.next_run.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Fixed concurrency (closed loop, MLPerf Endpoints' load pattern).
+    pub fn run_concurrency(
+        &self,
+        concurrency: usize,
+        duration: Option<Duration>,
+        max_requests: Option<u64>,
+        warmup: u64,
+    ) -> Result<PointResult, EndpointError> {
+        if duration.is_none() && max_requests.is_none() {
+            return Err(EndpointError::Config(
+                "a closed-loop run needs a duration or a request count".into(),
+            ));
+        }
+        let run = self.run_id();
+        let r = self.dispatcher.run_closed_loop(
+            concurrency,
+            Arc::clone(&self.order),
+            duration,
+            max_requests,
+            warmup,
+            run,
+        )?;
+        let mut warnings = Vec::new();
+        if r.users_finished < r.concurrency {
+            warnings.push(format!(
+                "{} of {} virtual users had not finished when the run was cut off",
+                r.concurrency - r.users_finished,
+                r.concurrency
+            ));
+        }
+        Ok(self.finish(
+            r.records,
+            r.origin,
+            "concurrency".into(),
+            Some(concurrency),
+            None,
+            None,
+            None,
+            concurrency,
+            warnings,
+        ))
+    }
+
+    /// A constant request rate (open loop): request `i` is due at
+    /// `origin + i / rate`; a dedicated thread sleeps then spins to each due
+    /// time (tokio timers are millisecond-granular) and hands the request to
+    /// a client shard. Latencies count from the due time.
+    pub fn run_constant_rate(
+        &self,
+        rate: f64,
+        duration: Option<Duration>,
+        max_requests: Option<u64>,
+    ) -> Result<PointResult, EndpointError> {
+        if !(rate > 0.0 && rate.is_finite()) {
+            return Err(EndpointError::Config(format!(
+                "rate must be positive, got {rate}"
+            )));
+        }
+        if duration.is_none() && max_requests.is_none() {
+            return Err(EndpointError::Config(
+                "an open-loop run needs a duration or a request count".into(),
+            ));
+        }
+        let run = self.run_id();
+        self.prewarm();
+        let d = &self.dispatcher;
+        let queued0 = d.counters.waited_for_slot.load(Ordering::Relaxed);
+        d.counters.max_in_flight.store(0, Ordering::Relaxed);
+        let done0 = d.done.get();
+        let period = 1.0 / rate;
+        let origin = Instant::now() + Duration::from_millis(5);
+        let mut submitted = 0u64;
+        loop {
+            if max_requests.is_some_and(|m| submitted >= m) {
+                break;
+            }
+            let due_s = submitted as f64 * period;
+            if duration.is_some_and(|d| due_s >= d.as_secs_f64()) {
+                break;
+            }
+            let due = origin + Duration::from_secs_f64(due_s);
+            wait_until(due, yardstick_core::run::clock::DEFAULT_SPIN);
+            d.submit(Job {
+                seq: submitted,
+                sample: self.order[submitted as usize % self.order.len()],
+                run,
+                scheduled: due,
+                hook: Hook::None,
+            })?;
+            submitted += 1;
+        }
+        let got = d.done.wait_for(
+            done0 + submitted,
+            self.config.timeouts.total + Duration::from_secs(10),
+        );
+        let mut warnings = Vec::new();
+        if got < done0 + submitted {
+            warnings.push(format!(
+                "{} requests had not finished when the run was cut off",
+                done0 + submitted - got
+            ));
+        }
+        let mut records = d.take_records();
+        records.retain(|r| r.run == run);
+        records.sort_by_key(|r| r.seq);
+        let queued = d.counters.waited_for_slot.load(Ordering::Relaxed) - queued0;
+        let report = open_loop_report(
+            &records,
+            "constant",
+            rate,
+            queued,
+            d.counters.max_in_flight.load(Ordering::Relaxed),
+            d.max_connections as u64,
+        );
+        Ok(self.finish(
+            records,
+            origin,
+            "constant".into(),
+            None,
+            Some(rate),
+            Some(report),
+            None,
+            d.max_connections,
+            warnings,
+        ))
+    }
+
+    fn prewarm(&self) {
+        if self.config.prewarm_connections > 0 {
+            self.dispatcher.prewarm(
+                self.config
+                    .prewarm_connections
+                    .min(self.dispatcher.max_connections),
+                self.config.timeouts.connect + Duration::from_secs(1),
+            );
+        }
+    }
+
+    /// A test through the core load generator (any scenario and mode; the
+    /// Server scenario is the Poisson open loop): LoadGen's schedule, logs
+    /// and result, plus the endpoint metrics of the last run.
+    pub fn run_core(
+        &self,
+        settings: &TestSettings,
+        sink: Arc<dyn LogSink>,
+        options: &RunOptions,
+    ) -> Result<(TestOutcome, PointResult), EndpointError> {
+        self.prewarm();
+        let d = &self.dispatcher;
+        let queued0 = d.counters.waited_for_slot.load(Ordering::Relaxed);
+        d.counters.max_in_flight.store(0, Ordering::Relaxed);
+        let sut = HttpSut::new(format!("HttpSUT({})", self.config.url), Arc::clone(d))
+            .with_log(Arc::clone(&sink));
+        let n = self.dataset.len();
+        let qsl = PromptLibrary::new(self.dataset.name.clone(), n, n);
+        let outcome = start_test(&sut, &qsl, settings, sink, options)
+            .map_err(|e| EndpointError::Core(e.to_string()))?;
+        // Requests still running after the core gave up on them (a stall)
+        // end at their own timeout; wait for their records.
+        d.quiesce(self.config.timeouts.total + Duration::from_secs(1));
+        // Requests of the last run only (an accuracy run may precede it).
+        let mut records = sut.take_records();
+        if let Some(last) = records.iter().map(|r| r.run).max() {
+            records.retain(|r| r.run == last);
+        }
+        let origin = records
+            .iter()
+            .map(|r| r.scheduled)
+            .min()
+            .unwrap_or_else(Instant::now);
+        let scenario = outcome.settings.scenario;
+        let queued = d.counters.waited_for_slot.load(Ordering::Relaxed) - queued0;
+        let open_loop = (scenario == Scenario::Server).then(|| {
+            open_loop_report(
+                &records,
+                "poisson",
+                outcome.settings.target_qps,
+                queued,
+                d.counters.max_in_flight.load(Ordering::Relaxed),
+                d.max_connections as u64,
+            )
+        });
+        let mlperf = MlperfInfo {
+            scenario: scenario.to_string(),
+            mode: outcome.settings.mode.to_string(),
+            result: outcome.result().map(|r| r.result_metric().to_string()),
+            valid: outcome.is_valid(),
+            faults: outcome.faults.iter().map(|f| f.to_string()).collect(),
+        };
+        let pattern = if scenario == Scenario::Server {
+            "poisson".to_string()
+        } else {
+            scenario.to_string()
+        };
+        let rate = (scenario == Scenario::Server).then_some(outcome.settings.target_qps);
+        let point = self.finish(
+            records,
+            origin,
+            pattern,
+            None,
+            rate,
+            open_loop,
+            Some(mlperf),
+            d.max_connections,
+            Vec::new(),
+        );
+        Ok((outcome, point))
+    }
+
+    /// Counts output tokens with the tokenizer (after the run, on all
+    /// cores, off the measured path) and builds the summary.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        mut records: Vec<RequestRecord>,
+        origin: Instant,
+        load_pattern: String,
+        concurrency: Option<usize>,
+        target_rate: Option<f64>,
+        open_loop: Option<OpenLoopReport>,
+        mlperf: Option<MlperfInfo>,
+        max_connections: usize,
+        mut warnings: Vec<String>,
+    ) -> PointResult {
+        if let Some(t) = &self.tokenizer {
+            count_tokens(&mut records, t);
+        }
+        let input = |i: usize| self.input_tokens.get(i).copied().flatten();
+        let metrics = Aggregate::new(&records, &self.config.slo, &input);
+        if metrics.n_samples_failed > 0 {
+            warnings.push(format!(
+                "{} of {} requests failed ({})",
+                metrics.n_samples_failed,
+                metrics.n_samples_issued,
+                metrics.first_error.as_deref().unwrap_or("")
+            ));
+        }
+        if let Some(c) = &metrics.token_check {
+            if c.mismatched > 0 {
+                warnings.push(format!(
+                    "token counts disagree: the server's usage differs from the tokenizer on {} of {} requests (usage {} vs tokenizer {} tokens in total, largest difference {})",
+                    c.mismatched, c.compared, c.total_usage, c.total_tokenizer, c.max_abs_diff
+                ));
+            }
+        }
+        if let Some(o) = &open_loop {
+            if !o.kept_up {
+                warnings.push(o.verdict.clone());
+            }
+        }
+        if self.config.request.stream && metrics.tpot.is_none() && metrics.n_samples_completed > 0 {
+            warnings.push("no request had tokens after its first text chunk: TPOT and tps_per_user are undefined".into());
+        }
+        let d = &self.dispatcher;
+        let summary = PointSummary {
+            tool: "yardstick".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            url: self.config.url.clone(),
+            api: self.config.request.api,
+            model: self.config.request.model.clone(),
+            streaming: self.config.request.stream,
+            dataset: self.dataset.name.clone(),
+            load_pattern,
+            concurrency,
+            target_rate,
+            metrics,
+            open_loop,
+            client: ClientInfo {
+                threads: d.threads(),
+                max_connections,
+                max_in_flight: if concurrency.is_some() {
+                    concurrency.unwrap_or(0) as u64
+                } else {
+                    d.counters.max_in_flight.load(Ordering::Relaxed)
+                },
+                requests_queued_for_connection: 0,
+            },
+            mlperf,
+            warnings,
+        };
+        let mut summary = summary;
+        if let Some(o) = &summary.open_loop {
+            summary.client.requests_queued_for_connection = o.requests_queued_for_connection;
+        }
+        PointResult {
+            summary,
+            records,
+            origin,
+        }
+    }
+}
+
+/// Fills `tokens` and `tokens_after_first` of every successful record,
+/// spreading the work over the available cores.
+pub fn count_tokens(records: &mut [RequestRecord], t: &TokenCounter) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = records.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        for part in records.chunks_mut(chunk) {
+            s.spawn(move || {
+                for r in part.iter_mut().filter(|r| r.ok()) {
+                    r.tokens = t.count(&r.output.all_text());
+                    if r.stream && r.first_token.is_some() {
+                        r.tokens_after_first = t.count(&r.text_after_first());
+                    }
+                }
+            });
+        }
+    });
+}

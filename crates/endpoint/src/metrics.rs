@@ -1,0 +1,500 @@
+//! Aggregate metrics of a run: percentiles, MLPerf Endpoints' summary fields
+//! (`system_tps`, `tps_per_user = 1000 / TPOT p90 ms`, `ttft_p90_ms`),
+//! goodput against SLOs, the open-loop delivery check, the token-count
+//! cross-check, and the Pareto front of a sweep.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::record::RequestRecord;
+
+/// Percentiles reported for every series (MLPerf Endpoints' keys).
+pub const PERCENTILES: [(f64, &str); 5] = [
+    (0.50, "50"),
+    (0.90, "90"),
+    (0.95, "95"),
+    (0.99, "99"),
+    (0.999, "99.9"),
+];
+
+/// Summary statistics of one series (same shape as MLPerf Endpoints'
+/// `result_summary.json` rollups; times in ns).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stats {
+    pub count: u64,
+    pub total: f64,
+    pub min: f64,
+    pub max: f64,
+    pub avg: f64,
+    pub median: f64,
+    pub std_dev: f64,
+    pub percentiles: BTreeMap<String, f64>,
+}
+
+impl Stats {
+    /// Percentile `p` (0..1) the way LoadGen takes it: `sorted[floor(n p)]`.
+    /// `None` for an empty series.
+    pub fn from_values(mut v: Vec<f64>) -> Option<Stats> {
+        v.retain(|x| x.is_finite());
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        let at = |p: f64| v[((n as f64 * p) as usize).min(n - 1)];
+        let total: f64 = v.iter().sum();
+        let avg = total / n as f64;
+        let var = if n > 1 {
+            v.iter().map(|x| (x - avg) * (x - avg)).sum::<f64>() / (n - 1) as f64
+        } else {
+            0.0
+        };
+        Some(Stats {
+            count: n as u64,
+            total,
+            min: v[0],
+            max: v[n - 1],
+            avg,
+            median: at(0.5),
+            std_dev: var.sqrt(),
+            percentiles: PERCENTILES
+                .iter()
+                .map(|(p, k)| (k.to_string(), at(*p)))
+                .collect(),
+        })
+    }
+
+    pub fn p(&self, key: &str) -> Option<f64> {
+        self.percentiles.get(key).copied()
+    }
+}
+
+/// Service-level objectives for goodput; any left `None` is not checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Slo {
+    pub ttft_ms: Option<f64>,
+    pub tpot_ms: Option<f64>,
+    pub e2e_ms: Option<f64>,
+}
+
+impl Slo {
+    pub fn is_empty(&self) -> bool {
+        self.ttft_ms.is_none() && self.tpot_ms.is_none() && self.e2e_ms.is_none()
+    }
+
+    /// A successful request meets every given objective. A request without
+    /// a TTFT (not streamed) is judged on its end-to-end latency instead; one
+    /// without a TPOT (a single chunk) passes the TPOT objective.
+    pub fn met_by(&self, r: &RequestRecord) -> bool {
+        if !r.ok() {
+            return false;
+        }
+        let ms = |ns: f64| ns / 1e6;
+        if let Some(t) = self.ttft_ms {
+            let v = r.ttft_ns().or(r.latency_ns()).map(|v| ms(v as f64));
+            if v.is_none_or(|v| v > t) {
+                return false;
+            }
+        }
+        if let (Some(t), Some(v)) = (self.tpot_ms, r.tpot_ns()) {
+            if ms(v) > t {
+                return false;
+            }
+        }
+        if let Some(t) = self.e2e_ms {
+            if r.latency_ns().is_none_or(|v| ms(v as f64) > t) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Requests that met the SLOs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Goodput {
+    pub slo: Slo,
+    pub requests_meeting_slo: u64,
+    /// Of all issued requests.
+    pub fraction: f64,
+    /// Requests per second meeting the SLO.
+    pub goodput_rps: f64,
+    /// Output tokens per second of requests meeting the SLO.
+    pub goodput_tps: f64,
+}
+
+/// Server `usage` against the tokenizer's count, request by request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TokenCheck {
+    /// Requests with both counts.
+    pub compared: u64,
+    pub mismatched: u64,
+    pub total_tokenizer: u64,
+    pub total_usage: u64,
+    pub max_abs_diff: u64,
+    /// The first few mismatches: (seq, tokenizer, usage).
+    pub examples: Vec<(u64, u64, u64)>,
+}
+
+/// How well an open-loop run delivered its schedule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenLoopReport {
+    /// `poisson` (through the core's Server schedule) or `constant`.
+    pub arrival: String,
+    pub target_rate: f64,
+    /// Rate of the schedule as generated (Poisson: a random draw around the
+    /// target; its own sampling error is `1/sqrt(n)`).
+    pub scheduled_rate: f64,
+    /// Rate at which requests actually went out on the wire.
+    pub delivered_rate: f64,
+    /// `(delivered / target - 1)`, percent.
+    pub delivered_vs_target_pct: f64,
+    /// `(delivered / scheduled - 1)`, percent: what the client (or a
+    /// saturated server, through the connection cap) lost.
+    pub delivered_vs_schedule_pct: f64,
+    /// Expected relative sampling error of the schedule itself, percent.
+    pub schedule_sampling_error_pct: f64,
+    /// Time from the due time to the send, per request (ns).
+    pub send_wait: Option<Stats>,
+    pub requests_waited_over_1ms: u64,
+    /// Requests that found every connection busy and queued in the client.
+    pub requests_queued_for_connection: u64,
+    pub max_in_flight: u64,
+    pub max_connections: u64,
+    /// Delivered within 1% of the target (constant) or of the drawn
+    /// schedule (Poisson), with no request queued for a connection.
+    pub kept_up: bool,
+    pub verdict: String,
+}
+
+/// Everything aggregated from one run's records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Aggregate {
+    pub n_samples_issued: u64,
+    pub n_samples_completed: u64,
+    pub n_samples_failed: u64,
+    /// First due time to last completion.
+    pub duration_ns: u64,
+    pub ttft: Option<Stats>,
+    pub tpot: Option<Stats>,
+    pub latency: Option<Stats>,
+    pub chunk_gap: Option<Stats>,
+    pub output_sequence_lengths: Option<Stats>,
+    pub input_sequence_lengths: Option<Stats>,
+    pub total_output_tokens: u64,
+    /// Completed requests per second.
+    pub qps: f64,
+    /// Output tokens per second (= `system_tps`).
+    pub tps: f64,
+    pub system_tps: f64,
+    /// `1000 / tpot_p90_ms` (MLPerf Endpoints v1.0).
+    pub tps_per_user: Option<f64>,
+    pub ttft_p90_ms: Option<f64>,
+    pub tpot_p90_ms: Option<f64>,
+    /// Where output token counts came from: tokenizer, usage or chunks.
+    pub token_source: BTreeMap<String, u64>,
+    pub token_check: Option<TokenCheck>,
+    pub goodput: Option<Goodput>,
+    /// Failures by kind.
+    pub errors: BTreeMap<String, u64>,
+    pub first_error: Option<String>,
+    /// Client receive delay: the client's first-token arrival minus the
+    /// server's own send stamp (mock server only), ns.
+    pub first_token_delay_vs_server: Option<Stats>,
+    pub new_connections: u64,
+}
+
+fn rate(n: usize, first: Option<Instant>, last: Option<Instant>) -> f64 {
+    match (first, last) {
+        (Some(a), Some(b)) if n > 1 && b > a => (n - 1) as f64 / (b - a).as_secs_f64(),
+        _ => 0.0,
+    }
+}
+
+impl Aggregate {
+    /// Aggregates `records`; `input_tokens` gives a prompt's input length
+    /// when known.
+    pub fn new(
+        records: &[RequestRecord],
+        slo: &Slo,
+        input_tokens: &dyn Fn(usize) -> Option<u64>,
+    ) -> Aggregate {
+        let issued = records.len() as u64;
+        let ok: Vec<&RequestRecord> = records.iter().filter(|r| r.ok()).collect();
+        let completed = ok.len() as u64;
+        let start = records.iter().map(|r| r.scheduled).min();
+        let end = records.iter().filter_map(|r| r.done).max();
+        let duration = match (start, end) {
+            (Some(s), Some(e)) => e.saturating_duration_since(s),
+            _ => Duration::ZERO,
+        };
+        let secs = duration.as_secs_f64();
+        let per_sec = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
+
+        let ttft = Stats::from_values(
+            ok.iter()
+                .filter_map(|r| r.ttft_ns())
+                .map(|v| v as f64)
+                .collect(),
+        );
+        let tpot = Stats::from_values(ok.iter().filter_map(|r| r.tpot_ns()).collect());
+        let latency = Stats::from_values(
+            ok.iter()
+                .filter_map(|r| r.latency_ns())
+                .map(|v| v as f64)
+                .collect(),
+        );
+        let chunk_gap = Stats::from_values(
+            ok.iter()
+                .flat_map(|r| r.gaps_ns.iter().map(|&g| g as f64))
+                .collect(),
+        );
+        let osl = Stats::from_values(
+            ok.iter()
+                .filter_map(|r| r.output_tokens())
+                .map(|v| v as f64)
+                .collect(),
+        );
+        let isl = Stats::from_values(
+            ok.iter()
+                .filter_map(|r| input_tokens(r.sample).or(r.usage.and_then(|u| u.prompt_tokens)))
+                .map(|v| v as f64)
+                .collect(),
+        );
+        let total_output_tokens: u64 = ok.iter().filter_map(|r| r.output_tokens()).sum();
+        let mut token_source = BTreeMap::new();
+        for r in &ok {
+            *token_source
+                .entry(r.token_source().to_string())
+                .or_insert(0) += 1;
+        }
+
+        let mut check = TokenCheck::default();
+        for r in &ok {
+            if let (Some(t), Some(u)) = (r.tokens, r.usage.and_then(|u| u.completion_tokens)) {
+                check.compared += 1;
+                check.total_tokenizer += t;
+                check.total_usage += u;
+                if t != u {
+                    check.mismatched += 1;
+                    check.max_abs_diff = check.max_abs_diff.max(t.abs_diff(u));
+                    if check.examples.len() < 10 {
+                        check.examples.push((r.seq, t, u));
+                    }
+                }
+            }
+        }
+
+        let goodput = (!slo.is_empty()).then(|| {
+            let good: Vec<&&RequestRecord> = ok.iter().filter(|r| slo.met_by(r)).collect();
+            let tokens: u64 = good.iter().filter_map(|r| r.output_tokens()).sum();
+            Goodput {
+                slo: *slo,
+                requests_meeting_slo: good.len() as u64,
+                fraction: if issued > 0 {
+                    good.len() as f64 / issued as f64
+                } else {
+                    0.0
+                },
+                goodput_rps: per_sec(good.len() as f64),
+                goodput_tps: per_sec(tokens as f64),
+            }
+        });
+
+        let mut errors = BTreeMap::new();
+        let mut first_error = None;
+        for r in records {
+            if let Some(e) = &r.error {
+                let key = match e {
+                    crate::error::RequestError::HttpStatus { status, .. } => {
+                        format!("http_{status}")
+                    }
+                    other => other.kind().to_string(),
+                };
+                *errors.entry(key).or_insert(0) += 1;
+                first_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+
+        let tpot_p90_ms = tpot.as_ref().and_then(|s| s.p("90")).map(|v| v / 1e6);
+        let system_tps = per_sec(total_output_tokens as f64);
+        Aggregate {
+            n_samples_issued: issued,
+            n_samples_completed: completed,
+            n_samples_failed: issued - completed,
+            duration_ns: duration.as_nanos() as u64,
+            ttft_p90_ms: ttft.as_ref().and_then(|s| s.p("90")).map(|v| v / 1e6),
+            tps_per_user: tpot_p90_ms.filter(|v| *v > 0.0).map(|v| 1000.0 / v),
+            tpot_p90_ms,
+            ttft,
+            tpot,
+            latency,
+            chunk_gap,
+            output_sequence_lengths: osl,
+            input_sequence_lengths: isl,
+            total_output_tokens,
+            qps: per_sec(completed as f64),
+            tps: system_tps,
+            system_tps,
+            token_source,
+            token_check: (check.compared > 0).then_some(check),
+            goodput,
+            errors,
+            first_error,
+            first_token_delay_vs_server: Stats::from_values(
+                ok.iter()
+                    .filter_map(|r| r.first_token_delay_ns())
+                    .map(|v| v as f64)
+                    .collect(),
+            ),
+            new_connections: records.iter().filter(|r| r.new_connection).count() as u64,
+        }
+    }
+}
+
+/// Builds the open-loop delivery report from the records of one run.
+pub fn open_loop_report(
+    records: &[RequestRecord],
+    arrival: &str,
+    target_rate: f64,
+    queued_for_connection: u64,
+    max_in_flight: u64,
+    max_connections: u64,
+) -> OpenLoopReport {
+    let n = records.len();
+    let scheduled_rate = rate(
+        n,
+        records.iter().map(|r| r.scheduled).min(),
+        records.iter().map(|r| r.scheduled).max(),
+    );
+    let sent: Vec<Instant> = records.iter().filter_map(|r| r.sent).collect();
+    let delivered_rate = rate(
+        sent.len(),
+        sent.iter().min().copied(),
+        sent.iter().max().copied(),
+    );
+    let send_wait = Stats::from_values(
+        records
+            .iter()
+            .filter_map(|r| r.send_wait_ns())
+            .map(|v| v as f64)
+            .collect(),
+    );
+    let waited = records
+        .iter()
+        .filter(|r| r.send_wait_ns().is_some_and(|w| w > 1_000_000))
+        .count() as u64;
+    let pct = |a: f64, b: f64| if b > 0.0 { (a / b - 1.0) * 100.0 } else { 0.0 };
+    let vs_target = pct(delivered_rate, target_rate);
+    let vs_schedule = pct(delivered_rate, scheduled_rate);
+    let sampling = if arrival == "poisson" && n > 0 {
+        100.0 / (n as f64).sqrt()
+    } else {
+        0.0
+    };
+    let p99_wait_ms = send_wait.as_ref().and_then(|s| s.p("99")).unwrap_or(0.0) / 1e6;
+    // The rate is judged against the target for a constant rate, and against
+    // the drawn schedule for Poisson arrivals (whose own count is random).
+    let rate_err = if arrival == "poisson" {
+        vs_schedule
+    } else {
+        vs_target
+    };
+    let rate_ok = rate_err.abs() <= 1.0;
+    let kept_up = rate_ok && queued_for_connection == 0;
+    let late = if waited > 0 {
+        format!(
+            "; {waited} requests went out more than 1 ms after their due time (p99 {p99_wait_ms:.2} ms), which their latencies include"
+        )
+    } else {
+        String::new()
+    };
+    let verdict = if queued_for_connection > 0 {
+        format!(
+            "NOT DELIVERED: the server did not keep up: {queued_for_connection} requests found all {max_connections} connections busy and waited in the client (p99 wait {p99_wait_ms:.2} ms); delivered {delivered_rate:.1} req/s of {target_rate:.1} ({vs_target:+.2}%). Latencies count from the scheduled times, so the wait is charged to the server"
+        )
+    } else if !rate_ok {
+        format!(
+            "NOT DELIVERED: delivered {delivered_rate:.1} req/s of a {arrival} schedule of {scheduled_rate:.1} (target {target_rate:.1}, {vs_target:+.2}%): the client or the machine is saturated{late}"
+        )
+    } else if arrival == "poisson" {
+        format!(
+            "delivered {delivered_rate:.1} req/s, the Poisson schedule's {scheduled_rate:.1} ({vs_schedule:+.2}%, within 1%), for a target of {target_rate:.1} ({vs_target:+.2}%; the schedule's own sampling error at {n} arrivals is ~{sampling:.1}%){late}"
+        )
+    } else {
+        format!(
+            "delivered {delivered_rate:.1} req/s for a target of {target_rate:.1} ({vs_target:+.2}%, within 1%){late}"
+        )
+    };
+    OpenLoopReport {
+        arrival: arrival.to_string(),
+        target_rate,
+        scheduled_rate,
+        delivered_rate,
+        delivered_vs_target_pct: vs_target,
+        delivered_vs_schedule_pct: vs_schedule,
+        schedule_sampling_error_pct: sampling,
+        send_wait,
+        requests_waited_over_1ms: waited,
+        requests_queued_for_connection: queued_for_connection,
+        max_in_flight,
+        max_connections,
+        kept_up,
+        verdict,
+    }
+}
+
+/// Marks the Pareto-optimal points of (system_tps, tps_per_user): a point
+/// is on the front if no other point is at least as good on both and
+/// strictly better on one.
+pub fn pareto_front(points: &[(f64, f64)]) -> Vec<bool> {
+    points
+        .iter()
+        .map(|&(a, b)| {
+            !points
+                .iter()
+                .any(|&(x, y)| x >= a && y >= b && (x > a || y > b))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_loadgen_style() {
+        let s = Stats::from_values((1..=100).map(|v| v as f64).collect()).unwrap();
+        assert_eq!(s.p("50"), Some(51.0));
+        assert_eq!(s.p("90"), Some(91.0));
+        assert_eq!(s.p("99.9"), Some(100.0));
+        assert_eq!(s.count, 100);
+        assert!(Stats::from_values(vec![]).is_none());
+    }
+
+    #[test]
+    fn pareto() {
+        let pts = [(100.0, 50.0), (200.0, 40.0), (150.0, 30.0), (200.0, 40.0)];
+        assert_eq!(pareto_front(&pts), vec![true, true, false, true]);
+    }
+
+    #[test]
+    fn tpot_and_tps_per_user() {
+        let t0 = Instant::now();
+        let mut r = RequestRecord::new(0, 0, t0, true);
+        r.first_token = Some(t0 + Duration::from_millis(100));
+        r.done = Some(t0 + Duration::from_millis(200));
+        r.text_chunks = 11;
+        r.tokens = Some(11);
+        r.tokens_after_first = Some(10);
+        assert_eq!(r.tpot_ns(), Some(10_000_000.0));
+        let a = Aggregate::new(&[r], &Slo::default(), &|_| None);
+        assert_eq!(a.tpot_p90_ms, Some(10.0));
+        assert_eq!(a.tps_per_user, Some(100.0));
+        assert_eq!(a.ttft_p90_ms, Some(100.0));
+        assert_eq!(a.total_output_tokens, 11);
+        assert!((a.system_tps - 55.0).abs() < 1e-6);
+    }
+}

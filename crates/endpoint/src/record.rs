@@ -1,0 +1,208 @@
+//! What the client records for each request, and the clock it records in.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use crate::api::{OutputText, Usage};
+use crate::error::RequestError;
+
+/// CLOCK_MONOTONIC in ns: the clock `Instant` uses on Linux, and the one the
+/// mock server stamps its sends with, so both sides of loopback compare.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_MONOTONIC
+    // is always available on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Converts `Instant`s to CLOCK_MONOTONIC ns through one anchor pair taken
+/// at first use (the two clocks are the same clock on Linux; the anchor's
+/// error is the few tens of ns between the two reads).
+pub fn instant_to_monotonic_ns(t: Instant) -> u64 {
+    static ANCHOR: OnceLock<(Instant, u64)> = OnceLock::new();
+    let (a, ns) = *ANCHOR.get_or_init(|| {
+        let a0 = Instant::now();
+        let ns = monotonic_ns();
+        let a1 = Instant::now();
+        (a0 + (a1 - a0) / 2, ns)
+    });
+    if t >= a {
+        ns + (t - a).as_nanos() as u64
+    } else {
+        ns.saturating_sub((a - t).as_nanos() as u64)
+    }
+}
+
+/// One request, as measured. Times are `Instant`s; reports convert them to
+/// ns since the run's origin.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    /// Issue order within the run.
+    pub seq: u64,
+    /// Dataset index of the prompt.
+    pub sample: usize,
+    /// The run (core runs: the load generator's run; own drivers: 0).
+    pub run: u64,
+    /// When the request was due: the scheduled time (open loop) or the time
+    /// the virtual user started it (closed loop). Latencies count from here,
+    /// so time spent waiting inside the client is charged, not hidden.
+    pub scheduled: Instant,
+    /// When the request was handed to the connection (after any wait for a
+    /// free connection and any connect).
+    pub sent: Option<Instant>,
+    /// Response head received.
+    pub headers: Option<Instant>,
+    /// First SSE event (any, including a role-only one) or first body byte.
+    pub first_event: Option<Instant>,
+    /// First chunk with non-empty content, reasoning or tool-call text.
+    pub first_token: Option<Instant>,
+    /// Last chunk with text.
+    pub last_token: Option<Instant>,
+    /// Response complete (`[DONE]`, or the end of the body).
+    pub done: Option<Instant>,
+    /// Gaps between consecutive text chunks, ns.
+    pub gaps_ns: Vec<u64>,
+    pub status: Option<u16>,
+    pub error: Option<RequestError>,
+    pub output: OutputText,
+    /// Lengths of (reasoning, content, tool_calls) right after the first
+    /// text chunk: the rest is "the output after the first chunk" (TPOT).
+    pub after_first: (usize, usize, usize),
+    /// Text of the first text chunk.
+    pub first_chunk_text: String,
+    /// SSE events with text.
+    pub text_chunks: u32,
+    /// SSE events in total.
+    pub events: u32,
+    /// The stream's first event carried no text (a role-only chunk).
+    pub opens_without_text: bool,
+    pub usage: Option<Usage>,
+    /// The server's own send time of the first text chunk (mock server).
+    pub server_sent_ns: Option<u64>,
+    /// The request opened a new connection.
+    pub new_connection: bool,
+    pub stream: bool,
+    /// Output tokens counted with the tokenizer (filled after the run).
+    pub tokens: Option<u64>,
+    /// Tokens after the first text chunk, by the tokenizer.
+    pub tokens_after_first: Option<u64>,
+}
+
+impl RequestRecord {
+    pub fn new(seq: u64, sample: usize, scheduled: Instant, stream: bool) -> Self {
+        RequestRecord {
+            seq,
+            sample,
+            run: 0,
+            scheduled,
+            sent: None,
+            headers: None,
+            first_event: None,
+            first_token: None,
+            last_token: None,
+            done: None,
+            gaps_ns: Vec::new(),
+            status: None,
+            error: None,
+            output: OutputText::default(),
+            after_first: (0, 0, 0),
+            first_chunk_text: String::new(),
+            text_chunks: 0,
+            events: 0,
+            opens_without_text: false,
+            usage: None,
+            server_sent_ns: None,
+            new_connection: false,
+            stream,
+            tokens: None,
+            tokens_after_first: None,
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// The output generated after the first text chunk.
+    pub fn text_after_first(&self) -> String {
+        let (r, c, t) = self.after_first;
+        let o = &self.output;
+        let mut s = String::new();
+        s.push_str(o.reasoning.get(r..).unwrap_or(""));
+        s.push_str(o.content.get(c..).unwrap_or(""));
+        s.push_str(o.tool_calls.get(t..).unwrap_or(""));
+        s
+    }
+
+    /// Output tokens by the best available source: the tokenizer, else the
+    /// server's usage, else (streams) one per text chunk.
+    pub fn output_tokens(&self) -> Option<u64> {
+        self.tokens
+            .or(self.usage.and_then(|u| u.completion_tokens))
+            .or((self.stream && self.text_chunks > 0).then_some(self.text_chunks as u64))
+    }
+
+    /// Tokens after the first chunk, the TPOT divisor (MLPerf Endpoints):
+    /// the tokenizer's count of the text after the first chunk, else the
+    /// total minus the first chunk's tokens (one, for servers that send one
+    /// token per chunk).
+    pub fn output_tokens_after_first(&self) -> Option<u64> {
+        self.tokens_after_first
+            .or_else(|| self.output_tokens().map(|n| n.saturating_sub(1)))
+    }
+
+    /// The source [`output_tokens`](Self::output_tokens) used.
+    pub fn token_source(&self) -> &'static str {
+        if self.tokens.is_some() {
+            "tokenizer"
+        } else if self.usage.and_then(|u| u.completion_tokens).is_some() {
+            "usage"
+        } else if self.stream && self.text_chunks > 0 {
+            "chunks"
+        } else {
+            "none"
+        }
+    }
+
+    fn ns(&self, t: Option<Instant>) -> Option<u64> {
+        t.map(|t| t.saturating_duration_since(self.scheduled).as_nanos() as u64)
+    }
+
+    /// Time to first token from the due time.
+    pub fn ttft_ns(&self) -> Option<u64> {
+        self.ns(self.first_token)
+    }
+
+    /// End-to-end latency from the due time.
+    pub fn latency_ns(&self) -> Option<u64> {
+        self.ns(self.done)
+    }
+
+    /// Time the request waited in the client before it was sent.
+    pub fn send_wait_ns(&self) -> Option<u64> {
+        self.ns(self.sent)
+    }
+
+    /// MLPerf Endpoints TPOT: (completion - first chunk) / tokens after the
+    /// first chunk; none without tokens after the first chunk.
+    pub fn tpot_ns(&self) -> Option<f64> {
+        let (ft, done) = (self.first_token?, self.done?);
+        let n = self.output_tokens_after_first()?;
+        (n > 0).then(|| done.saturating_duration_since(ft).as_nanos() as f64 / n as f64)
+    }
+
+    /// The client's arrival time of the first token minus the server's own
+    /// send stamp: what the client adds to TTFT (loopback + scheduling).
+    pub fn first_token_delay_ns(&self) -> Option<i64> {
+        let sent = self.server_sent_ns?;
+        let arrived = instant_to_monotonic_ns(self.first_token?);
+        Some(arrived as i64 - sent as i64)
+    }
+}
