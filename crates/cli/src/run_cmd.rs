@@ -115,6 +115,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     let options = RunOptions {
         stall_timeout: args.stall_timeout,
         progress: Some(Arc::clone(&live)),
+        ..RunOptions::default()
     };
     let display = progress::ProgressDisplay::start(Arc::clone(&live));
     let outcome = start_test(sut.as_ref(), &qsl, &settings, logs.sink(), &options);
