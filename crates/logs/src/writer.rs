@@ -443,7 +443,11 @@ impl CompositeSink {
 
 impl LogSink for CompositeSink {
     fn error_count(&self) -> usize {
-        self.sinks.iter().map(|s| s.error_count()).max().unwrap_or(0)
+        self.sinks
+            .iter()
+            .map(|s| s.error_count())
+            .max()
+            .unwrap_or(0)
     }
 
     fn detail(&self, event: DetailEvent) {

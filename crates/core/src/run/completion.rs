@@ -102,7 +102,8 @@ impl FaultLog {
     }
 
     pub(crate) fn take(&self) -> Vec<Fault> {
-        let mut faults = std::mem::take(&mut *self.faults.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut faults =
+            std::mem::take(&mut *self.faults.lock().unwrap_or_else(|e| e.into_inner()));
         let count = self.dropped.swap(0, Ordering::Relaxed);
         if count > 0 {
             faults.push(Fault::More { count });
