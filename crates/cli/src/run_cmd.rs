@@ -59,6 +59,19 @@ pub struct RunArgs {
     /// End the run when the SUT answers nothing for this long, e.g. 60s.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "60s")]
     pub stall_timeout: Duration,
+    /// Run a workload: a built-in name (fashion-mnist) or a workload file
+    /// (.toml). Its SUT and sample library replace --sut; its scenario
+    /// settings apply as mlperf.conf lines; the scenario, mode (submission)
+    /// and model default to the workload's; an accuracy or submission run
+    /// ends with its accuracy scored into accuracy.txt (PASS or FAIL).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub workload: Option<String>,
+    /// Workload SUT: worker threads (default: the workload's; 0 = one per core).
+    #[arg(long, value_name = "N")]
+    pub sut_threads: Option<usize>,
+    /// Workload SUT: largest batch per worker (default: the workload's).
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
 }
 
 pub fn parse_service_time(text: &str) -> Result<ServiceTime> {
@@ -81,6 +94,9 @@ pub fn parse_service_time(text: &str) -> Result<ServiceTime> {
 }
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
+    if let Some(name) = args.workload.clone() {
+        return run_workload(args, &name);
+    }
     let (settings, warnings) = args.settings.build()?;
     for w in &warnings {
         eprintln!(
@@ -128,4 +144,238 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+// ---------------------------------------------------------------------------
+// `--workload`: a workload file's SUT, sample library, settings and accuracy.
+
+/// Which settings flags were given on the command line (not defaults).
+#[derive(Debug, Default, Clone, Copy)]
+struct ExplicitFlags {
+    scenario: bool,
+    mode: bool,
+    model: bool,
+}
+
+/// Re-reads the command line to tell a flag the user gave from a default
+/// (the workload supplies its own defaults for those).
+fn explicit_flags() -> ExplicitFlags {
+    use clap::parser::ValueSource;
+    use clap::CommandFactory;
+    let Ok(matches) = crate::Cli::command().try_get_matches_from(std::env::args_os()) else {
+        return ExplicitFlags::default();
+    };
+    let Some(("run", sub)) = matches.subcommand() else {
+        return ExplicitFlags::default();
+    };
+    let given = |id: &str| {
+        sub.try_get_raw(id).is_ok() && sub.value_source(id) == Some(ValueSource::CommandLine)
+    };
+    ExplicitFlags {
+        scenario: given("scenario"),
+        mode: given("mode"),
+        model: given("model"),
+    }
+}
+
+/// Whether a config text sets `target_qps` on some line.
+fn sets_target_qps(text: &str) -> bool {
+    text.lines().any(|l| {
+        let l = l.trim_start();
+        !l.starts_with('#')
+            && l.split('=')
+                .next()
+                .is_some_and(|k| k.trim().ends_with(".target_qps"))
+    })
+}
+
+fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
+    use yardstick_core::Mode;
+    use yardstick_workloads::Workload;
+
+    yardstick_workloads::configure_cpu_runtime();
+    let workload = Workload::resolve(name)?;
+    let explicit = explicit_flags();
+    let mut sa = args.settings.clone();
+    if !explicit.scenario {
+        sa.scenario = workload.default_scenario;
+    }
+    if !explicit.mode {
+        sa.mode = Mode::SubmissionRun;
+    }
+    if !explicit.model {
+        sa.model = workload.model_name().to_string();
+    }
+    workload.check_scenario(sa.scenario)?;
+
+    // The benchmark's rules: mlperf.conf (official or the user's) followed
+    // by the workload's scenario settings, written beside the logs.
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("cannot create {}", args.output.display()))?;
+    let base = match &sa.mlperf_conf {
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?
+        }
+        None => yardstick_core::settings::MLPERF_CONF.to_string(),
+    };
+    let base_lines = base.lines().count();
+    let conf_path = args.output.join("mlperf.conf");
+    let conf_text = format!(
+        "{}{}\n{}",
+        base,
+        if base.ends_with('\n') { "" } else { "\n" },
+        workload.config_lines()
+    );
+    std::fs::write(&conf_path, &conf_text)
+        .with_context(|| format!("cannot write {}", conf_path.display()))?;
+    let user_sets_qps = match &sa.user_conf {
+        Some(p) => sets_target_qps(
+            &std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+        ),
+        None => false,
+    };
+    let official = sa.mlperf_conf.is_none();
+    sa.mlperf_conf = Some(conf_path.clone());
+    let (mut settings, warnings) = sa.build()?;
+    // The official file's lines warn about keys LoadGen never reads; they
+    // are not the user's to fix (as for the embedded mlperf.conf).
+    let conf_name = conf_path.display().to_string();
+    let warnings: Vec<_> = warnings
+        .into_iter()
+        .filter(|w| !(official && w.source_name == conf_name && w.line <= base_lines))
+        .collect();
+    for w in &warnings {
+        eprintln!(
+            "yardstick: warning: {}:{}: {}",
+            w.source_name, w.line, w.message
+        );
+    }
+
+    eprintln!(
+        "yardstick: workload {} ({}): loading data and model",
+        workload.name(),
+        workload.origin
+    );
+    let inst = workload.instantiate(args.sut_threads, args.batch_size)?;
+    let scoring = matches!(settings.mode, Mode::SubmissionRun | Mode::AccuracyOnly);
+    let timed = !matches!(settings.mode, Mode::AccuracyOnly);
+    if timed
+        && workload.target_qps_auto(settings.scenario)
+        && sa.target_qps.is_none()
+        && !user_sets_qps
+    {
+        // Size the test from the SUT's measured speed (untimed), so that the
+        // Offline query lasts at least min_duration on any machine.
+        let secs = (settings.min_duration_ms as f64 / 1000.0 / 5.0).clamp(0.5, 2.0);
+        let measured = inst
+            .sut
+            .measure_throughput(Duration::from_secs_f64(secs))
+            .context("measuring the SUT for target_qps = \"auto\"")?;
+        let (factor, what) = match settings.scenario {
+            yardstick_core::Scenario::Server => (0.5, "Server target QPS"),
+            _ => (2.0, "Offline expected QPS"),
+        };
+        let qps = (measured * factor).max(1.0);
+        settings.offline_expected_qps = qps;
+        settings.server_target_qps = qps;
+        eprintln!(
+            "yardstick: target_qps \"auto\": the SUT ran {measured:.0} samples/s over {secs:.1} s; {what} set to {qps:.0} (x{factor}); --target-qps overrides"
+        );
+    }
+
+    let logs = crate::report::open_logs(&args.output, args.trace, args.record_queries.as_deref())?;
+    logs.header(inst.sut.name(), inst.library.as_ref(), &warnings);
+    let live = Arc::new(LiveProgress::new());
+    let options = RunOptions {
+        stall_timeout: args.stall_timeout,
+        progress: Some(Arc::clone(&live)),
+        ..RunOptions::default()
+    };
+    let display = progress::ProgressDisplay::start(Arc::clone(&live));
+    let outcome = start_test(
+        &inst.sut,
+        inst.library.as_ref(),
+        &settings,
+        logs.sink(),
+        &options,
+    );
+    display.stop();
+    let outcome = outcome.context("the test could not run")?;
+    logs.finish().context("writing the logs")?;
+    report::print_human_summary(&outcome, &args.output);
+
+    let mut ok = outcome.is_valid();
+    if scoring {
+        let pass = score_accuracy(&workload, &inst.library, &args.output)?;
+        ok &= pass;
+    } else {
+        println!(
+            "  accuracy                : not measured in {} mode (--mode submission or accuracy scores it)",
+            settings.mode
+        );
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Scores `<output>/mlperf_log_accuracy.json` (top-1 of the int32 class
+/// responses against the library's labels), writes `<output>/accuracy.txt`
+/// with the verdict, prints it, and returns whether it passed: top-1 at
+/// least the workload's threshold, over every sample of the data set.
+fn score_accuracy(
+    workload: &yardstick_workloads::Workload,
+    library: &yardstick_workloads::sut::ImageLibrary,
+    out: &std::path::Path,
+) -> Result<bool> {
+    use yardstick_accuracy::{
+        check_minimum, read_accuracy_log, top1, write_accuracy_txt, Dtype, Labels, Outcome, Score,
+    };
+    let log_path = out.join("mlperf_log_accuracy.json");
+    let log = read_accuracy_log(&log_path)?;
+    let labels = Labels {
+        path: library.source().to_path_buf(),
+        labels: library.labels().iter().map(|&l| l as i128).collect(),
+    };
+    let t = top1(&log, &labels, Dtype::Int32)?;
+    let score = Score::Top1(t);
+    let reference = workload.spec.accuracy.reference * 100.0;
+    let fraction = workload.spec.accuracy.target_fraction;
+    let threshold = workload.accuracy_threshold() * 100.0;
+    let verdict = check_minimum(&score, threshold);
+    let complete = t.total == library.labels().len();
+    let pass = verdict.outcome() == Outcome::Pass && complete;
+    let txt_path = out.join("accuracy.txt");
+    write_accuracy_txt(&txt_path, &score, &log_path)?;
+    let mut verdict_line = format!(
+        "{} top-1 target: >= {threshold:.3}% ({}% of the reference {reference:.3}%): {}",
+        workload.name(),
+        fraction * 100.0,
+        if pass { "PASS" } else { "FAIL" }
+    );
+    if !complete {
+        verdict_line.push_str(&format!(
+            " (the accuracy log covers {} of the {} samples)",
+            t.total,
+            library.labels().len()
+        ));
+    }
+    let mut text = std::fs::read_to_string(&txt_path)
+        .with_context(|| format!("cannot read {}", txt_path.display()))?;
+    text.push_str(&verdict_line);
+    text.push('\n');
+    std::fs::write(&txt_path, text)
+        .with_context(|| format!("cannot write {}", txt_path.display()))?;
+    println!(
+        "  accuracy                : top-1 {:.3}% ({} of {}), target >= {threshold:.3}% ({}% of {reference:.3}%): {}",
+        t.accuracy(),
+        t.good,
+        t.total,
+        fraction * 100.0,
+        if pass { "PASS" } else { "FAIL" }
+    );
+    println!("  accuracy report         : {}", txt_path.display());
+    Ok(pass)
 }

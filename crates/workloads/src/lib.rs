@@ -1,1 +1,44 @@
-//! yardstick-workloads.
+//! yardstick-workloads: workload description files and the built-in
+//! reference workload, Fashion-MNIST image classification.
+//!
+//! - [`spec`]: the workload file format (TOML) and the built-in workloads.
+//! - [`idx`], [`dataset`]: IDX files and labelled image sets.
+//! - [`model`]: the reference CNN (candle, CPU) and its safetensors weights.
+//! - [`train`], [`mllog`]: training to a target accuracy with MLPerf
+//!   Training's `:::MLLOG` logging and time-to-train.
+//! - [`sut`], [`instance`]: the sample library and the batching,
+//!   multi-threaded SUT that serve the model to yardstick's load generator.
+
+pub mod dataset;
+pub mod idx;
+pub mod instance;
+pub mod mllog;
+pub mod model;
+pub mod spec;
+pub mod sut;
+pub mod train;
+
+pub use instance::{Instance, OpenError};
+pub use spec::{Workload, WorkloadError};
+
+/// Sets the process up for CPU model work; call it first thing, before any
+/// thread starts. Unless the user set `RAYON_NUM_THREADS`, candle's kernels
+/// run single-threaded (`RAYON_NUM_THREADS=1`): the SUT's workers and the
+/// trainer's shards already use every core, and candle's own threads
+/// spin-wait at barriers, which on a small or shared machine costs more than
+/// it gains. On glibc it also keeps freed memory in the heap (mmap and trim
+/// thresholds raised), so the many short-lived tensors of a step do not each
+/// cost page faults.
+pub fn configure_cpu_runtime() {
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+    }
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tunables; it is called before
+    // other threads exist (documented requirement of this function).
+    unsafe {
+        // M_TRIM_THRESHOLD = -1, M_MMAP_THRESHOLD = -3 (malloc.h).
+        libc::mallopt(-1, 256 << 20);
+        libc::mallopt(-3, 32 << 20);
+    }
+}

@@ -1,0 +1,246 @@
+//! End-to-end tests of `yardstick run --workload`: the reference workload
+//! ends VALID with an accuracy PASS; accuracy FAIL and bad workload files,
+//! data and models give a non-zero exit and errors naming the file.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("workload-run")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn yardstick(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_yardstick"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The built-in workload file with its relative paths made absolute, and
+/// `edit` applied: a user's workload file outside the repository.
+fn user_workload(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("workloads/fashion-mnist.toml")).unwrap();
+    let abs = repo().join("workloads").canonicalize().unwrap();
+    let text = text.replace("\"../", &format!("\"{}/../", abs.display()));
+    let p = dir.join("my-workload.toml");
+    std::fs::write(&p, edit(text)).unwrap();
+    p
+}
+
+#[test]
+fn reference_workload_submission_is_valid_and_passes() {
+    // Run from a folder outside the repository: the built-in workload finds
+    // its data and model by itself.
+    let d = scratch("submission");
+    let o = yardstick(
+        &d,
+        &[
+            "run",
+            "--workload",
+            "fashion-mnist",
+            "--scenario",
+            "Offline",
+            "--mode",
+            "submission",
+            "--duration",
+            "1s",
+            "-o",
+            "out",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("Offline / SubmissionRun"), "{t}");
+    assert!(t.contains("validity                : VALID"), "{t}");
+    assert!(
+        t.contains("accuracy                : top-1 91.370% (9137 of 10000)"),
+        "{t}"
+    );
+    assert!(t.contains(": PASS"), "{t}");
+    assert!(t.contains("target_qps \"auto\""), "{t}");
+    let acc = std::fs::read_to_string(d.join("out/accuracy.txt")).unwrap();
+    assert!(
+        acc.starts_with("accuracy=91.370%, good=9137, total=10000\n"),
+        "{acc}"
+    );
+    assert!(acc.contains("\nhash="), "{acc}");
+    assert!(acc.trim_end().ends_with("PASS"), "{acc}");
+    let summary = std::fs::read_to_string(d.join("out/mlperf_log_summary.txt")).unwrap();
+    assert!(summary.contains("Result is : VALID"), "{summary}");
+    assert!(
+        summary.contains("SUT name : fashion-cnn-v1 fashion-mnist"),
+        "{summary}"
+    );
+    let detail = std::fs::read_to_string(d.join("out/mlperf_log_detail.txt")).unwrap();
+    assert!(
+        detail.contains("\"key\": \"effective_min_duration_ms\", \"value\": 1000"),
+        "the flag overrides the workload's 10 s"
+    );
+    // The workload's settings, written beside the logs.
+    let conf = std::fs::read_to_string(d.join("out/mlperf.conf")).unwrap();
+    assert!(
+        conf.contains("fashion-mnist.Server.target_latency = 20"),
+        "{conf}"
+    );
+}
+
+#[test]
+fn accuracy_only_defaults_and_a_failing_target() {
+    let d = scratch("fail");
+    // A workload claiming a better reference than the model reaches: FAIL.
+    let w = user_workload(&d, |t| t.replace("reference = 0.9137", "reference = 0.99"));
+    let o = yardstick(
+        &d,
+        &[
+            "run",
+            "--workload",
+            w.to_str().unwrap(),
+            "--mode",
+            "accuracy",
+            "-o",
+            "out",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("Offline / AccuracyOnly"), "{t}");
+    assert!(
+        t.contains("target >= 98.010% (99% of 99.000%): FAIL"),
+        "{t}"
+    );
+    let acc = std::fs::read_to_string(d.join("out/accuracy.txt")).unwrap();
+    assert!(acc.trim_end().ends_with("FAIL"), "{acc}");
+}
+
+#[test]
+fn performance_mode_is_not_scored() {
+    let d = scratch("perf");
+    let o = yardstick(
+        &d,
+        &[
+            "run",
+            "--workload",
+            "fashion-mnist",
+            "--scenario",
+            "SingleStream",
+            "--mode",
+            "performance",
+            "--duration",
+            "300ms",
+            "--min-query-count",
+            "100",
+            "-o",
+            "out",
+        ],
+    );
+    let t = text(&o);
+    assert!(t.contains("SingleStream / PerformanceOnly"), "{t}");
+    assert!(t.contains("accuracy                : not measured"), "{t}");
+    assert!(!d.join("out/accuracy.txt").exists());
+}
+
+#[test]
+fn bad_workloads_are_clear_errors() {
+    let d = scratch("errors");
+    let run = |w: &str| {
+        let o = yardstick(
+            &d,
+            &["run", "--workload", w, "--mode", "accuracy", "-o", "out"],
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let e = run("imagenet");
+    assert!(
+        e.contains("unknown workload `imagenet`") && e.contains("fashion-mnist"),
+        "{e}"
+    );
+    let e = run("nope.toml");
+    assert!(e.contains("cannot read the workload file nope.toml"), "{e}");
+
+    // Missing data file.
+    let w = user_workload(&d, |t| {
+        t.replace("t10k-labels-idx1-ubyte.gz", "missing-labels.gz")
+    });
+    let e = run(w.to_str().unwrap());
+    assert!(
+        e.contains("missing-labels.gz") && e.contains("cannot read"),
+        "{e}"
+    );
+
+    // Corrupt data file: a truncated gzip stream.
+    let bytes = std::fs::read(repo().join("data/fashion-mnist/t10k-images-idx3-ubyte.gz")).unwrap();
+    let corrupt = d.join("corrupt-images.gz");
+    std::fs::write(&corrupt, &bytes[..bytes.len() / 2]).unwrap();
+    let c = corrupt.display().to_string();
+    let w = user_workload(&d, |t| {
+        let start = t.find("images = \"").unwrap();
+        let end = start + t[start..].find('\n').unwrap();
+        format!("{}images = \"{c}\"{}", &t[..start], &t[end..])
+    });
+    let e = run(w.to_str().unwrap());
+    assert!(e.contains("corrupt-images.gz") && e.contains("gzip"), "{e}");
+
+    // Corrupt model.
+    let model = d.join("model.safetensors");
+    std::fs::write(&model, b"not a safetensors file").unwrap();
+    let m = model.display().to_string();
+    let w = user_workload(&d, |t| {
+        let start = t.find("weights = \"").unwrap();
+        let end = start + t[start..].find('\n').unwrap();
+        format!("{}weights = \"{m}\"{}", &t[..start], &t[end..])
+    });
+    let e = run(w.to_str().unwrap());
+    assert!(e.contains("model.safetensors"), "{e}");
+
+    // A scenario the workload does not define.
+    let w = user_workload(&d, |t| {
+        let s = t.find("[scenarios.Server]").unwrap();
+        let e = t.find("[scenarios.SingleStream]").unwrap();
+        format!("{}{}", &t[..s], &t[e..])
+    });
+    let o = yardstick(
+        &d,
+        &[
+            "run",
+            "--workload",
+            w.to_str().unwrap(),
+            "--scenario",
+            "Server",
+        ],
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("does not define the Server scenario"), "{e}");
+
+    // A bad setting: the error names the file, the table and the key.
+    let w = user_workload(&d, |t| {
+        t.replace(
+            "min_duration = 10000\ntarget_qps",
+            "min_durations = 10000\ntarget_qps",
+        )
+    });
+    let e = run(w.to_str().unwrap());
+    assert!(
+        e.contains("my-workload.toml") && e.contains("[scenarios.Offline] min_durations"),
+        "{e}"
+    );
+}

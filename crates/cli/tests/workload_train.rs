@@ -1,0 +1,182 @@
+//! End-to-end tests of `yardstick train`: MLPerf Training logs, the printed
+//! time-to-train against the log, aborted runs, and missing files. They
+//! train on a slice of the repository's test split, so they need neither the
+//! 60k training split nor more than a few seconds.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("workload-train")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn train(dir: &Path, extra: &[&str]) -> Output {
+    let data = repo().join("data/fashion-mnist");
+    train_on(dir, &data.join("t10k-labels-idx1-ubyte.gz"), extra)
+}
+
+fn train_on(dir: &Path, labels: &Path, extra: &[&str]) -> Output {
+    let images = repo().join("data/fashion-mnist/t10k-images-idx3-ubyte.gz");
+    Command::new(env!("CARGO_BIN_EXE_yardstick"))
+        .current_dir(dir)
+        .args(["train", "fashion-mnist", "--train-images"])
+        .arg(&images)
+        .arg("--train-labels")
+        .arg(labels)
+        .args([
+            "--train-limit",
+            "1024",
+            "--eval-limit",
+            "500",
+            "--max-epochs",
+            "1",
+            "--threads",
+            "2",
+        ])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn mllog(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l.strip_prefix(":::MLLOG ").unwrap()).unwrap())
+        .collect()
+}
+
+fn time_ms(log: &[Value], key: &str) -> u64 {
+    log.iter().find(|l| l["key"] == key).unwrap()["time_ms"]
+        .as_u64()
+        .unwrap()
+}
+
+/// `time-to-train S.mmm s` of each printed run line, in ms.
+fn printed_ttt(stdout: &str) -> Vec<u64> {
+    stdout
+        .lines()
+        .filter_map(|l| l.split("time-to-train ").nth(1))
+        .map(|rest| {
+            let secs = rest.split(' ').next().unwrap();
+            let (s, ms) = secs.split_once('.').unwrap();
+            s.parse::<u64>().unwrap() * 1000 + ms.parse::<u64>().unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn three_runs_log_mllog_and_the_olympic_score() {
+    let d = scratch("runs");
+    let o = train(
+        &d,
+        &[
+            "--runs",
+            "3",
+            "--seed",
+            "5",
+            "--target",
+            "0.2",
+            "-o",
+            "logs",
+            "--save",
+            "m.safetensors",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let ttt = printed_ttt(&stdout);
+    assert_eq!(ttt.len(), 3, "{t}");
+    for (i, printed) in ttt.iter().enumerate() {
+        let log = mllog(&d.join(format!("logs/result_{i}.txt")));
+        // The printed time-to-train is run_stop - run_start of the log.
+        assert_eq!(
+            *printed,
+            time_ms(&log, "run_stop") - time_ms(&log, "run_start")
+        );
+        let stop = log.last().unwrap();
+        assert_eq!(stop["key"], "run_stop");
+        assert_eq!(stop["metadata"]["status"], "success");
+        let seed = log.iter().find(|l| l["key"] == "seed").unwrap();
+        assert_eq!(seed["value"], 5 + i as u64);
+        assert!(
+            stdout.contains(&format!("run {}/3 (seed {}): success", i + 1, 5 + i)),
+            "{t}"
+        );
+        assert!(d.join(format!("m-run{i}.safetensors")).is_file());
+        // Every log line also went to stdout.
+        let first = std::fs::read_to_string(d.join(format!("logs/result_{i}.txt"))).unwrap();
+        assert!(stdout.contains(first.lines().nth(1).unwrap()));
+    }
+    let mut sorted = ttt.clone();
+    sorted.sort();
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("olympic score (3 runs"))
+        .expect(&t);
+    assert!(
+        line.contains(&format!("{:.3} s", sorted[1] as f64 / 1000.0)),
+        "{line}"
+    );
+}
+
+#[test]
+fn an_unreached_target_is_aborted() {
+    let d = scratch("aborted");
+    let o = train(&d, &["--target", "0.999", "-o", "logs", "--quiet"]);
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(t.contains("aborted (target not reached)"), "{t}");
+    assert!(
+        !String::from_utf8_lossy(&o.stdout).contains(":::MLLOG"),
+        "--quiet"
+    );
+    let log = mllog(&d.join("logs/result_0.txt"));
+    assert_eq!(log.last().unwrap()["metadata"]["status"], "aborted");
+}
+
+#[test]
+fn missing_and_corrupt_files_are_named() {
+    let d = scratch("missing");
+    let o = Command::new(env!("CARGO_BIN_EXE_yardstick"))
+        .current_dir(&d)
+        .args(["train", "fashion-mnist", "--data-dir", "/no/such/dir"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("/no/such/dir/train-images-idx3-ubyte.gz does not exist"),
+        "{e}"
+    );
+
+    // A labels file whose header is corrupt: found when the run reads it.
+    let bad = d.join("bad-labels");
+    std::fs::write(&bad, [0u8, 0, 8, 1, 0, 0, 0, 5, 1, 2]).unwrap();
+    let o = train_on(&d, &bad, &["-o", "logs"]);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("bad-labels") && e.contains("truncated"), "{e}");
+    let log = mllog(&d.join("logs/result_0.txt"));
+    assert_eq!(log.last().unwrap()["metadata"]["status"], "aborted");
+}
