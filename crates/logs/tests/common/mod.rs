@@ -55,7 +55,7 @@ pub fn golden_detail_line(case: &str, key: &str) -> String {
 }
 
 /// `line` with the parts that depend on when and where an event was raised
-/// (time_ms, file, line_no, pid, tid) replaced by placeholders.
+/// (time_ms, file, line_no, pid, tid) masked.
 pub fn mask(line: &str) -> String {
     let (head, rest) = line
         .split_once("\"time_ms\": ")
