@@ -181,31 +181,7 @@ impl MockServer {
         let mut stops = Vec::new();
         let mut threads = Vec::new();
         for i in 0..cfg.threads.max(1) {
-            let (htx, hrx) = std::sync::mpsc::channel();
-            let (stop_tx, stop_rx) = oneshot::channel::<()>();
-            let t = std::thread::Builder::new()
-                .name(format!("ys-mock-{i}"))
-                .spawn(move || {
-                    let rt = match tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    {
-                        Ok(rt) => rt,
-                        Err(e) => {
-                            let _ = htx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let _ = htx.send(Ok(rt.handle().clone()));
-                    rt.block_on(async {
-                        let _ = stop_rx.await;
-                    });
-                })
-                .map_err(EndpointError::Runtime)?;
-            let h = hrx
-                .recv()
-                .map_err(|e| EndpointError::Runtime(std::io::Error::other(e.to_string())))?
-                .map_err(EndpointError::Runtime)?;
+            let (t, h, stop_tx) = crate::runtime::spawn_runtime_thread(format!("ys-mock-{i}"))?;
             handles.push(h);
             stops.push(stop_tx);
             threads.push(t);

@@ -124,31 +124,7 @@ impl Dispatcher {
         let per_shard = max_connections.div_ceil(threads).max(1);
         let mut shards = Vec::with_capacity(threads);
         for i in 0..threads {
-            let (htx, hrx) = std::sync::mpsc::channel();
-            let (stop_tx, stop_rx) = oneshot::channel::<()>();
-            let thread = std::thread::Builder::new()
-                .name(format!("ys-client-{i}"))
-                .spawn(move || {
-                    let rt = match tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                    {
-                        Ok(rt) => rt,
-                        Err(e) => {
-                            let _ = htx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let _ = htx.send(Ok(rt.handle().clone()));
-                    rt.block_on(async {
-                        let _ = stop_rx.await;
-                    });
-                })
-                .map_err(EndpointError::Runtime)?;
-            let handle = hrx
-                .recv()
-                .map_err(|e| EndpointError::Runtime(std::io::Error::other(e.to_string())))?
-                .map_err(EndpointError::Runtime)?;
+            let (thread, handle, stop_tx) = spawn_runtime_thread(format!("ys-client-{i}"))?;
             if busy_poll {
                 // A task that always yields keeps the runtime from parking in
                 // epoll_wait: the I/O driver is polled without a timeout on
@@ -434,4 +410,39 @@ async fn shard_loop(
             done.add();
         });
     }
+}
+
+/// Starts an OS thread running a single-threaded tokio runtime until the
+/// returned sender fires (or is dropped); returns the thread, a handle to
+/// spawn tasks on it, and the stop sender. One runtime per thread keeps each
+/// connection's I/O on one core without cross-thread wake-ups.
+pub(crate) fn spawn_runtime_thread(
+    name: String,
+) -> Result<(JoinHandle<()>, tokio::runtime::Handle, oneshot::Sender<()>), EndpointError> {
+    let (htx, hrx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name(name)
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = htx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = htx.send(Ok(rt.handle().clone()));
+            rt.block_on(async {
+                let _ = stop_rx.await;
+            });
+        })
+        .map_err(EndpointError::Runtime)?;
+    let handle = hrx
+        .recv()
+        .map_err(|e| EndpointError::Runtime(std::io::Error::other(e.to_string())))?
+        .map_err(EndpointError::Runtime)?;
+    Ok((thread, handle, stop_tx))
 }
