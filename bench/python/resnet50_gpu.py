@@ -74,6 +74,7 @@ class Model:
         self.ring_pos = 0
         self.cuda_graphs = cuda_graphs
         self.graphs = {}  # bucket -> (static input, static top-1, CUDA graph)
+        self.load_warmup_seconds = 0.0
 
     def _forward(self, x):
         with self.torch.inference_mode():
@@ -112,6 +113,22 @@ class Model:
         self.slot_of[torch.tensor(list(indices), dtype=torch.int64, device=self.dev)] = torch.arange(
             n, device=self.dev)
         torch.cuda.synchronize()
+        self.prime()
+
+    def prime(self):
+        """Untimed work a harness does in load_samples: every batch shape once
+        on the newly loaded set, then back-to-back batches for
+        --load-warmup-seconds, so the first timed queries meet a busy GPU
+        (clocks up) and warm allocator blocks rather than an idle card."""
+        if self.load_warmup_seconds <= 0 or self.data is None:
+            return
+        n = self.data.shape[0]
+        for b in BUCKETS:
+            if b <= self.max_batch:
+                self.infer([i % n for i in range(b)])
+        t = time.monotonic()
+        while time.monotonic() - t < self.load_warmup_seconds:
+            self.infer([i % n for i in range(self.max_batch)])
 
     def unload(self, indices):
         """The set stays on the GPU until the next load replaces it."""
@@ -160,7 +177,12 @@ class Model:
             if b <= self.max_batch:
                 self.infer([i % n for i in range(b)])
         if self.cuda_graphs and not self.graphs:
-            self.capture()
+            try:
+                self.capture()
+            except Exception as e:  # noqa: BLE001 - reported, then eager PyTorch
+                print(f"CUDA graph capture failed ({e!r}); running eager", file=sys.stderr, flush=True)
+                self.graphs = {}
+                self.torch.cuda.synchronize()
         t = time.monotonic()
         while time.monotonic() - t < seconds:
             self.infer([i % n for i in range(self.max_batch)])
@@ -202,9 +224,11 @@ class FakeModel(Model):
         self.max_batch, self.total = max_batch, total
         self.data = None
         self.cuda_graphs, self.graphs = False, {}
+        self.load_warmup_seconds = 0.0
 
     def load(self, indices):
         self.data = self.np.zeros(len(indices))
+        self.prime()
 
     def launch(self, sample_indices):
         n = len(sample_indices)
@@ -257,7 +281,8 @@ class BatchingSut:
 
     def issue_queries(self, query_samples):
         with self.cv:
-            self.pending.extend((s.id, s.index) for s in query_samples)
+            t = time.perf_counter()
+            self.pending.extend((s.id, s.index, t) for s in query_samples)
             self.cv.notify()
 
     def flush_queries(self):
@@ -278,10 +303,13 @@ class BatchingSut:
         t_ready = time.perf_counter()
         base = top1.ctypes.data
         Response = self.lg.QuerySampleResponse
-        self.lg.QuerySamplesComplete([Response(rid, base + 4 * k, 4) for k, (rid, _) in enumerate(batch)])
+        self.lg.QuerySamplesComplete([Response(rid, base + 4 * k, 4) for k, (rid, _, _) in enumerate(batch)])
+        t_done = time.perf_counter()
         self.batches += 1
+        # (size, launch CPU s, launch to results on host s, answering s,
+        #  oldest sample's issue time, launch start, done)
         self.stats.append((len(batch), t_launch[1] - t_launch[0], t_ready - t_launch[0],
-                           time.perf_counter() - t_ready))
+                           t_done - t_ready, batch[0][2], t_launch[0], t_done))
 
     def _worker(self):
         """Two batches in flight: the next is launched on the GPU before the
@@ -295,7 +323,7 @@ class BatchingSut:
             batch = work
             if batch:
                 t0 = time.perf_counter()
-                h = self.model.launch([i for _, i in batch])
+                h = self.model.launch([i for _, i, _ in batch])
                 launched = (batch, h, (t0, time.perf_counter()))
             else:
                 launched = None
@@ -325,6 +353,15 @@ def batch_stats(stats) -> dict:
     for k, name in ((1, "launch_ms"), (2, "gpu_ms"), (3, "answer_ms")):
         vals = [s[k] * 1e3 for s in stats]
         out[name] = {"p50": round(pct(vals, 0.5), 3), "p99": round(pct(vals, 0.99), 3), "max": round(max(vals), 3)}
+    # The batches whose oldest sample waited longest (issue to answered), with
+    # where in the run they fell and where the time went: queueing before the
+    # launch, the launch itself, the GPU, the answer.
+    t0 = min(s[4] for s in stats)
+    worst = sorted(stats, key=lambda s: s[6] - s[4], reverse=True)[:6]
+    out["worst"] = [{"at_ms": round((s[4] - t0) * 1e3, 1), "size": s[0],
+                     "total_ms": round((s[6] - s[4]) * 1e3, 2),
+                     "queued_ms": round((s[5] - s[4]) * 1e3, 2), "launch_ms": round(s[1] * 1e3, 2),
+                     "gpu_ms": round(s[2] * 1e3, 2), "answer_ms": round(s[3] * 1e3, 2)} for s in worst]
     return out
 
 
@@ -345,25 +382,31 @@ def num(s):
 
 
 class Runner:
-    def __init__(self, lg, model: Model, total: int, perf: int, logroot: Path):
-        self.lg, self.model, self.total, self.perf = lg, model, total, perf
+    """One LoadGen test at a time, through whichever module is passed in."""
+
+    def __init__(self, model: Model, sut_impl: "BatchingSut", total: int, perf: int, logroot: Path):
+        self.model, self.sut_impl, self.total, self.perf = model, sut_impl, total, perf
         self.logroot = logroot
         self.count = 0
 
-    def run(self, sut_impl: BatchingSut, scenario: str, max_batch: int, **fields) -> dict:
-        lg = self.lg
+    def run(self, lg, scenario: str, max_batch: int, **fields) -> dict:
+        sut_impl, model = self.sut_impl, self.model
+        sut_impl.lg = lg
         sut_impl.max_batch = max_batch
         sut_impl.batches = 0
         sut_impl.stats = []
         sut = lg.ConstructSUT(sut_impl.issue_queries, sut_impl.flush_queries)
-        qsl = lg.ConstructQSL(self.total, self.perf, self.model.load, self.model.unload)
+        # The load (and the untimed warm-up in it) runs on the worker thread,
+        # which does all the GPU work.
+        qsl = lg.ConstructQSL(self.total, self.perf,
+                              lambda idx: sut_impl.run_in_worker(lambda: model.load(list(idx))), model.unload)
         ts = lg.TestSettings()
         ts.scenario = getattr(lg.TestScenario, scenario)
         ts.mode = lg.TestMode.PerformanceOnly
         for k, v in fields.items():
             setattr(ts, k, v)
         self.count += 1
-        d = self.logroot / f"{self.count:02d}-{scenario}"
+        d = self.logroot / f"{self.count:02d}-{lg.__name__}-{scenario}"
         d.mkdir(parents=True, exist_ok=True)
         ls = lg.LogSettings()
         ls.log_output.outdir = str(d)
@@ -377,6 +420,7 @@ class Runner:
         s = summary_fields(d / "mlperf_log_summary.txt")
         text = (d / "mlperf_log_summary.txt").read_text()
         return {
+            "module": lg.__name__,
             "scenario": scenario,
             "fields": fields,
             "valid": "Result is : VALID" in text,
@@ -393,26 +437,53 @@ class Runner:
         }
 
 
-def one(a) -> dict:
-    """All measurements for the module in $LOADGEN_MODULE, in this process."""
-    mod_name = os.environ.get("LOADGEN_MODULE", "mlperf_loadgen")
-    lg = importlib.import_module(mod_name)
-    log = lambda m: print(f"[{mod_name}] {m}", file=sys.stderr, flush=True)  # noqa: E731
+class ServerSearch:
+    """Highest VALID Server target QPS: doubling from a start until INVALID,
+    halving while the start is INVALID, then bisecting to a precision."""
+
+    def __init__(self, start: float, precision: float):
+        self.lo, self.hi, self.q, self.precision = 0.0, None, start, precision
+        self.trials = []
+
+    def next_qps(self):
+        """The next rate to try, or None when done."""
+        return self.q
+
+    def record(self, valid: bool):
+        q = self.q
+        if valid:
+            self.lo = q
+        else:
+            self.hi = q
+        if self.hi is None:
+            self.q = q * 2 if q * 2 < 1e6 else None
+        elif self.lo == 0:
+            self.q = self.hi / 2 if self.hi > 50 else None
+        elif (self.hi - self.lo) / self.lo > self.precision:
+            self.q = (self.lo + self.hi) / 2
+        else:
+            self.q = None
+
+
+def measure(a, mod_names) -> dict:
+    """All measurements for each module, in this process, on one model and one
+    worker thread; the modules take turns at every step (plain loop, Offline,
+    each Server trial), so they meet the same GPU, clocks and process state."""
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    mods = [importlib.import_module(m) for m in mod_names]
     if a.fake_model:
         model = FakeModel(a.total, max(a.offline_batch, a.max_batch))
-        res = {"module": mod_name, "device": "none (fake model)", "torch": None}
+        device, torch_version = "none (fake model)", None
     else:
         import torch
 
         model = Model(a.total, max(a.offline_batch, a.max_batch), cuda_graphs=a.cuda_graphs)
-        res = {"module": mod_name, "device": torch.cuda.get_device_name(0), "torch": torch.__version__,
-               "cuda_graphs": a.cuda_graphs}
-    res["python"] = platform.python_version()
-    res["module_file"] = getattr(lg, "__file__", None)
-    sut_impl = BatchingSut(lg, model, a.max_batch)
+        device, torch_version = torch.cuda.get_device_name(0), torch.__version__
+    sut_impl = BatchingSut(mods[0], model, a.max_batch)
     t = time.monotonic()
     sut_impl.run_in_worker(lambda: model.warmup(a.warmup_seconds))
-    log(f"warm-up {time.monotonic() - t:.1f} s")
+    model.load_warmup_seconds = a.load_warmup_seconds
+    log(f"warm-up {time.monotonic() - t:.1f} s (cuda graphs: {bool(model.graphs)})")
     if a.gc_freeze:
         # What long-running Python servers do: the objects made so far (torch,
         # the model) are never collected, so collections stay short.
@@ -420,56 +491,92 @@ def one(a) -> dict:
 
         gc.collect()
         gc.freeze()
-    res["gc_freeze"] = a.gc_freeze
-    res["plain_loop"] = sut_impl.run_in_worker(lambda: model.plain_loop(a.offline_batch, a.loop_seconds))
-    log(f"plain loop b={a.offline_batch}: {res['plain_loop']['samples_per_s']:.0f} samples/s")
-    runner = Runner(lg, model, a.total, a.perf, Path(a.logs) / mod_name)
+    common = {"device": device, "torch": torch_version, "python": platform.python_version(),
+              "cuda_graphs": bool(model.graphs), "gc_freeze": a.gc_freeze,
+              "load_warmup_seconds": a.load_warmup_seconds, "in_process": True,
+              "order": mod_names}
+    res = {m.__name__: dict(common, module=m.__name__, module_file=getattr(m, "__file__", None)) for m in mods}
+    runner = Runner(model, sut_impl, a.total, a.perf, Path(a.logs))
 
-    qps_guess = res["plain_loop"]["samples_per_s"]
-    r = runner.run(sut_impl, "Offline", a.offline_batch, min_duration_ms=int(a.offline_seconds * 1000),
-                   offline_expected_qps=qps_guess, min_query_count=1)
-    res["offline"] = r
-    log(f"Offline: {r['samples_per_s']} samples/s valid={r['valid']} "
-        f"({r['samples_per_s'] / res['plain_loop']['samples_per_s'] * 100:.1f}% of the plain loop)")
-    res["plain_loop_after"] = sut_impl.run_in_worker(lambda: model.plain_loop(a.offline_batch, a.loop_seconds / 2))
+    for m in mods:
+        r = res[m.__name__]
+        r["plain_loop"] = sut_impl.run_in_worker(lambda: model.plain_loop(a.offline_batch, a.loop_seconds))
+        log(f"[{m.__name__}] plain loop b={a.offline_batch}: {r['plain_loop']['samples_per_s']:.0f} samples/s")
+    for m in mods:
+        r = res[m.__name__]
+        o = runner.run(m, "Offline", a.offline_batch, min_duration_ms=int(a.offline_seconds * 1000),
+                       offline_expected_qps=r["plain_loop"]["samples_per_s"], min_query_count=1)
+        r["offline"] = o
+        log(f"[{m.__name__}] Offline: {o['samples_per_s']} samples/s valid={o['valid']} "
+            f"({o['samples_per_s'] / r['plain_loop']['samples_per_s'] * 100:.1f}% of the plain loop)")
 
-    trials = []
-
-    def trial(qps):
-        r = runner.run(sut_impl, "Server", a.max_batch, server_target_qps=float(qps), server_target_latency_ns=15_000_000,
+    def trial(m, qps):
+        r = runner.run(m, "Server", a.max_batch, server_target_qps=float(qps),
+                       server_target_latency_ns=15_000_000,
                        min_duration_ms=int(a.server_seconds * 1000), min_query_count=100)
-        trials.append(r)
         bs = r["batch_stats"]
-        log(f"Server {qps:8.0f} qps: {'VALID  ' if r['valid'] else 'INVALID'} p50/p99/max "
+        log(f"[{m.__name__}] Server {qps:8.0f} qps: {'VALID  ' if r['valid'] else 'INVALID'} p50/p99/max "
             f"{(r['p50_ns'] or 0) / 1e6:.2f}/{(r['p99_ns'] or 0) / 1e6:.2f}/{(r['max_ns'] or 0) / 1e6:.1f} ms, "
             f"{r['batches']} batches of {bs.get('mean_size', 0):.1f}, launch {bs.get('launch_ms')}, "
             f"gpu {bs.get('gpu_ms')}, answer {bs.get('answer_ms')}")
-        return r["valid"]
+        if not r["valid"]:
+            log(f"    worst batches: {bs.get('worst')}")
+        return r
 
-    lo, hi = 0.0, None
-    q = a.server_start
-    while hi is None and q < 1e6:
-        if trial(q):
-            lo, q = q, q * 2
-        else:
-            hi = q
-    while lo == 0 and hi is not None and hi > 50:
-        q = hi / 2
-        if trial(q):
-            lo = q
-        else:
-            hi = q
-    while hi is not None and lo > 0 and (hi - lo) / lo > a.precision:
-        mid = (lo + hi) / 2
-        if trial(mid):
-            lo = mid
-        else:
-            hi = mid
-    res["server"] = {"max_valid_qps": lo, "first_invalid_qps": hi, "trials": trials}
-    for q in a.confirm_qps:
-        res.setdefault("server_confirm", []).append({"qps": q, "valid": trial(q)})
+    searches = {m.__name__: ServerSearch(a.server_start, a.precision) for m in mods}
+    while any(s.next_qps() is not None for s in searches.values()):
+        for m in mods:
+            s = searches[m.__name__]
+            q = s.next_qps()
+            if q is None:
+                continue
+            r = trial(m, q)
+            s.trials.append(r)
+            s.record(r["valid"])
+    for m in mods:
+        s = searches[m.__name__]
+        res[m.__name__]["server"] = {"max_valid_qps": s.lo, "first_invalid_qps": s.hi, "trials": s.trials}
+    # Every module again at each confirmation rate and at each module's best, in turn.
+    confirm = sorted(set(a.confirm_qps) | {s.lo for s in searches.values() if s.lo > 0})
+    for q in confirm:
+        for m in mods:
+            r = trial(m, q)
+            res[m.__name__].setdefault("server_confirm", []).append(
+                {"qps": q, "valid": r["valid"], "p99_ns": r["p99_ns"]})
+    for m in mods:
+        res[m.__name__]["plain_loop_after"] = sut_impl.run_in_worker(
+            lambda: model.plain_loop(a.offline_batch, a.loop_seconds / 2))
     sut_impl.close()
     return res
+
+
+def one(a) -> dict:
+    """All measurements for the module in $LOADGEN_MODULE, alone in this process."""
+    mod_name = os.environ.get("LOADGEN_MODULE", "mlperf_loadgen")
+    res = measure(a, [mod_name])[mod_name]
+    res["in_process"] = False
+    return res
+
+
+def print_table(results: dict, a) -> None:
+    o, y = results["mlperf_loadgen"], results["yardstick.loadgen"]
+    print(f"\ndevice: {o['device']}, torch {o['torch']}, Python {o['python']}, cuda graphs {o['cuda_graphs']}, "
+          f"gc.freeze {o['gc_freeze']}, in one process {o['in_process']}\n")
+    print("| metric | official mlperf_loadgen | yardstick.loadgen | ratio |")
+    print("| --- | --- | --- | --- |")
+    for label, get in [
+        (f"plain loop, batch {a.offline_batch} (samples/s)", lambda r: r["plain_loop"]["samples_per_s"]),
+        ("Offline samples/s", lambda r: r["offline"]["samples_per_s"]),
+        ("Offline / plain loop", lambda r: r["offline"]["samples_per_s"] / r["plain_loop"]["samples_per_s"]),
+        ("Server: highest VALID QPS (p99 <= 15 ms)", lambda r: r["server"]["max_valid_qps"]),
+    ]:
+        ov, yv = get(o), get(y)
+        ratio = f"{yv / ov:.3f}" if ov else "-"
+        fmt = ",.3f" if ov < 10 else ",.0f"
+        print(f"| {label} | {ov:{fmt}} | {yv:{fmt}} | {ratio} |")
+    for name, r in (("official", o), ("yardstick", y)):
+        for c in r.get("server_confirm", []):
+            print(f"confirm {name} at {c['qps']:.0f} qps: valid={c['valid']} p99={(c['p99_ns'] or 0) / 1e6:.2f} ms")
 
 
 def main(argv=None) -> int:
@@ -490,10 +597,14 @@ def main(argv=None) -> int:
     ap.add_argument("--confirm-qps", type=float, nargs="*", default=[])
     ap.add_argument("--modules", nargs="*", default=["mlperf_loadgen", "yardstick.loadgen"])
     ap.add_argument("--fake-model", action="store_true", help="no GPU: a sleeping stand-in model")
+    ap.add_argument("--separate", action="store_true",
+                    help="one process per module, one after the other (default: both in one process, taking turns)")
+    ap.add_argument("--load-warmup-seconds", type=float, default=0.5,
+                    help="untimed warm-up inside each QSL load (every batch shape, then this long at the largest)")
     ap.add_argument("--cuda-graphs", action="store_true",
-                    help="replay one CUDA graph per batch size instead of eager PyTorch (not yet run on a GPU)")
+                    help="replay one CUDA graph per batch size instead of eager PyTorch")
     ap.add_argument("--gc-freeze", action="store_true",
-                    help="gc.freeze() after warm-up, so full collections skip torch's objects (not yet run on a GPU)")
+                    help="gc.freeze() after warm-up, so full collections skip torch's objects")
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
     if a.logs is None:
@@ -506,31 +617,23 @@ def main(argv=None) -> int:
         print(json.dumps({k: v for k, v in res.items() if k != "server"}, indent=None))
         return 0
 
-    results = {}
-    passthrough = [x for x in (argv if argv is not None else sys.argv[1:]) if x != "all"]
-    for mod in a.modules:
-        env = dict(os.environ, LOADGEN_MODULE=mod, PYTHONUNBUFFERED="1")
-        r = subprocess.run([sys.executable, __file__, "one"] + passthrough, env=env)
-        if r.returncode != 0:
-            print(f"{mod}: failed (rc {r.returncode})", file=sys.stderr)
-            continue
-        results[mod] = json.loads((a.out / f"resnet50_{mod.replace('.', '_')}.json").read_text())
+    if not a.separate:
+        results = measure(a, a.modules)
+        for mod, r in results.items():
+            (a.out / f"resnet50_{mod.replace('.', '_')}.json").write_text(json.dumps(r, indent=1))
+    else:
+        results = {}
+        passthrough = [x for x in (argv if argv is not None else sys.argv[1:]) if x != "all"]
+        for mod in a.modules:
+            env = dict(os.environ, LOADGEN_MODULE=mod, PYTHONUNBUFFERED="1")
+            r = subprocess.run([sys.executable, __file__, "one"] + passthrough, env=env)
+            if r.returncode != 0:
+                print(f"{mod}: failed (rc {r.returncode})", file=sys.stderr)
+                continue
+            results[mod] = json.loads((a.out / f"resnet50_{mod.replace('.', '_')}.json").read_text())
     (a.out / "resnet50_all.json").write_text(json.dumps(results, indent=1))
     if len(results) == 2:
-        o, y = results["mlperf_loadgen"], results["yardstick.loadgen"]
-        print(f"\ndevice: {o['device']}, torch {o['torch']}, Python {o['python']}\n")
-        print("| metric | official mlperf_loadgen | yardstick.loadgen | ratio |")
-        print("| --- | --- | --- | --- |")
-        for label, get in [
-            (f"plain loop, batch {a.offline_batch} (samples/s)", lambda r: r["plain_loop"]["samples_per_s"]),
-            ("Offline samples/s", lambda r: r["offline"]["samples_per_s"]),
-            ("Offline / plain loop", lambda r: r["offline"]["samples_per_s"] / r["plain_loop"]["samples_per_s"]),
-            ("Server: highest VALID QPS (p99 <= 15 ms)", lambda r: r["server"]["max_valid_qps"]),
-        ]:
-            ov, yv = get(o), get(y)
-            ratio = f"{yv / ov:.3f}" if ov else "-"
-            fmt = ",.3f" if ov < 10 else ",.0f"
-            print(f"| {label} | {ov:{fmt}} | {yv:{fmt}} | {ratio} |")
+        print_table(results, a)
     return 0
 
 
