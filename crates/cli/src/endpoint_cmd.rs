@@ -339,9 +339,10 @@ fn print_point(s: &PointSummary) {
     }
     if let Some(d) = &m.first_token_delay_vs_server {
         println!(
-            "             first token vs the server's send stamp: p50 {:.1} µs, p99 {:.1} µs",
+            "             first token vs the server's send stamp: p50 {:.1} µs, p99 {:.1} µs (arrival: {})",
             d.p("50").unwrap_or(0.0) / 1e3,
-            d.p("99").unwrap_or(0.0) / 1e3
+            d.p("99").unwrap_or(0.0) / 1e3,
+            m.arrival_stamps
         );
     }
     for w in &s.warnings {

@@ -237,3 +237,92 @@ fn multistream_queries_are_contiguous_in_the_loaded_set() {
         "padded by samples_per_query - 1"
     );
 }
+
+/// Answers after `wait`, stamping the first token and the completion at
+/// `issue + stamp` (or a moment in the future, which must count as now).
+struct StampingSut {
+    wait: Duration,
+    stamp: Option<Duration>,
+}
+
+impl SystemUnderTest for StampingSut {
+    fn name(&self) -> &str {
+        "stamping"
+    }
+    fn issue_query(&self, samples: &[QuerySample], c: &Completer) -> Result<(), BoxError> {
+        let issued = std::time::Instant::now();
+        std::thread::sleep(self.wait);
+        let at = match self.stamp {
+            Some(d) => issued + d,
+            None => issued + Duration::from_secs(3600),
+        };
+        for s in samples {
+            c.first_token_at(&[QuerySampleResponse::new(s.id, &[])], at)?;
+            c.complete_at(&[QuerySampleResponse::new(s.id, &[])], at)?;
+        }
+        Ok(())
+    }
+}
+
+fn single_stream_tokens(n: u64) -> TestSettings {
+    TestSettings {
+        scenario: Scenario::SingleStream,
+        min_query_count: n,
+        max_query_count: n,
+        min_duration_ms: 0,
+        single_stream_expected_latency_ns: 1_000_000.0,
+        use_token_latencies: true,
+        ..TestSettings::default()
+    }
+}
+
+#[test]
+fn stamps_given_by_the_sut_are_the_latencies() {
+    // The SUT answers 20 ms after the issue but says the answer arrived
+    // 1 ms after it: the latency is the stamp's, not the call's.
+    let sut = StampingSut {
+        wait: Duration::from_millis(20),
+        stamp: Some(Duration::from_millis(1)),
+    };
+    let sink = Arc::new(MemorySink::default());
+    let o = start_test(
+        &sut,
+        &Qsl(10),
+        &single_stream_tokens(5),
+        sink,
+        &RunOptions::default(),
+    )
+    .unwrap();
+    assert!(o.faults.is_empty(), "{:?}", o.faults);
+    let r = &o.result().unwrap().pr;
+    assert_eq!(r.sample_latencies.len(), 5);
+    for (&l, &ft) in r
+        .sample_latencies
+        .iter()
+        .zip(&r.token_results.first_token_latencies)
+    {
+        assert!((1_000_000..15_000_000).contains(&l), "latency {l} ns");
+        assert!((1_000_000..15_000_000).contains(&ft), "first token {ft} ns");
+    }
+}
+
+#[test]
+fn stamps_in_the_future_count_as_now() {
+    let sut = StampingSut {
+        wait: Duration::from_millis(5),
+        stamp: None,
+    };
+    let sink = Arc::new(MemorySink::default());
+    let o = start_test(
+        &sut,
+        &Qsl(10),
+        &single_stream_tokens(3),
+        sink,
+        &RunOptions::default(),
+    )
+    .unwrap();
+    assert!(o.faults.is_empty(), "{:?}", o.faults);
+    for &l in &o.result().unwrap().pr.sample_latencies {
+        assert!((5_000_000..1_000_000_000).contains(&l), "latency {l} ns");
+    }
+}

@@ -19,9 +19,27 @@ use crate::api::{apply_full_response, apply_stream_event, ApiKind, Target};
 use crate::error::{snippet, EndpointError, RequestError};
 use crate::record::RequestRecord;
 use crate::sse::{FeedError, SseParser};
+use crate::stamped_io::{ReadStamp, StampedStream};
 
-/// A client connection: hyper's HTTP/1.1 sender, one request at a time.
-pub type Sender = SendRequest<Full<Bytes>>;
+/// A client connection: hyper's HTTP/1.1 sender (one request at a time)
+/// and the stamp of the connection's latest socket read.
+#[derive(Debug)]
+pub struct Connection {
+    pub sender: SendRequest<Full<Bytes>>,
+    read_stamp: Arc<ReadStamp>,
+}
+
+impl Connection {
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    /// When the bytes handed on so far arrived: the latest read's instant
+    /// (never after `now`, the moment they were handed on).
+    pub fn arrival(&self, now: Instant) -> Instant {
+        self.read_stamp.arrival(now)
+    }
+}
 
 /// Time limits of a request.
 #[derive(Debug, Clone, Copy)]
@@ -109,13 +127,14 @@ impl ExecCtx {
 /// Opens a connection: TCP with Nagle off (small SSE frames must not wait
 /// for acks), then the HTTP/1.1 handshake; the connection's driver task
 /// runs on the current runtime.
-pub async fn connect(target: &Target) -> Result<Sender, RequestError> {
+pub async fn connect(target: &Target) -> Result<Connection, RequestError> {
     let stream = TcpStream::connect(target.addr)
         .await
         .map_err(|e| RequestError::Connect {
             message: format!("{}: {e}", target.addr),
         })?;
     let _ = stream.set_nodelay(true);
+    let (stream, read_stamp) = StampedStream::new(stream);
     let (sender, conn) = hyper::client::conn::http1::Builder::new()
         .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
         .await
@@ -125,7 +144,7 @@ pub async fn connect(target: &Target) -> Result<Sender, RequestError> {
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    Ok(sender)
+    Ok(Connection { sender, read_stamp })
 }
 
 /// Who is told about a request's first token and completion.
@@ -142,10 +161,10 @@ pub enum Hook {
 }
 
 impl Hook {
-    fn first_token(&self, text: &[u8]) {
+    fn first_token(&self, text: &[u8], at: Instant) {
         if let Hook::Core { completer, id } = self {
             // A refusal is recorded by the core as a fault of the run.
-            let _ = completer.first_token(&[QuerySampleResponse::new(*id, text)]);
+            let _ = completer.first_token_at(&[QuerySampleResponse::new(*id, text)], at);
         }
     }
 
@@ -158,11 +177,16 @@ impl Hook {
             } else {
                 None
             };
-            let _ = completer.complete(&[QuerySampleResponse {
+            let response = [QuerySampleResponse {
                 id: *id,
                 data: rec.output.content.as_bytes(),
                 n_tokens: n,
-            }]);
+            }];
+            // Stamped when the answer's last byte arrived, like its record.
+            let _ = match rec.done {
+                Some(at) => completer.complete_at(&response, at),
+                None => completer.complete(&response),
+            };
         }
     }
 }
@@ -220,7 +244,7 @@ impl Exchange<'_> {
                     first.push_str(o.content.get(before.1..).unwrap_or(""));
                     first.push_str(o.tool_calls.get(before.2..).unwrap_or(""));
                     rec.server_sent_ns = info.server_sent_ns;
-                    self.hook.first_token(first.as_bytes());
+                    self.hook.first_token(first.as_bytes(), now);
                     rec.first_chunk_text = first;
                 }
                 Some(prev) => rec
@@ -239,7 +263,7 @@ impl Exchange<'_> {
 /// since its state is unknown.
 pub async fn exec(
     ctx: &ExecCtx,
-    conn: &mut Option<Sender>,
+    conn: &mut Option<Connection>,
     mut rec: RequestRecord,
     hook: &Hook,
 ) -> RequestRecord {
@@ -283,7 +307,7 @@ pub async fn exec(
 
 async fn exec_inner(
     ctx: &ExecCtx,
-    conn: &mut Option<Sender>,
+    conn: &mut Option<Connection>,
     rec: &mut RequestRecord,
     hook: &Hook,
     completed: &mut bool,
@@ -312,7 +336,7 @@ async fn exec_inner(
             rec.new_connection = true;
             *conn = Some(c);
         }
-        let Some(sender) = conn.as_mut() else {
+        let Some(Connection { sender, .. }) = conn.as_mut() else {
             continue;
         };
         let reused = !rec.new_connection;
@@ -347,8 +371,11 @@ async fn exec_inner(
             }
         }
     };
-    let now = Instant::now();
-    rec.headers = Some(now);
+    // Arrival stamps come from the connection's socket reads (see
+    // `stamped_io`): the moment the bytes were read, not when this task ran.
+    let read_stamp = conn.as_ref().map(|c| Arc::clone(&c.read_stamp));
+    let arrival = move |now: Instant| read_stamp.as_ref().map_or(now, |s| s.arrival(now));
+    rec.headers = Some(arrival(Instant::now()));
     let status = response.status();
     rec.status = Some(status.as_u16());
     let mut body = response.into_body();
@@ -396,7 +423,7 @@ async fn exec_inner(
                     })
                 }
                 Ok(Some(Ok(f))) => {
-                    let now = Instant::now();
+                    let now = arrival(Instant::now());
                     if let Ok(d) = f.into_data() {
                         rec.first_event.get_or_insert(now);
                         rec.done = Some(now);
@@ -436,8 +463,9 @@ async fn exec_inner(
                 })
             }
         };
-        // The arrival stamp of this frame, taken before any parsing.
-        let now = Instant::now();
+        // The arrival stamp of this frame, taken before any parsing: when
+        // its bytes were read off the socket.
+        let now = arrival(Instant::now());
         let frame = match next {
             None => break Ok(()),
             Some(Err(e)) => {

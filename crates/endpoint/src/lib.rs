@@ -39,6 +39,7 @@ pub mod probe;
 pub mod record;
 pub mod runtime;
 pub mod sse;
+pub mod stamped_io;
 pub mod sut;
 pub mod template;
 pub mod tokenize;

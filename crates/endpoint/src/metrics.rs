@@ -203,6 +203,9 @@ pub struct Aggregate {
     /// Client receive delay: the client's first-token arrival minus the
     /// server's own send stamp (mock server only), ns.
     pub first_token_delay_vs_server: Option<Stats>,
+    /// What response arrival times were stamped with: the kernel's receive
+    /// time of the data, or the moment the socket read returned.
+    pub arrival_stamps: &'static str,
     pub new_connections: u64,
 }
 
@@ -349,6 +352,11 @@ impl Aggregate {
                     .map(|v| v as f64)
                     .collect(),
             ),
+            arrival_stamps: if crate::stamped_io::kernel_stamps_seen() {
+                "kernel receive time (SO_TIMESTAMPNS)"
+            } else {
+                "socket read"
+            },
             new_connections: records.iter().filter(|r| r.new_connection).count() as u64,
         }
     }

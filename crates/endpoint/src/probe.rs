@@ -80,7 +80,7 @@ async fn get(
     path: &str,
     headers: &[(HeaderName, HeaderValue)],
 ) -> Result<(u16, Option<String>, Bytes), RequestError> {
-    let mut sender = connect(target).await?;
+    let mut conn = connect(target).await?;
     let mut req = Request::new(Full::new(Bytes::new()));
     *req.method_mut() = Method::GET;
     *req.uri_mut() = path
@@ -97,7 +97,8 @@ async fn get(
     for (k, v) in headers {
         req.headers_mut().insert(k.clone(), v.clone());
     }
-    let resp = sender
+    let resp = conn
+        .sender
         .send_request(req)
         .await
         .map_err(|e| RequestError::Send {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
-use crate::client::{connect, exec, ExecCtx, Hook, Sender};
+use crate::client::{connect, exec, Connection, ExecCtx, Hook};
 use crate::error::EndpointError;
 use crate::record::RequestRecord;
 
@@ -73,7 +73,7 @@ struct Shard {
     tx: mpsc::UnboundedSender<Job>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
-    idle: Arc<Mutex<Vec<Sender>>>,
+    idle: Arc<Mutex<Vec<Connection>>>,
 }
 
 /// Counters of the client itself, for the report.
@@ -263,7 +263,7 @@ impl Dispatcher {
             );
             let mut go = go_rx.clone();
             shard.handle.spawn(async move {
-                let mut conn: Option<Sender> =
+                let mut conn: Option<Connection> =
                     match tokio::time::timeout(ctx.timeouts.connect, connect(&ctx.target)).await {
                         Ok(Ok(c)) => Some(c),
                         _ => None, // the first request reconnects and records the failure
@@ -367,7 +367,7 @@ async fn shard_loop(
     ctx: Arc<ExecCtx>,
     mut rx: mpsc::UnboundedReceiver<Job>,
     max_conns: usize,
-    idle: Arc<Mutex<Vec<Sender>>>,
+    idle: Arc<Mutex<Vec<Connection>>>,
     records: Arc<Mutex<Vec<RequestRecord>>>,
     done: Arc<DoneCounter>,
     counters: Arc<ClientCounters>,

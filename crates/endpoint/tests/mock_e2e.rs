@@ -54,6 +54,13 @@ fn ttft_tpot_and_mlperf_endpoints_fields() {
     let d = s.first_token_delay_vs_server.as_ref().expect("stamps");
     assert_eq!(d.count, 24);
     assert!(d.p("50").unwrap_or(f64::MAX) < 20e6, "{d:?}");
+    // An arrival stamp (kernel receive time or socket read) is never before
+    // the server sent the bytes: the clocks agree and nothing is dated back
+    // too far.
+    assert!(
+        d.min >= 0.0,
+        "first token stamped before the server sent it: {d:?}"
+    );
     // result_summary.json carries the MLPerf Endpoints field names.
     let v = serde_json::to_value(&p.summary).expect("json");
     for k in [

@@ -250,9 +250,24 @@ impl RunState {
         }
     }
 
-    fn complete(&self, responses: &[QuerySampleResponse<'_>]) -> Result<(), CompletionError> {
-        // One time stamp for the batch, taken first, as LoadGen does.
+    /// Nanoseconds since the run's start at `at`, never later than now:
+    /// a SUT that stamped an event earlier (at a socket read, say) may say
+    /// when it happened, but not claim a time that has not come yet.
+    fn ns_at(&self, at: Option<Instant>) -> u64 {
         let now = self.elapsed_ns();
+        match at {
+            Some(at) => super::clock::ns_since(self.start, at).min(now),
+            None => now,
+        }
+    }
+
+    fn complete(
+        &self,
+        responses: &[QuerySampleResponse<'_>],
+        at: Option<Instant>,
+    ) -> Result<(), CompletionError> {
+        // One time stamp for the batch, taken first, as LoadGen does.
+        let now = self.ns_at(at);
         let mut first_err = None;
         for r in responses {
             if let Err(e) = self.complete_one(r, now) {
@@ -321,8 +336,12 @@ impl RunState {
         Ok(())
     }
 
-    fn first_token(&self, responses: &[QuerySampleResponse<'_>]) -> Result<(), CompletionError> {
-        let now = self.elapsed_ns();
+    fn first_token(
+        &self,
+        responses: &[QuerySampleResponse<'_>],
+        at: Option<Instant>,
+    ) -> Result<(), CompletionError> {
+        let now = self.ns_at(at);
         let mut first_err = None;
         for r in responses {
             let res = self.pos_of(r.id).and_then(|pos| {
@@ -375,12 +394,25 @@ impl Completer {
     /// already completed is refused, recorded as a fault of the test, and
     /// the rest of the batch is still recorded.
     pub fn complete(&self, responses: &[QuerySampleResponse<'_>]) -> Result<(), CompletionError> {
-        self.state.complete(responses)
+        self.state.complete(responses, None)
+    }
+
+    /// As [`Completer::complete`], with the completion time stamped by the
+    /// SUT at `at` (when the answer's last byte was read off the socket,
+    /// say) instead of at this call; a time after now counts as now, and
+    /// one before the run's start as its start.
+    pub fn complete_at(
+        &self,
+        responses: &[QuerySampleResponse<'_>],
+        at: Instant,
+    ) -> Result<(), CompletionError> {
+        self.state.complete(responses, Some(at))
     }
 
     /// One sample is done, with its response bytes.
     pub fn complete_one(&self, id: ResponseId, data: &[u8]) -> Result<(), CompletionError> {
-        self.state.complete(&[QuerySampleResponse::new(id, data)])
+        self.state
+            .complete(&[QuerySampleResponse::new(id, data)], None)
     }
 
     /// The first token of these samples is ready (LoadGen's
@@ -389,6 +421,16 @@ impl Completer {
         &self,
         responses: &[QuerySampleResponse<'_>],
     ) -> Result<(), CompletionError> {
-        self.state.first_token(responses)
+        self.state.first_token(responses, None)
+    }
+
+    /// As [`Completer::first_token`], stamped by the SUT at `at` (clamped
+    /// like [`Completer::complete_at`]).
+    pub fn first_token_at(
+        &self,
+        responses: &[QuerySampleResponse<'_>],
+        at: Instant,
+    ) -> Result<(), CompletionError> {
+        self.state.first_token(responses, Some(at))
     }
 }
