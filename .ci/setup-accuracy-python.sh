@@ -30,24 +30,8 @@ WHISPER="openai-whisper==20250625"
 say() { echo "[setup-accuracy-python] $*"; }
 die() { echo "[setup-accuracy-python] ERROR: $*" >&2; exit 1; }
 
-if [ -x "$VENV_DIR/bin/python" ] && "$VENV_DIR/bin/python" -m pip --version >/dev/null 2>&1; then
-    say "venv present at $VENV_DIR"
-else
-    command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; install python3 first"
-    if ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
-        if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-            say "installing python3-venv with apt-get"
-            export DEBIAN_FRONTEND=noninteractive
-            apt-get update -qq || die "apt-get update failed"
-            apt-get install -y -qq python3-venv || die "apt-get install python3-venv failed"
-        else
-            die "the venv module of $PYTHON is missing (Debian: apt-get install python3-venv)"
-        fi
-    fi
-    rm -rf "$VENV_DIR"
-    say "creating venv at $VENV_DIR"
-    "$PYTHON" -m venv "$VENV_DIR" || die "venv creation failed"
-fi
+source "$REPO_ROOT/.ci/lib/venv.sh"
+ensure_venv "$VENV_DIR" "$PYTHON" "[setup-accuracy-python]" || exit 1
 
 PY="$VENV_DIR/bin/python"
 PIP=("$PY" -m pip --disable-pip-version-check)

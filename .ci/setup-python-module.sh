@@ -27,13 +27,8 @@ command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; install python
 command -v cargo >/dev/null 2>&1 || die "cargo not found; install Rust (rustup) first"
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 9))' || die "Python >= 3.9 is needed"
 
-if [ -x "$VENV_DIR/bin/python" ] && "$VENV_DIR/bin/python" -m pip --version >/dev/null 2>&1; then
-    say "venv already present at $VENV_DIR"
-else
-    rm -rf "$VENV_DIR"
-    say "creating venv at $VENV_DIR with $("$PYTHON" --version 2>&1)"
-    "$PYTHON" -m venv "$VENV_DIR" || die "venv creation failed (Debian: apt-get install python3-venv)"
-fi
+source "$REPO_ROOT/.ci/lib/venv.sh"
+ensure_venv "$VENV_DIR" "$PYTHON" "[setup-python-module]" || exit 1
 
 PIP=("$VENV_DIR/bin/python" -m pip --disable-pip-version-check)
 say "installing: ${PACKAGES[*]}"

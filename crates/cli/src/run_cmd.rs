@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use yardstick_core::run::{start_test, LiveProgress, RunOptions};
+use yardstick_core::run::{start_test, LiveProgress, RunOptions, TestOutcome};
+use yardstick_core::settings::ConfigWarning;
 use yardstick_core::sut::{QuerySampleLibrary, SystemUnderTest};
+use yardstick_core::TestSettings;
 use yardstick_suts::{NullSut, ServiceTime, SleepSut, SyntheticLibrary};
 
 use crate::settings_args::SettingsArgs;
@@ -26,9 +28,10 @@ pub enum SutKind {
 pub struct RunArgs {
     #[command(flatten)]
     pub settings: SettingsArgs,
-    /// The system under test.
-    #[arg(long, value_enum, default_value = "sleep")]
-    pub sut: SutKind,
+    /// The system under test [default: sleep]; not with --workload, which
+    /// brings its own.
+    #[arg(long, value_enum)]
+    pub sut: Option<SutKind>,
     /// Sleep SUT service time: `2ms`, `uniform:1ms..3ms` or `exp:2ms` (exponential, that mean).
     #[arg(long, default_value = "1ms")]
     pub service_time: String,
@@ -95,22 +98,22 @@ pub fn parse_service_time(text: &str) -> Result<ServiceTime> {
 
 pub fn run(args: RunArgs) -> Result<ExitCode> {
     if let Some(name) = args.workload.clone() {
+        anyhow::ensure!(
+            args.sut.is_none(),
+            "--sut cannot be combined with --workload: the workload brings its own SUT \
+             (--sut-threads and --batch-size tune it)"
+        );
         return run_workload(args, &name);
     }
     let (settings, warnings) = args.settings.build()?;
-    for w in &warnings {
-        eprintln!(
-            "yardstick: warning: {}:{}: {}",
-            w.source_name, w.line, w.message
-        );
-    }
+    print_config_warnings(&warnings);
     anyhow::ensure!(args.total_samples > 0, "--total-samples must be at least 1");
     anyhow::ensure!(
         args.performance_samples > 0,
         "--performance-samples must be at least 1"
     );
 
-    let sut: Box<dyn SystemUnderTest> = match args.sut {
+    let sut: Box<dyn SystemUnderTest> = match args.sut.unwrap_or(SutKind::Sleep) {
         SutKind::Null => Box::new(if args.tokens {
             NullSut::with_tokens()
         } else {
@@ -123,10 +126,38 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         )?),
     };
     let qsl = SyntheticLibrary::new("SyntheticQSL", args.total_samples, args.performance_samples);
+    let outcome = run_logged(sut.as_ref(), &qsl, &settings, &warnings, &args)?;
+    Ok(exit_code(outcome.is_valid()))
+}
 
+fn exit_code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn print_config_warnings(warnings: &[ConfigWarning]) {
+    for w in warnings {
+        eprintln!(
+            "yardstick: warning: {}:{}: {}",
+            w.source_name, w.line, w.message
+        );
+    }
+}
+
+/// The test with what every `run` has around it: the log files (with their
+/// header), live progress on the terminal, and the closing summary.
+fn run_logged(
+    sut: &dyn SystemUnderTest,
+    qsl: &dyn QuerySampleLibrary,
+    settings: &TestSettings,
+    warnings: &[ConfigWarning],
+    args: &RunArgs,
+) -> Result<TestOutcome> {
     let logs = crate::report::open_logs(&args.output, args.trace, args.record_queries.as_deref())?;
-    logs.header(sut.name(), &qsl as &dyn QuerySampleLibrary, &warnings);
-
+    logs.header(sut.name(), qsl, warnings);
     let live = Arc::new(LiveProgress::new());
     let options = RunOptions {
         stall_timeout: args.stall_timeout,
@@ -134,49 +165,16 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         ..RunOptions::default()
     };
     let display = progress::ProgressDisplay::start(Arc::clone(&live));
-    let outcome = start_test(sut.as_ref(), &qsl, &settings, logs.sink(), &options);
+    let outcome = start_test(sut, qsl, settings, logs.sink(), &options);
     display.stop();
     let outcome = outcome.context("the test could not run")?;
     logs.finish().context("writing the logs")?;
     report::print_human_summary(&outcome, &args.output);
-    Ok(if outcome.is_valid() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(outcome)
 }
 
 // ---------------------------------------------------------------------------
 // `--workload`: a workload file's SUT, sample library, settings and accuracy.
-
-/// Which settings flags were given on the command line (not defaults).
-#[derive(Debug, Default, Clone, Copy)]
-struct ExplicitFlags {
-    scenario: bool,
-    mode: bool,
-    model: bool,
-}
-
-/// Re-reads the command line to tell a flag the user gave from a default
-/// (the workload supplies its own defaults for those).
-fn explicit_flags() -> ExplicitFlags {
-    use clap::parser::ValueSource;
-    use clap::CommandFactory;
-    let Ok(matches) = crate::Cli::command().try_get_matches_from(std::env::args_os()) else {
-        return ExplicitFlags::default();
-    };
-    let Some(("run", sub)) = matches.subcommand() else {
-        return ExplicitFlags::default();
-    };
-    let given = |id: &str| {
-        sub.try_get_raw(id).is_ok() && sub.value_source(id) == Some(ValueSource::CommandLine)
-    };
-    ExplicitFlags {
-        scenario: given("scenario"),
-        mode: given("mode"),
-        model: given("model"),
-    }
-}
 
 /// Whether a config text sets `target_qps` on some line.
 fn sets_target_qps(text: &str) -> bool {
@@ -195,18 +193,13 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
 
     yardstick_workloads::configure_cpu_runtime();
     let workload = Workload::resolve(name)?;
-    let explicit = explicit_flags();
+    // The workload's defaults for what the user did not give.
     let mut sa = args.settings.clone();
-    if !explicit.scenario {
-        sa.scenario = workload.default_scenario;
-    }
-    if !explicit.mode {
-        sa.mode = Mode::SubmissionRun;
-    }
-    if !explicit.model {
-        sa.model = workload.model_name().to_string();
-    }
-    workload.check_scenario(sa.scenario)?;
+    sa.scenario.get_or_insert(workload.default_scenario);
+    sa.mode.get_or_insert(Mode::SubmissionRun);
+    sa.model
+        .get_or_insert_with(|| workload.model_name().to_string());
+    workload.check_scenario(sa.scenario())?;
 
     // The benchmark's rules: mlperf.conf (official or the user's) followed
     // by the workload's scenario settings, written beside the logs.
@@ -244,12 +237,7 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
         .into_iter()
         .filter(|w| !(official && w.source_name == conf_name && w.line <= base_lines))
         .collect();
-    for w in &warnings {
-        eprintln!(
-            "yardstick: warning: {}:{}: {}",
-            w.source_name, w.line, w.message
-        );
-    }
+    print_config_warnings(&warnings);
 
     eprintln!(
         "yardstick: workload {} ({}): loading data and model",
@@ -283,26 +271,13 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
         );
     }
 
-    let logs = crate::report::open_logs(&args.output, args.trace, args.record_queries.as_deref())?;
-    logs.header(inst.sut.name(), inst.library.as_ref(), &warnings);
-    let live = Arc::new(LiveProgress::new());
-    let options = RunOptions {
-        stall_timeout: args.stall_timeout,
-        progress: Some(Arc::clone(&live)),
-        ..RunOptions::default()
-    };
-    let display = progress::ProgressDisplay::start(Arc::clone(&live));
-    let outcome = start_test(
+    let outcome = run_logged(
         &inst.sut,
         inst.library.as_ref(),
         &settings,
-        logs.sink(),
-        &options,
-    );
-    display.stop();
-    let outcome = outcome.context("the test could not run")?;
-    logs.finish().context("writing the logs")?;
-    report::print_human_summary(&outcome, &args.output);
+        &warnings,
+        &args,
+    )?;
 
     let mut ok = outcome.is_valid();
     if scoring {
@@ -314,11 +289,7 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
             settings.mode
         );
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_code(ok))
 }
 
 /// Scores `<output>/mlperf_log_accuracy.json` (top-1 of the int32 class

@@ -11,15 +11,19 @@ use yardstick_core::{Mode, Scenario, TestSettings};
 
 #[derive(Debug, Clone, Args)]
 pub struct SettingsArgs {
-    /// Scenario: SingleStream, MultiStream, Server or Offline.
-    #[arg(long, short = 's', default_value = "Offline")]
-    pub scenario: Scenario,
-    /// Mode: performance, accuracy, submission or find-peak.
-    #[arg(long, short = 'm', default_value = "performance")]
-    pub mode: Mode,
-    /// Model name used to look up mlperf.conf/user.conf keys (model.scenario.key).
-    #[arg(long, default_value = "resnet50")]
-    pub model: String,
+    // Scenario, mode and model are options rather than defaulted values so a
+    // caller can tell a flag the user typed from a default (a workload
+    // supplies its own); the accessors below give the defaults.
+    /// Scenario: SingleStream, MultiStream, Server or Offline [default: Offline].
+    #[arg(long, short = 's')]
+    pub scenario: Option<Scenario>,
+    /// Mode: performance, accuracy, submission or find-peak [default: performance].
+    #[arg(long, short = 'm')]
+    pub mode: Option<Mode>,
+    /// Model name used to look up mlperf.conf/user.conf keys (model.scenario.key)
+    /// [default: resnet50].
+    #[arg(long)]
+    pub model: Option<String>,
     /// mlperf.conf to use instead of the embedded official one.
     #[arg(long, value_name = "FILE")]
     pub mlperf_conf: Option<PathBuf>,
@@ -74,10 +78,23 @@ fn ms(d: Duration) -> u64 {
 }
 
 impl SettingsArgs {
+    pub fn scenario(&self) -> Scenario {
+        self.scenario.unwrap_or(Scenario::Offline)
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode.unwrap_or(Mode::PerformanceOnly)
+    }
+
+    pub fn model(&self) -> &str {
+        self.model.as_deref().unwrap_or("resnet50")
+    }
+
     /// The settings and any config warnings (unknown keys and the like).
     pub fn build(&self) -> Result<(TestSettings, Vec<ConfigWarning>)> {
         let mut s = TestSettings::default();
-        let scenario = self.scenario.as_str();
+        let scenario = self.scenario().as_str();
+        let model = self.model();
         let mut warnings = Vec::new();
         match &self.mlperf_conf {
             Some(p) => {
@@ -86,7 +103,7 @@ impl SettingsArgs {
                 warnings.extend(s.apply_config(
                     &name,
                     &text,
-                    &self.model,
+                    model,
                     scenario,
                     ConfigKind::MlperfConf,
                 )?);
@@ -97,7 +114,7 @@ impl SettingsArgs {
                 s.apply_config(
                     "mlperf.conf (embedded)",
                     MLPERF_CONF,
-                    &self.model,
+                    model,
                     scenario,
                     ConfigKind::MlperfConf,
                 )?;
@@ -108,13 +125,13 @@ impl SettingsArgs {
             warnings.extend(s.apply_config(
                 &p.display().to_string(),
                 &text,
-                &self.model,
+                model,
                 scenario,
                 ConfigKind::UserConf,
             )?);
         }
-        s.scenario = self.scenario;
-        s.mode = self.mode;
+        s.scenario = self.scenario();
+        s.mode = self.mode();
         if let Some(q) = self.target_qps {
             anyhow::ensure!(
                 q > 0.0 && q.is_finite(),

@@ -244,3 +244,27 @@ fn bad_workloads_are_clear_errors() {
         "{e}"
     );
 }
+
+#[test]
+fn a_sut_flag_with_a_workload_is_refused() {
+    let d = scratch("sut-flag");
+    let o = yardstick(
+        &d,
+        &[
+            "run",
+            "--workload",
+            "fashion-mnist",
+            "--sut",
+            "null",
+            "-o",
+            "out",
+        ],
+    );
+    let t = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("--sut cannot be combined with --workload"),
+        "{t}"
+    );
+    assert!(!d.join("out").exists(), "nothing is run or written");
+}
