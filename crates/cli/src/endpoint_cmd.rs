@@ -19,7 +19,7 @@ use yardstick_endpoint::output::{pareto_table, write_point, write_sweep};
 use yardstick_endpoint::{
     ApiKind, Bench, BenchConfig, ChatTemplate, Dataset, DatasetFormat, MockConfig, MockFault,
     MockMode, MockServer, PointResult, PointSummary, PromptLibrary, RequestOptions, Slo, Timeouts,
-    TokenCounter,
+    TlsTrust, TokenCounter,
 };
 
 use crate::settings_args::SettingsArgs;
@@ -180,7 +180,32 @@ pub struct EndpointArgs {
     #[arg(long)]
     pub trace: bool,
     #[command(flatten)]
+    pub tls: TlsArgs,
+    #[command(flatten)]
     pub settings: SettingsArgs,
+}
+
+/// How an `https://` server's certificate is checked.
+#[derive(Debug, Clone, Args)]
+pub struct TlsArgs {
+    /// https: also trust the CA certificates of this PEM file (besides the
+    /// built-in Mozilla roots).
+    #[arg(long, value_name = "PEM", conflicts_with = "insecure")]
+    pub ca_cert: Option<PathBuf>,
+    /// https: accept any server certificate (self-signed test servers); the
+    /// traffic is encrypted but the server is not authenticated.
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+impl TlsArgs {
+    pub fn trust(&self) -> TlsTrust {
+        match (&self.ca_cert, self.insecure) {
+            (_, true) => TlsTrust::Insecure,
+            (Some(p), false) => TlsTrust::WithCa(p.clone()),
+            (None, false) => TlsTrust::WebPki,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +226,8 @@ pub struct ProbeArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -258,6 +285,12 @@ pub struct MockServerArgs {
     /// Delay of slow-headers faults.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
     pub fault_delay: Duration,
+    /// Serve https with this PEM certificate chain (with --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Exit after this long (default: serve until killed).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub serve_for: Option<Duration>,
@@ -380,7 +413,8 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         (Some(m), _) => m.clone(),
         (None, ApiKind::Kserve) => bail!("--api kserve needs --served-model"),
         (None, _) => {
-            let target = yardstick_endpoint::Target::new(&args.url, api, "model")?;
+            let target = yardstick_endpoint::Target::new(&args.url, api, "model")?
+                .with_trust(&args.tls.trust())?;
             let h = parse_headers(&hdrs, key.as_deref())?;
             match yardstick_endpoint::probe::list_models(&target, &h, args.connect_timeout) {
                 Ok(models) if !models.is_empty() => models[0].clone(),
@@ -432,6 +466,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         busy_poll: args.busy_poll,
         slo,
         seed: args.seed,
+        tls_trust: args.tls.trust(),
     };
     let bench =
         Bench::new(config, dataset, tok, template.as_ref()).context("preparing the benchmark")?;
@@ -580,9 +615,14 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
 
 pub fn run_probe(args: ProbeArgs) -> Result<ExitCode> {
     let h = parse_headers(&headers(&args.header)?, api_key(&args.api_key).as_deref())?;
-    let report =
-        yardstick_endpoint::probe::probe(&args.url, args.served_model.as_deref(), h, args.timeout)
-            .with_context(|| format!("probing {}", args.url))?;
+    let report = yardstick_endpoint::probe::probe(
+        &args.url,
+        args.served_model.as_deref(),
+        h,
+        args.timeout,
+        &args.tls.trust(),
+    )
+    .with_context(|| format!("probing {}", args.url))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -625,6 +665,13 @@ pub fn run_mock_server(args: MockServerArgs) -> Result<ExitCode> {
         model: args.served_model.clone(),
         stamp: !args.no_stamp,
         fault,
+        tls: match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(
+                yardstick_endpoint::tls::server_config(cert, key)
+                    .context("loading the mock server's certificate")?,
+            ),
+            _ => None,
+        },
     };
     let server = MockServer::start(cfg, args.listen)
         .with_context(|| format!("starting the mock server on {}", args.listen))?;

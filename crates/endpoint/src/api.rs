@@ -22,6 +22,7 @@ use serde_json::{json, Map, Value};
 use crate::dataset::Prompt;
 use crate::error::{snippet, EndpointError, RequestError};
 use crate::template::ChatTemplate;
+use crate::tls::{TlsClient, TlsTrust};
 
 /// Which HTTP API the target serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -51,11 +52,13 @@ impl ApiKind {
     }
 }
 
-/// Where requests go: an `http://` server address, resolved once, and the
-/// request path.
+/// Where requests go: an `http://` or `https://` server address, resolved
+/// once, and the request path.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub url: String,
+    /// TLS (an `https://` URL): configuration and server name.
+    pub tls: Option<TlsClient>,
     pub host: String,
     pub port: u16,
     pub addr: SocketAddr,
@@ -67,21 +70,20 @@ pub struct Target {
     pub base_path: String,
 }
 
-/// Splits `http://host[:port][/path]`.
-fn split_url(url: &str) -> Result<(String, u16, String), EndpointError> {
+/// Splits `http[s]://host[:port][/path]` into (https?, host, port, path).
+fn split_url(url: &str) -> Result<(bool, String, u16, String), EndpointError> {
     let bad = |reason: &str| EndpointError::InvalidUrl {
         url: url.to_string(),
         reason: reason.to_string(),
     };
-    let rest = if let Some(r) = url.strip_prefix("http://") {
-        r
-    } else if url.starts_with("https://") {
-        return Err(bad(
-            "https is not supported by this client; benchmark the server's plain-HTTP port or put a TLS-terminating proxy in front",
-        ));
+    let (https, rest) = if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
     } else {
-        return Err(bad("expected http://HOST[:PORT][/PATH]"));
+        return Err(bad("expected http[s]://HOST[:PORT][/PATH]"));
     };
+    let default_port = if https { 443 } else { 80 };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -95,17 +97,17 @@ fn split_url(url: &str) -> Result<(String, u16, String), EndpointError> {
             .ok_or_else(|| bad("unclosed [ in IPv6 host"))?;
         let port = match after.strip_prefix(':') {
             Some(p) => p.parse().map_err(|_| bad("bad port"))?,
-            None if after.is_empty() => 80,
+            None if after.is_empty() => default_port,
             None => return Err(bad("junk after IPv6 host")),
         };
         (h.to_string(), port)
     } else {
         match authority.rsplit_once(':') {
             Some((h, p)) => (h.to_string(), p.parse().map_err(|_| bad("bad port"))?),
-            None => (authority.to_string(), 80),
+            None => (authority.to_string(), default_port),
         }
     };
-    Ok((host, port, path.to_string()))
+    Ok((https, host, port, path.to_string()))
 }
 
 impl Target {
@@ -114,7 +116,7 @@ impl Target {
     /// path is appended (`/v1/chat/completions`, `/v1/completions`,
     /// `/v2/models/{model}/infer`).
     pub fn new(url: &str, api: ApiKind, model: &str) -> Result<Target, EndpointError> {
-        let (host, port, path) = split_url(url)?;
+        let (https, host, port, path) = split_url(url)?;
         let addr = (host.as_str(), port)
             .to_socket_addrs()
             .map_err(|e| EndpointError::Resolve {
@@ -149,15 +151,22 @@ impl Target {
             };
             (p, format!("{base}/v1"))
         };
-        let authority = if (port == 80) && !url.contains(&format!(":{port}")) {
+        let default_port = if https { 443 } else { 80 };
+        let authority = if (port == default_port) && !url.contains(&format!(":{port}")) {
             host.clone()
         } else if host.contains(':') {
             format!("[{host}]:{port}")
         } else {
             format!("{host}:{port}")
         };
+        let tls = if https {
+            Some(TlsClient::new(&host, &TlsTrust::default())?)
+        } else {
+            None
+        };
         Ok(Target {
             url: url.to_string(),
+            tls,
             host,
             port,
             addr,
@@ -165,6 +174,15 @@ impl Target {
             path,
             base_path,
         })
+    }
+
+    /// The same target with the server's certificate checked as `trust`
+    /// says (no change for `http://`).
+    pub fn with_trust(mut self, trust: &TlsTrust) -> Result<Target, EndpointError> {
+        if self.tls.is_some() {
+            self.tls = Some(TlsClient::new(&self.host, trust)?);
+        }
+        Ok(self)
     }
 
     /// Same server, another path (probes).
@@ -733,7 +751,14 @@ mod tests {
         assert_eq!(t.path, "/v2/models/llama/infer");
         let t = Target::new("http://[::1]:8000/", ApiKind::Chat, "m").unwrap();
         assert_eq!(t.authority, "[::1]:8000");
-        assert!(Target::new("https://x", ApiKind::Chat, "m").is_err());
+        assert!(Target::new("ftp://x", ApiKind::Chat, "m").is_err());
+        let t = Target::new("https://127.0.0.1/v1", ApiKind::Chat, "m").unwrap();
+        assert!(t.tls.is_some());
+        assert_eq!((t.port, t.authority.as_str()), (443, "127.0.0.1"));
+        assert!(Target::new("http://127.0.0.1", ApiKind::Chat, "m")
+            .unwrap()
+            .tls
+            .is_none());
         assert!(Target::new("ftp://x", ApiKind::Chat, "m").is_err());
         assert!(Target::new("http://127.0.0.1:notaport", ApiKind::Chat, "m").is_err());
     }

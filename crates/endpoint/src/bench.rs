@@ -23,6 +23,7 @@ use crate::record::RequestRecord;
 use crate::runtime::{Dispatcher, Job};
 use crate::sut::{HttpSut, PromptLibrary};
 use crate::template::ChatTemplate;
+use crate::tls::TlsTrust;
 use crate::tokenize::TokenCounter;
 
 /// What to benchmark and how the client behaves.
@@ -47,6 +48,8 @@ pub struct BenchConfig {
     /// client thread.
     pub busy_poll: bool,
     pub slo: Slo,
+    /// How an `https://` server's certificate is checked.
+    pub tls_trust: TlsTrust,
     /// Seed of the prompt order (own drivers).
     pub seed: u64,
 }
@@ -159,7 +162,8 @@ impl Bench {
         if dataset.is_empty() {
             return Err(EndpointError::Config("the dataset has no prompts".into()));
         }
-        let target = Target::new(&config.url, config.request.api, &config.request.model)?;
+        let target = Target::new(&config.url, config.request.api, &config.request.model)?
+            .with_trust(&config.tls_trust)?;
         let tokenizer = tokenizer.map(Arc::new);
         let mut bodies = Vec::with_capacity(dataset.len());
         let mut input_tokens = Vec::with_capacity(dataset.len());

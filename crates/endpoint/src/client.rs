@@ -125,8 +125,8 @@ impl ExecCtx {
 }
 
 /// Opens a connection: TCP with Nagle off (small SSE frames must not wait
-/// for acks), then the HTTP/1.1 handshake; the connection's driver task
-/// runs on the current runtime.
+/// for acks), TLS for `https://`, then the HTTP/1.1 handshake; the
+/// connection's driver task runs on the current runtime.
 pub async fn connect(target: &Target) -> Result<Connection, RequestError> {
     let stream = TcpStream::connect(target.addr)
         .await
@@ -135,6 +135,32 @@ pub async fn connect(target: &Target) -> Result<Connection, RequestError> {
         })?;
     let _ = stream.set_nodelay(true);
     let (stream, read_stamp) = StampedStream::new(stream);
+    let sender = match &target.tls {
+        None => handshake(stream).await?,
+        Some(tls) => {
+            let stream = tokio_rustls::TlsConnector::from(Arc::clone(&tls.config))
+                .connect(tls.server_name.clone(), stream)
+                .await
+                .map_err(|e| {
+                    let hint = if e.to_string().contains("certificate") {
+                        " (trust its CA with --ca-cert, or --insecure for a test server)"
+                    } else {
+                        ""
+                    };
+                    RequestError::Connect {
+                        message: format!("TLS handshake with {}: {e}{hint}", target.authority),
+                    }
+                })?;
+            handshake(stream).await?
+        }
+    };
+    Ok(Connection { sender, read_stamp })
+}
+
+async fn handshake<S>(stream: S) -> Result<SendRequest<Full<Bytes>>, RequestError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
     let (sender, conn) = hyper::client::conn::http1::Builder::new()
         .handshake::<_, Full<Bytes>>(TokioIo::new(stream))
         .await
@@ -144,7 +170,7 @@ pub async fn connect(target: &Target) -> Result<Connection, RequestError> {
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    Ok(Connection { sender, read_stamp })
+    Ok(sender)
 }
 
 /// Who is told about a request's first token and completion.

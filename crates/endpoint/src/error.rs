@@ -11,6 +11,8 @@ pub enum EndpointError {
     InvalidUrl { url: String, reason: String },
     #[error("cannot resolve `{host}`: {reason}")]
     Resolve { host: String, reason: String },
+    #[error("TLS: {what}: {reason}")]
+    Tls { what: String, reason: String },
     #[error("cannot read {path}: {source}")]
     Io {
         path: PathBuf,

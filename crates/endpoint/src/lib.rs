@@ -42,6 +42,7 @@ pub mod sse;
 pub mod stamped_io;
 pub mod sut;
 pub mod template;
+pub mod tls;
 pub mod tokenize;
 
 pub use api::{ApiKind, RequestOptions, Target};
@@ -54,4 +55,5 @@ pub use mock::{MockConfig, MockFault, MockMode, MockServer};
 pub use record::RequestRecord;
 pub use sut::{HttpSut, PromptLibrary};
 pub use template::ChatTemplate;
+pub use tls::TlsTrust;
 pub use tokenize::TokenCounter;

@@ -84,6 +84,8 @@ pub struct MockConfig {
     /// Stamp the first content chunk with `mock_sent_ns`.
     pub stamp: bool,
     pub fault: Option<(MockFault, u64)>,
+    /// Serve https with this configuration (certificate and key).
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 impl Default for MockConfig {
@@ -99,6 +101,7 @@ impl Default for MockConfig {
             model: "mock".into(),
             stamp: true,
             fault: None,
+            tls: None,
         }
     }
 }
@@ -124,6 +127,7 @@ struct Shared {
 /// A running mock server; stops when dropped.
 pub struct MockServer {
     addr: SocketAddr,
+    https: bool,
     stats: Arc<MockStats>,
     stops: Vec<oneshot::Sender<()>>,
     threads: Vec<JoinHandle<()>>,
@@ -216,6 +220,7 @@ impl MockServer {
         });
         Ok(MockServer {
             addr: local,
+            https: cfg.tls.is_some(),
             stats,
             stops,
             threads,
@@ -226,9 +231,10 @@ impl MockServer {
         self.addr
     }
 
-    /// `http://ADDR`.
+    /// `http://ADDR` (`https://` when serving TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     pub fn stats(&self) -> &MockStats {
@@ -248,6 +254,22 @@ impl Drop for MockServer {
 }
 
 async fn serve(shared: Arc<Shared>, stream: tokio::net::TcpStream) {
+    match shared.cfg.tls.clone() {
+        None => serve_http(shared, stream).await,
+        Some(tls) => {
+            // A failed handshake (a client that does not trust the
+            // certificate, say) just closes the connection.
+            if let Ok(s) = tokio_rustls::TlsAcceptor::from(tls).accept(stream).await {
+                serve_http(shared, s).await;
+            }
+        }
+    }
+}
+
+async fn serve_http<S>(shared: Arc<Shared>, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let svc = service_fn(move |req| handle(Arc::clone(&shared), req));
     let _ = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)

@@ -15,6 +15,7 @@ use crate::client::{connect, exec, ExecCtx, Hook, Timeouts};
 use crate::dataset::Prompt;
 use crate::error::{snippet, EndpointError, RequestError};
 use crate::record::RequestRecord;
+use crate::tls::TlsTrust;
 
 /// One check of a probe.
 #[derive(Debug, Clone, Serialize)]
@@ -163,8 +164,9 @@ pub fn probe(
     model: Option<&str>,
     headers: Vec<(HeaderName, HeaderValue)>,
     timeout: Duration,
+    trust: &TlsTrust,
 ) -> Result<ProbeReport, EndpointError> {
-    let target = Target::new(url, ApiKind::Chat, model.unwrap_or("model"))?;
+    let target = Target::new(url, ApiKind::Chat, model.unwrap_or("model"))?.with_trust(trust)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -232,9 +234,14 @@ pub fn probe(
             (ApiKind::Completions, true),
             (ApiKind::Kserve, false),
         ] {
-            let Ok(t) = Target::new(
+            let scheme = if target.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            let Ok(mut t) = Target::new(
                 &format!(
-                    "http://{}{}",
+                    "{scheme}://{}{}",
                     target.authority,
                     target
                         .base_path
@@ -246,6 +253,7 @@ pub fn probe(
             ) else {
                 continue;
             };
+            t.tls = target.tls.clone(); // the same certificate checks
             let opts = RequestOptions::new(api, model.clone(), stream);
             let Ok(body) = opts.build_body(&prompt, None) else {
                 continue;

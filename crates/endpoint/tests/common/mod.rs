@@ -157,6 +157,7 @@ pub fn config(url: &str, api: ApiKind, stream: bool, timeout: Duration) -> Bench
         busy_poll: false,
         slo: Slo::default(),
         seed: 1,
+        tls_trust: Default::default(),
     }
 }
 
