@@ -12,152 +12,104 @@ use pyo3::types::PyString;
 use yardstick_core::settings::{ConfigKind, ConfigWarning, TestSettings, MLPERF_CONF};
 use yardstick_core::{Mode, Scenario};
 
-/// How queries arrive (LoadGen's `TestScenario`).
-#[pyclass(
-    module = "yardstick._loadgen",
-    name = "TestScenario",
-    eq,
-    eq_int,
-    hash,
-    frozen,
-    from_py_object
-)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PyTestScenario {
-    SingleStream = 0,
-    MultiStream = 1,
-    Server = 2,
-    Offline = 3,
-}
-
-impl From<PyTestScenario> for Scenario {
-    fn from(s: PyTestScenario) -> Scenario {
-        match s {
-            PyTestScenario::SingleStream => Scenario::SingleStream,
-            PyTestScenario::MultiStream => Scenario::MultiStream,
-            PyTestScenario::Server => Scenario::Server,
-            PyTestScenario::Offline => Scenario::Offline,
+/// Declares a LoadGen enum as pybind11 shows it: a frozen, hashable class
+/// whose members compare with ints and have `name`, `value` and
+/// `__index__`; with `core = Type`, also the conversions both ways to the
+/// core's enum of the same member names.
+macro_rules! loadgen_enum {
+    (
+        $(#[$doc:meta])*
+        $py:ident as $name:literal, core = $core:ident {
+            $($member:ident = $value:literal),+ $(,)?
         }
-    }
-}
+    ) => {
+        loadgen_enum! { $(#[$doc])* $py as $name { $($member = $value),+ } }
 
-impl From<Scenario> for PyTestScenario {
-    fn from(s: Scenario) -> PyTestScenario {
-        match s {
-            Scenario::SingleStream => PyTestScenario::SingleStream,
-            Scenario::MultiStream => PyTestScenario::MultiStream,
-            Scenario::Server => PyTestScenario::Server,
-            Scenario::Offline => PyTestScenario::Offline,
+        impl From<$py> for $core {
+            fn from(v: $py) -> $core {
+                match v {
+                    $($py::$member => $core::$member),+
+                }
+            }
         }
-    }
-}
 
-#[pymethods]
-impl PyTestScenario {
-    /// The member's name, as pybind11 enums have it.
-    #[getter]
-    fn name(&self) -> &'static str {
-        Scenario::from(*self).as_str()
-    }
-    /// The member's number (LoadGen's enum value).
-    #[getter]
-    fn value(&self) -> i32 {
-        *self as i32
-    }
-    fn __index__(&self) -> i32 {
-        *self as i32
-    }
-}
-
-/// What a test measures (LoadGen's `TestMode`).
-#[pyclass(
-    module = "yardstick._loadgen",
-    name = "TestMode",
-    eq,
-    eq_int,
-    hash,
-    frozen,
-    from_py_object
-)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PyTestMode {
-    SubmissionRun = 0,
-    AccuracyOnly = 1,
-    PerformanceOnly = 2,
-    FindPeakPerformance = 3,
-}
-
-impl From<PyTestMode> for Mode {
-    fn from(m: PyTestMode) -> Mode {
-        match m {
-            PyTestMode::SubmissionRun => Mode::SubmissionRun,
-            PyTestMode::AccuracyOnly => Mode::AccuracyOnly,
-            PyTestMode::PerformanceOnly => Mode::PerformanceOnly,
-            PyTestMode::FindPeakPerformance => Mode::FindPeakPerformance,
+        impl From<$core> for $py {
+            fn from(v: $core) -> $py {
+                match v {
+                    $($core::$member => $py::$member),+
+                }
+            }
         }
-    }
-}
-
-impl From<Mode> for PyTestMode {
-    fn from(m: Mode) -> PyTestMode {
-        match m {
-            Mode::SubmissionRun => PyTestMode::SubmissionRun,
-            Mode::AccuracyOnly => PyTestMode::AccuracyOnly,
-            Mode::PerformanceOnly => PyTestMode::PerformanceOnly,
-            Mode::FindPeakPerformance => PyTestMode::FindPeakPerformance,
+    };
+    (
+        $(#[$doc:meta])*
+        $py:ident as $name:literal {
+            $($member:ident = $value:literal),+ $(,)?
         }
-    }
-}
-
-#[pymethods]
-impl PyTestMode {
-    #[getter]
-    fn name(&self) -> &'static str {
-        Mode::from(*self).as_str()
-    }
-    #[getter]
-    fn value(&self) -> i32 {
-        *self as i32
-    }
-    fn __index__(&self) -> i32 {
-        *self as i32
-    }
-}
-
-/// LoadGen's `LoggingMode`. Accepted for compatibility; yardstick's log
-/// writer buffers and writes from the threads that log, whatever the mode.
-#[pyclass(
-    module = "yardstick._loadgen",
-    name = "LoggingMode",
-    eq,
-    eq_int,
-    hash,
-    frozen,
-    from_py_object
-)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PyLoggingMode {
-    AsyncPoll = 0,
-    EndOfTestOnly = 1,
-    Synchronous = 2,
-}
-
-#[pymethods]
-impl PyLoggingMode {
-    #[getter]
-    fn name(&self) -> &'static str {
-        match self {
-            PyLoggingMode::AsyncPoll => "AsyncPoll",
-            PyLoggingMode::EndOfTestOnly => "EndOfTestOnly",
-            PyLoggingMode::Synchronous => "Synchronous",
+    ) => {
+        $(#[$doc])*
+        #[pyclass(
+            module = "yardstick._loadgen",
+            name = $name,
+            eq,
+            eq_int,
+            hash,
+            frozen,
+            from_py_object
+        )]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $py {
+            $($member = $value),+
         }
+
+        #[pymethods]
+        impl $py {
+            /// The member's name, as pybind11 enums have it.
+            #[getter]
+            fn name(&self) -> &'static str {
+                match self {
+                    $($py::$member => stringify!($member)),+
+                }
+            }
+            /// The member's number (LoadGen's enum value).
+            #[getter]
+            fn value(&self) -> i32 {
+                *self as i32
+            }
+            fn __index__(&self) -> i32 {
+                *self as i32
+            }
+        }
+    };
+}
+
+loadgen_enum! {
+    /// How queries arrive (LoadGen's `TestScenario`).
+    PyTestScenario as "TestScenario", core = Scenario {
+        SingleStream = 0,
+        MultiStream = 1,
+        Server = 2,
+        Offline = 3,
     }
-    #[getter]
-    fn value(&self) -> i32 {
-        *self as i32
+}
+
+loadgen_enum! {
+    /// What a test measures (LoadGen's `TestMode`).
+    PyTestMode as "TestMode", core = Mode {
+        SubmissionRun = 0,
+        AccuracyOnly = 1,
+        PerformanceOnly = 2,
+        FindPeakPerformance = 3,
     }
-    fn __index__(&self) -> i32 {
-        *self as i32
+}
+
+loadgen_enum! {
+    /// LoadGen's `LoggingMode`. Accepted for compatibility; yardstick's log
+    /// writer buffers and writes from the threads that log, whatever the mode.
+    PyLoggingMode as "LoggingMode" {
+        AsyncPoll = 0,
+        EndOfTestOnly = 1,
+        Synchronous = 2,
     }
 }
 
