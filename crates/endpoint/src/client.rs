@@ -33,12 +33,6 @@ impl Connection {
     pub fn is_closed(&self) -> bool {
         self.sender.is_closed()
     }
-
-    /// When the bytes handed on so far arrived: the latest read's instant
-    /// (never after `now`, the moment they were handed on).
-    pub fn arrival(&self, now: Instant) -> Instant {
-        self.read_stamp.arrival(now)
-    }
 }
 
 /// Time limits of a request.

@@ -170,7 +170,10 @@ mod kernel {
     /// One `recvmsg` into the unfilled part of `buf`: bytes read and the
     /// kernel's receive time, if it sent one.
     fn recv(fd: libc::c_int, buf: &mut ReadBuf<'_>) -> std::io::Result<(usize, Option<Duration>)> {
-        let unfilled = buf.initialize_unfilled();
+        // SAFETY: the kernel only writes into this memory (never reads it),
+        // so it need not be initialized first (as tokio's own read does);
+        // the caller marks what was written as initialized.
+        let unfilled = unsafe { buf.unfilled_mut() };
         let mut iov = libc::iovec {
             iov_base: unfilled.as_mut_ptr().cast(),
             iov_len: unfilled.len(),
@@ -218,7 +221,8 @@ mod kernel {
             ready!(s.poll_read_ready(cx))?;
             match s.try_io(Interest::READABLE, || recv(s.as_raw_fd(), buf)) {
                 Ok((n, received)) => {
-                    // SAFETY: recvmsg initialized and wrote n bytes there.
+                    // SAFETY: recvmsg wrote n bytes at the start of the
+                    // unfilled part.
                     unsafe { buf.assume_init(n) };
                     buf.advance(n);
                     if n > 0 {
