@@ -1,41 +1,41 @@
 //! End-to-end tests of `yardstick accuracy`: scoring, targets, exit codes,
 //! accuracy.txt, and the error messages for bad input.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../accuracy/tests/fixtures")
-}
+use common::{bin, repo, stderr, stdout, target_scratch, yardstick};
 
 /// A fresh scratch directory with copies of some fixture files.
 fn scratch(name: &str, files: &[&str]) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("accuracy-cli")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
+    let d = target_scratch("accuracy-cli", name);
+    let fixtures = repo().join("crates/accuracy/tests/fixtures");
     for f in files {
         let to = d.join(Path::new(f).file_name().unwrap());
-        std::fs::copy(fixtures().join(f), to).unwrap();
+        std::fs::copy(fixtures.join(f), to).unwrap();
     }
     d
 }
 
-fn yardstick(args: &[&str], env: &[(&str, &Path)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_yardstick"));
-    c.arg("accuracy").args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
+/// `yardstick accuracy --log <log> --ground-truth <truth>`.
+fn accuracy_cmd(log: &Path, truth: &Path) -> Command {
+    let mut c = bin();
+    c.args(["accuracy", "--log"])
+        .arg(log)
+        .arg("--ground-truth")
+        .arg(truth);
+    c
+}
+
+/// Runs `yardstick accuracy --log <log> --ground-truth <truth>`, then `rest`.
+fn accuracy(log: &Path, truth: &Path, rest: &[&str]) -> Output {
+    accuracy_cmd(log, truth).args(rest).output().unwrap()
 }
 
 fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    (stdout(o), stderr(o))
 }
 
 fn s(p: &Path) -> &str {
@@ -46,12 +46,10 @@ fn s(p: &Path) -> &str {
 fn top1_meets_resnet_and_writes_accuracy_txt() {
     let d = scratch("top1", &["top1/int32.json", "top1/val_map.txt"]);
     let log = d.join("int32.json");
-    let o = yardstick(
+    let o = accuracy(
+        &log,
+        &d.join("val_map.txt"),
         &[
-            "--log",
-            s(&log),
-            "--ground-truth",
-            s(&d.join("val_map.txt")),
             "--metric",
             "top1",
             "--dtype",
@@ -59,7 +57,6 @@ fn top1_meets_resnet_and_writes_accuracy_txt() {
             "--benchmark",
             "resnet50",
         ],
-        &[],
     );
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
@@ -83,18 +80,10 @@ fn an_unmet_target_exits_1() {
     let d = scratch("squad", &["squad/answers.json", "squad/dev-v1.1.json"]);
     let out_file = d.join("out").join("acc.txt");
     std::fs::create_dir_all(out_file.parent().unwrap()).unwrap();
-    let o = yardstick(
-        &[
-            "--log",
-            s(&d.join("answers.json")),
-            "--ground-truth",
-            s(&d.join("dev-v1.1.json")),
-            "--benchmark",
-            "bert-99",
-            "-o",
-            s(&out_file),
-        ],
-        &[],
+    let o = accuracy(
+        &d.join("answers.json"),
+        &d.join("dev-v1.1.json"),
+        &["--benchmark", "bert-99", "-o", s(&out_file)],
     );
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
@@ -113,16 +102,8 @@ fn an_unmet_target_exits_1() {
 fn explicit_minimum_and_no_target() {
     let d = scratch("wer", &["wer/texts.json", "wer/transcripts.txt"]);
     let (log, refs) = (d.join("texts.json"), d.join("transcripts.txt"));
-    let args = [
-        "--log",
-        s(&log),
-        "--ground-truth",
-        s(&refs),
-        "--metric",
-        "wer",
-        "--no-accuracy-txt",
-    ];
-    let o = yardstick(&[&args[..], &["--target", "70"]].concat(), &[]);
+    let args = ["--metric", "wer", "--no-accuracy-txt"];
+    let o = accuracy(&log, &refs, &[&args[..], &["--target", "70"]].concat());
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
     assert!(
@@ -132,7 +113,7 @@ fn explicit_minimum_and_no_target() {
         "{out}"
     );
     assert!(!d.join("accuracy.txt").exists());
-    let o = yardstick(&args, &[]);
+    let o = accuracy(&log, &refs, &args);
     let (out, _) = text(&o);
     assert_eq!(o.status.code(), Some(0));
     assert!(out.contains("no target given"), "{out}");
@@ -149,17 +130,12 @@ fn rouge_without_punkt_model_notes_it_and_misses_token_counts() {
     .unwrap();
     let empty = d.join("no-nltk");
     std::fs::create_dir_all(&empty).unwrap();
-    let o = yardstick(
-        &[
-            "--log",
-            s(&d.join("log.json")),
-            "--ground-truth",
-            s(&d.join("references.jsonl")),
-            "--benchmark",
-            "llama2-70b-99.9",
-        ],
-        &[("NLTK_DATA", &empty), ("HOME", &empty)],
-    );
+    let o = accuracy_cmd(&d.join("log.json"), &d.join("references.jsonl"))
+        .args(["--benchmark", "llama2-70b-99.9"])
+        .env("NLTK_DATA", &empty)
+        .env("HOME", &empty)
+        .output()
+        .unwrap();
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
     assert!(out.contains("punkt_tab/english was not found"), "{out}");
@@ -177,35 +153,18 @@ fn rouge_without_punkt_model_notes_it_and_misses_token_counts() {
 #[test]
 fn metric_defaults_to_the_benchmarks() {
     let d = scratch("gsm8k", &["gsm8k/texts.json", "gsm8k/answers.jsonl"]);
-    let o = yardstick(
-        &[
-            "--log",
-            s(&d.join("texts.json")),
-            "--ground-truth",
-            s(&d.join("answers.jsonl")),
-            "--benchmark",
-            "retinanet",
-        ],
-        &[],
-    );
+    let (log, truth) = (d.join("texts.json"), d.join("answers.jsonl"));
+    let o = accuracy(&log, &truth, &["--benchmark", "retinanet"]);
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         err.contains("retinanet is judged on mAP, which yardstick does not compute"),
         "{err}"
     );
-    let o = yardstick(
-        &[
-            "--log",
-            s(&d.join("texts.json")),
-            "--ground-truth",
-            s(&d.join("answers.jsonl")),
-            "--metric",
-            "exact-match",
-            "--benchmark",
-            "mixtral-8x7b",
-        ],
-        &[],
+    let o = accuracy(
+        &log,
+        &truth,
+        &["--metric", "exact-match", "--benchmark", "mixtral-8x7b"],
     );
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{err}");
@@ -217,7 +176,7 @@ fn metric_defaults_to_the_benchmarks() {
 
 #[test]
 fn list_targets() {
-    let o = yardstick(&["--list-targets"], &[]);
+    let o = yardstick(&["accuracy", "--list-targets"]);
     let (out, _) = text(&o);
     assert_eq!(o.status.code(), Some(0));
     for needle in [
@@ -249,113 +208,55 @@ fn errors_name_the_file_and_the_problem() {
         d.join("nolabels.txt"),
         d.join("few.txt"),
     );
-    let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
+    const TOP1_INT32: &[&str] = &["--metric", "top1", "--dtype", "int32"];
+    let cases: [(&Path, &Path, &[&str], &[&str]); 10] = [
+        (&corrupt, &labels, TOP1_INT32, &["corrupt.json", "not hex"]),
         (
-            vec![
-                "--log",
-                s(&corrupt),
-                "--ground-truth",
-                s(&labels),
-                "--metric",
-                "top1",
-                "--dtype",
-                "int32",
-            ],
-            vec!["corrupt.json", "not hex"],
+            &missing,
+            &labels,
+            TOP1_INT32,
+            &["cannot read", "missing.json"],
         ),
         (
-            vec![
-                "--log",
-                s(&missing),
-                "--ground-truth",
-                s(&labels),
-                "--metric",
-                "top1",
-                "--dtype",
-                "int32",
-            ],
-            vec!["cannot read", "missing.json"],
+            &log,
+            &labels,
+            &["--metric", "top1", "--dtype", "int64"],
+            &["int32.json", "not a multiple of 8", "dtype int64"],
         ),
         (
-            vec![
-                "--log",
-                s(&log),
-                "--ground-truth",
-                s(&labels),
-                "--metric",
-                "top1",
-                "--dtype",
-                "int64",
-            ],
-            vec!["int32.json", "not a multiple of 8", "dtype int64"],
+            &log,
+            &nolabels,
+            TOP1_INT32,
+            &["cannot read", "nolabels.txt"],
         ),
         (
-            vec![
-                "--log",
-                s(&log),
-                "--ground-truth",
-                s(&nolabels),
-                "--metric",
-                "top1",
-                "--dtype",
-                "int32",
-            ],
-            vec!["cannot read", "nolabels.txt"],
+            &log,
+            &few,
+            TOP1_INT32,
+            &["few.txt has 1 samples", "out of range"],
         ),
         (
-            vec![
-                "--log",
-                s(&log),
-                "--ground-truth",
-                s(&few),
-                "--metric",
-                "top1",
-                "--dtype",
-                "int32",
-            ],
-            vec!["few.txt has 1 samples", "out of range"],
+            &log,
+            &labels,
+            &["--metric", "top1"],
+            &["--dtype is required for top1"],
         ),
         (
-            vec![
-                "--log",
-                s(&log),
-                "--ground-truth",
-                s(&labels),
-                "--metric",
-                "top1",
-            ],
-            vec!["--dtype is required for top1"],
+            &log,
+            &labels,
+            &["--metric", "top1", "--dtype", "int33"],
+            &["unknown dtype 'int33'"],
         ),
         (
-            vec![
-                "--log",
-                s(&log),
-                "--ground-truth",
-                s(&labels),
-                "--metric",
-                "top1",
-                "--dtype",
-                "int33",
-            ],
-            vec!["unknown dtype 'int33'"],
+            &log,
+            &labels,
+            &["--benchmark", "resnet-51"],
+            &["unknown benchmark 'resnet-51'"],
         ),
         (
-            vec![
-                "--log",
-                s(&log),
-                "--ground-truth",
-                s(&labels),
-                "--benchmark",
-                "resnet-51",
-            ],
-            vec!["unknown benchmark 'resnet-51'"],
-        ),
-        (
-            vec![
-                "--log",
-                s(&log),
-                "--ground-truth",
-                s(&labels),
+            &log,
+            &labels,
+            &[
                 "--metric",
                 "top1",
                 "--dtype",
@@ -363,19 +264,17 @@ fn errors_name_the_file_and_the_problem() {
                 "--benchmark",
                 "bert-99",
             ],
-            vec!["bert-99 is judged on F1"],
+            &["bert-99 is judged on F1"],
         ),
-        (
-            vec!["--log", s(&log), "--ground-truth", s(&labels)],
-            vec!["give --metric"],
-        ),
+        (&log, &labels, &[], &["give --metric"]),
     ];
-    for (args, needles) in cases {
-        let o = yardstick(&args, &[]);
+    for (log, truth, rest, needles) in cases {
+        let o = accuracy(log, truth, rest);
         let (out, err) = text(&o);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}{err}");
+        let args = format!("{} {} {rest:?}", log.display(), truth.display());
+        assert_eq!(o.status.code(), Some(2), "{args}: {out}{err}");
         for n in needles {
-            assert!(err.contains(n), "{args:?}: expected {n:?} in {err}");
+            assert!(err.contains(n), "{args}: expected {n:?} in {err}");
         }
     }
 }

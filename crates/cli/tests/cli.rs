@@ -1,43 +1,29 @@
 //! End-to-end tests of the `yardstick` binary.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Output;
+
+use common::{mllog, read_json, repo, temp_scratch, text, yardstick};
 use serde_json::Value;
 
-fn yardstick(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_yardstick"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("yardstick-e2e-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
 fn detail_lines(dir: &Path) -> Vec<Value> {
-    std::fs::read_to_string(dir.join("mlperf_log_detail.txt"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let body = l
-                .strip_prefix(":::MLLOG ")
-                .unwrap_or_else(|| panic!("not an MLLOG line: {l}"));
-            serde_json::from_str(body).unwrap_or_else(|e| panic!("bad JSON ({e}): {l}"))
-        })
-        .collect()
+    mllog(&dir.join("mlperf_log_detail.txt"))
+}
+
+/// `yardstick run --sut null --scenario <scenario> -o <out>`, then `extra`.
+fn run_null(scenario: &str, out: &Path, extra: &[&str]) -> Output {
+    let base = [
+        "run",
+        "--sut",
+        "null",
+        "--scenario",
+        scenario,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    yardstick(&[&base[..], extra].concat())
 }
 
 fn detail_value(dir: &Path, key: &str) -> Option<Value> {
@@ -50,7 +36,7 @@ fn detail_value(dir: &Path, key: &str) -> Option<Value> {
 
 #[test]
 fn a_sleep_sut_run_is_valid_and_writes_the_logs() {
-    let out = tmp("sleep");
+    let out = temp_scratch("yardstick-e2e", "sleep");
     let o = yardstick(&[
         "run",
         "--sut",
@@ -95,25 +81,22 @@ fn a_sleep_sut_run_is_valid_and_writes_the_logs() {
 fn query_records_match_the_run_and_are_deterministic() {
     let mut runs = Vec::new();
     for i in 0..2 {
-        let out = tmp(&format!("records{i}"));
+        let out = temp_scratch("yardstick-e2e", &format!("records{i}"));
         let rec = out.join("queries.jsonl");
-        let o = yardstick(&[
-            "run",
-            "--sut",
-            "null",
-            "--scenario",
+        let o = run_null(
             "Server",
-            "--target-qps",
-            "20000",
-            "--duration",
-            "200ms",
-            "--min-query-count",
-            "10",
-            "-o",
-            out.to_str().unwrap(),
-            "--record-queries",
-            rec.to_str().unwrap(),
-        ]);
+            &out,
+            &[
+                "--target-qps",
+                "20000",
+                "--duration",
+                "200ms",
+                "--min-query-count",
+                "10",
+                "--record-queries",
+                rec.to_str().unwrap(),
+            ],
+        );
         assert!(o.status.success(), "{}", text(&o));
         let rows: Vec<Value> = std::fs::read_to_string(&rec)
             .unwrap()
@@ -147,20 +130,10 @@ fn query_records_match_the_run_and_are_deterministic() {
 
 #[test]
 fn a_malformed_config_line_is_named() {
-    let dir = tmp("badconf");
+    let dir = temp_scratch("yardstick-e2e", "badconf");
     let conf = dir.join("user.conf");
     std::fs::write(&conf, "# comment\n*.Server.target_qps 100\n").unwrap();
-    let o = yardstick(&[
-        "run",
-        "--sut",
-        "null",
-        "--scenario",
-        "Server",
-        "--user-conf",
-        conf.to_str().unwrap(),
-        "-o",
-        dir.to_str().unwrap(),
-    ]);
+    let o = run_null("Server", &dir, &["--user-conf", conf.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let msg = text(&o);
     assert!(msg.contains("user.conf:2"), "{msg}");
@@ -168,24 +141,21 @@ fn a_malformed_config_line_is_named() {
 
 #[test]
 fn an_unknown_key_is_reported_not_ignored() {
-    let dir = tmp("unknown");
+    let dir = temp_scratch("yardstick-e2e", "unknown");
     let conf = dir.join("user.conf");
     std::fs::write(&conf, "*.Offline.target_qpz = 100\n").unwrap();
-    let o = yardstick(&[
-        "run",
-        "--sut",
-        "null",
-        "--scenario",
+    let o = run_null(
         "Offline",
-        "--user-conf",
-        conf.to_str().unwrap(),
-        "--duration",
-        "0s",
-        "--min-query-count",
-        "100",
-        "-o",
-        dir.to_str().unwrap(),
-    ]);
+        &dir,
+        &[
+            "--user-conf",
+            conf.to_str().unwrap(),
+            "--duration",
+            "0s",
+            "--min-query-count",
+            "100",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("target_qpz"), "{}", text(&o));
     let warned = detail_lines(&dir).iter().any(|v| {
@@ -196,31 +166,25 @@ fn an_unknown_key_is_reported_not_ignored() {
 
 #[test]
 fn a_submission_run_logs_every_accuracy_sample() {
-    let dir = tmp("submission");
-    let o = yardstick(&[
-        "run",
-        "--sut",
-        "null",
-        "--scenario",
+    let dir = temp_scratch("yardstick-e2e", "submission");
+    let o = run_null(
         "Offline",
-        "--mode",
-        "submission",
-        "--total-samples",
-        "300",
-        "--performance-samples",
-        "128",
-        "--duration",
-        "0s",
-        "--min-query-count",
-        "500",
-        "-o",
-        dir.to_str().unwrap(),
-    ]);
+        &dir,
+        &[
+            "--mode",
+            "submission",
+            "--total-samples",
+            "300",
+            "--performance-samples",
+            "128",
+            "--duration",
+            "0s",
+            "--min-query-count",
+            "500",
+        ],
+    );
     assert!(o.status.success(), "{}", text(&o));
-    let acc: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("mlperf_log_accuracy.json")).unwrap(),
-    )
-    .unwrap();
+    let acc = read_json(&dir.join("mlperf_log_accuracy.json"));
     let entries = acc.as_array().unwrap();
     assert_eq!(entries.len(), 300);
     let mut idx: Vec<u64> = entries
@@ -243,10 +207,9 @@ fn a_submission_run_logs_every_accuracy_sample() {
 
 #[test]
 fn golden_case_replays_a_reference_case() {
-    let golden = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/golden/loadgen-6.0.17/resnet50-server-perf");
+    let golden = repo().join("../shared/golden/loadgen-6.0.17/resnet50-server-perf");
     assert!(golden.is_dir(), "missing {}", golden.display());
-    let out = tmp("golden");
+    let out = temp_scratch("yardstick-e2e", "golden");
     let o = yardstick(&[
         "golden-case",
         golden.join("case.json").to_str().unwrap(),
@@ -267,7 +230,7 @@ fn golden_case_replays_a_reference_case() {
 
 #[test]
 fn find_peak_performance_finds_a_rate() {
-    let dir = tmp("findpeak");
+    let dir = temp_scratch("yardstick-e2e", "findpeak");
     let o = yardstick(&[
         "run",
         "--sut",

@@ -1,14 +1,14 @@
 //! `yardstick mock-server`, `probe` and `endpoint` end to end, over
 //! 127.0.0.1 only, each bounded in time.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_yardstick"))
-}
+use common::{bin, read_json, stderr, stdout, temp_scratch};
 
 struct Mock {
     child: Child,
@@ -45,19 +45,14 @@ fn mock(extra: &[&str]) -> Mock {
     Mock { child, url }
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ys-ep-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
 fn run(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("run yardstick");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), stdout(&out), stderr(&out))
+}
+
+/// `<dir>/result_summary.json`, parsed.
+fn result_summary(dir: &Path) -> serde_json::Value {
+    read_json(&dir.join("result_summary.json"))
 }
 
 #[test]
@@ -76,7 +71,7 @@ fn probe_reports_what_the_mock_serves() {
 #[test]
 fn concurrency_sweep_writes_points_and_pareto() {
     let m = mock(&["--mode", "simulated", "--ttft", "5ms", "--tpot", "1ms"]);
-    let dir = tmp("sweep");
+    let dir = temp_scratch("ys-ep-cli", "sweep");
     let (code, out, err) = run(bin().args([
         "endpoint",
         "--url",
@@ -93,10 +88,7 @@ fn concurrency_sweep_writes_points_and_pareto() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("Pareto front"), "{out}");
     for c in ["c1", "c4"] {
-        let s: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(dir.join(c).join("result_summary.json")).expect("summary"),
-        )
-        .expect("json");
+        let s = result_summary(&dir.join(c));
         assert_eq!(s["n_samples_issued"], 16);
         assert_eq!(s["n_samples_failed"], 0);
         assert!(s["tps_per_user"].as_f64().is_some_and(|v| v > 0.0), "{s}");
@@ -111,7 +103,7 @@ fn concurrency_sweep_writes_points_and_pareto() {
 #[test]
 fn poisson_runs_through_the_core_and_writes_mlperf_logs() {
     let m = mock(&["--mode", "max-throughput"]);
-    let dir = tmp("poisson");
+    let dir = temp_scratch("ys-ep-cli", "poisson");
     let (code, out, err) = run(bin().args([
         "endpoint",
         "--url",
@@ -130,10 +122,7 @@ fn poisson_runs_through_the_core_and_writes_mlperf_logs() {
     let summary = std::fs::read_to_string(dir.join("mlperf_log_summary.txt")).expect("summary");
     assert!(summary.contains("Server"), "{summary}");
     assert!(dir.join("mlperf_log_detail.txt").exists());
-    let s: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("result_summary.json")).expect("json"),
-    )
-    .expect("json");
+    let s = result_summary(&dir);
     assert_eq!(s["load_pattern"], "poisson");
     assert_eq!(s["n_samples_failed"], 0);
     assert!(s["open_loop"]["delivered_rate"].as_f64().is_some());
@@ -143,7 +132,7 @@ fn poisson_runs_through_the_core_and_writes_mlperf_logs() {
 #[test]
 fn failures_are_counted_and_set_the_exit_code() {
     let m = mock(&["--fault", "http500", "--fault-every", "5"]);
-    let dir = tmp("faults");
+    let dir = temp_scratch("ys-ep-cli", "faults");
     let (code, out, err) = run(bin().args([
         "endpoint",
         "--url",
@@ -157,10 +146,7 @@ fn failures_are_counted_and_set_the_exit_code() {
     ]));
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("4 of 20 requests failed"), "{err}");
-    let s: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("result_summary.json")).expect("json"),
-    )
-    .expect("json");
+    let s = result_summary(&dir);
     assert_eq!(s["errors"]["http_500"], 4);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = Duration::from_secs(0);

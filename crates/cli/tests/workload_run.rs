@@ -2,37 +2,11 @@
 //! ends VALID with an accuracy PASS; accuracy FAIL and bad workload files,
 //! data and models give a non-zero exit and errors naming the file.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("workload-run")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn yardstick(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_yardstick"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use common::{repo, stderr, target_scratch, text, yardstick_in};
 
 /// The built-in workload file with its relative paths made absolute, and
 /// `edit` applied: a user's workload file outside the repository.
@@ -49,8 +23,8 @@ fn user_workload(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
 fn reference_workload_submission_is_valid_and_passes() {
     // Run from a folder outside the repository: the built-in workload finds
     // its data and model by itself.
-    let d = scratch("submission");
-    let o = yardstick(
+    let d = target_scratch("workload-run", "submission");
+    let o = yardstick_in(
         &d,
         &[
             "run",
@@ -104,10 +78,10 @@ fn reference_workload_submission_is_valid_and_passes() {
 
 #[test]
 fn accuracy_only_defaults_and_a_failing_target() {
-    let d = scratch("fail");
+    let d = target_scratch("workload-run", "fail");
     // A workload claiming a better reference than the model reaches: FAIL.
     let w = user_workload(&d, |t| t.replace("reference = 0.9137", "reference = 0.99"));
-    let o = yardstick(
+    let o = yardstick_in(
         &d,
         &[
             "run",
@@ -132,8 +106,8 @@ fn accuracy_only_defaults_and_a_failing_target() {
 
 #[test]
 fn performance_mode_is_not_scored() {
-    let d = scratch("perf");
-    let o = yardstick(
+    let d = target_scratch("workload-run", "perf");
+    let o = yardstick_in(
         &d,
         &[
             "run",
@@ -159,14 +133,14 @@ fn performance_mode_is_not_scored() {
 
 #[test]
 fn bad_workloads_are_clear_errors() {
-    let d = scratch("errors");
+    let d = target_scratch("workload-run", "errors");
     let run = |w: &str| {
-        let o = yardstick(
+        let o = yardstick_in(
             &d,
             &["run", "--workload", w, "--mode", "accuracy", "-o", "out"],
         );
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-        String::from_utf8_lossy(&o.stderr).into_owned()
+        stderr(&o)
     };
     let e = run("imagenet");
     assert!(
@@ -217,7 +191,7 @@ fn bad_workloads_are_clear_errors() {
         let e = t.find("[scenarios.SingleStream]").unwrap();
         format!("{}{}", &t[..s], &t[e..])
     });
-    let o = yardstick(
+    let o = yardstick_in(
         &d,
         &[
             "run",
@@ -227,7 +201,7 @@ fn bad_workloads_are_clear_errors() {
             "Server",
         ],
     );
-    let e = String::from_utf8_lossy(&o.stderr);
+    let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("does not define the Server scenario"), "{e}");
 
@@ -247,8 +221,8 @@ fn bad_workloads_are_clear_errors() {
 
 #[test]
 fn a_sut_flag_with_a_workload_is_refused() {
-    let d = scratch("sut-flag");
-    let o = yardstick(
+    let d = target_scratch("workload-run", "sut-flag");
+    let o = yardstick_in(
         &d,
         &[
             "run",

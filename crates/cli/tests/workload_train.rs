@@ -3,23 +3,13 @@
 //! train on a slice of the repository's test split, so they need neither the
 //! 60k training split nor more than a few seconds.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::Path;
+use std::process::Output;
+
+use common::{bin, mllog, repo, stderr, stdout, target_scratch, text, yardstick_in};
 use serde_json::Value;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("workload-train")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn train(dir: &Path, extra: &[&str]) -> Output {
     let data = repo().join("data/fashion-mnist");
@@ -28,7 +18,7 @@ fn train(dir: &Path, extra: &[&str]) -> Output {
 
 fn train_on(dir: &Path, labels: &Path, extra: &[&str]) -> Output {
     let images = repo().join("data/fashion-mnist/t10k-images-idx3-ubyte.gz");
-    Command::new(env!("CARGO_BIN_EXE_yardstick"))
+    bin()
         .current_dir(dir)
         .args(["train", "fashion-mnist", "--train-images"])
         .arg(&images)
@@ -47,22 +37,6 @@ fn train_on(dir: &Path, labels: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}\n--- stderr ---\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn mllog(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l.strip_prefix(":::MLLOG ").unwrap()).unwrap())
-        .collect()
 }
 
 fn time_ms(log: &[Value], key: &str) -> u64 {
@@ -86,7 +60,7 @@ fn printed_ttt(stdout: &str) -> Vec<u64> {
 
 #[test]
 fn three_runs_log_mllog_and_the_olympic_score() {
-    let d = scratch("runs");
+    let d = target_scratch("workload-train", "runs");
     let o = train(
         &d,
         &[
@@ -104,7 +78,7 @@ fn three_runs_log_mllog_and_the_olympic_score() {
     );
     let t = text(&o);
     assert_eq!(o.status.code(), Some(0), "{t}");
-    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stdout = stdout(&o);
     let ttt = printed_ttt(&stdout);
     assert_eq!(ttt.len(), 3, "{t}");
     for (i, printed) in ttt.iter().enumerate() {
@@ -142,28 +116,24 @@ fn three_runs_log_mllog_and_the_olympic_score() {
 
 #[test]
 fn an_unreached_target_is_aborted() {
-    let d = scratch("aborted");
+    let d = target_scratch("workload-train", "aborted");
     let o = train(&d, &["--target", "0.999", "-o", "logs", "--quiet"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(t.contains("aborted (target not reached)"), "{t}");
-    assert!(
-        !String::from_utf8_lossy(&o.stdout).contains(":::MLLOG"),
-        "--quiet"
-    );
+    assert!(!stdout(&o).contains(":::MLLOG"), "--quiet");
     let log = mllog(&d.join("logs/result_0.txt"));
     assert_eq!(log.last().unwrap()["metadata"]["status"], "aborted");
 }
 
 #[test]
 fn missing_and_corrupt_files_are_named() {
-    let d = scratch("missing");
-    let o = Command::new(env!("CARGO_BIN_EXE_yardstick"))
-        .current_dir(&d)
-        .args(["train", "fashion-mnist", "--data-dir", "/no/such/dir"])
-        .output()
-        .unwrap();
-    let e = String::from_utf8_lossy(&o.stderr);
+    let d = target_scratch("workload-train", "missing");
+    let o = yardstick_in(
+        &d,
+        &["train", "fashion-mnist", "--data-dir", "/no/such/dir"],
+    );
+    let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(
         e.contains("/no/such/dir/train-images-idx3-ubyte.gz does not exist"),
@@ -174,7 +144,7 @@ fn missing_and_corrupt_files_are_named() {
     let bad = d.join("bad-labels");
     std::fs::write(&bad, [0u8, 0, 8, 1, 0, 0, 0, 5, 1, 2]).unwrap();
     let o = train_on(&d, &bad, &["-o", "logs"]);
-    let e = String::from_utf8_lossy(&o.stderr);
+    let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("bad-labels") && e.contains("truncated"), "{e}");
     let log = mllog(&d.join("logs/result_0.txt"));

@@ -19,6 +19,20 @@ fn run(script: Vec<Step>, stream: bool, timeout: Duration, requests: u64) -> Poi
     p
 }
 
+/// A streaming run with a 5 s timeout.
+fn run_stream(script: Vec<Step>, requests: u64) -> PointResult {
+    run(script, true, Duration::from_secs(5), requests)
+}
+
+/// Every request of `$p` failed with an error matching `$pat`.
+macro_rules! assert_each_error {
+    ($p:expr, $pat:pat) => {
+        for r in &$p.records {
+            assert!(matches!(r.error, Some($pat)), "{:?}", r.error);
+        }
+    };
+}
+
 fn content(s: &str) -> String {
     format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{s}\"}}}}]}}\n\n")
 }
@@ -39,7 +53,7 @@ fn sse_split_across_tcp_reads() {
         script.push(Step::Write(piece.to_vec()));
         script.push(Step::Sleep(1));
     }
-    let p = run(script, true, Duration::from_secs(5), 2);
+    let p = run_stream(script, 2);
     for r in &p.records {
         assert!(r.ok(), "{:?}", r.error);
         assert_eq!(r.output.content, "Hi there");
@@ -58,7 +72,7 @@ fn role_only_first_chunk_does_not_count_as_first_token() {
         w(FINISH),
         w(DONE),
     ];
-    let p = run(script, true, Duration::from_secs(5), 2);
+    let p = run_stream(script, 2);
     for r in &p.records {
         assert!(r.ok(), "{:?}", r.error);
         let ttft = r.ttft_ns().expect("ttft");
@@ -91,7 +105,7 @@ fn empty_deltas_are_not_tokens() {
         w(FINISH),
         w(DONE),
     ];
-    let p = run(script, true, Duration::from_secs(5), 2);
+    let p = run_stream(script, 2);
     for r in &p.records {
         assert!(r.ok(), "{:?}", r.error);
         assert_eq!(r.text_chunks, 2);
@@ -103,15 +117,13 @@ fn empty_deltas_are_not_tokens() {
 #[test]
 fn server_closing_mid_stream_is_a_failure() {
     // Chunked: the close breaks the message framing.
-    let p = run(
+    let p = run_stream(
         vec![
             w(SSE_HEAD_CHUNKED),
             chunk(ROLE),
             chunk(&content("Hi")),
             Step::Close,
         ],
-        true,
-        Duration::from_secs(5),
         3,
     );
     assert_eq!(p.summary.metrics.n_samples_failed, 3);
@@ -125,33 +137,17 @@ fn server_closing_mid_stream_is_a_failure() {
     }
     assert_eq!(p.summary.metrics.errors.get("broken_stream"), Some(&3));
     // Close-delimited: the body ends "cleanly" but the stream never finished.
-    let p = run(
+    let p = run_stream(
         vec![w(SSE_HEAD_CLOSE), w(ROLE), w(&content("Hi")), Step::Close],
-        true,
-        Duration::from_secs(5),
         2,
     );
-    for r in &p.records {
-        assert!(
-            matches!(r.error, Some(RequestError::Incomplete { .. })),
-            "{:?}",
-            r.error
-        );
-    }
+    assert_each_error!(p, RequestError::Incomplete { .. });
 }
 
 #[test]
 fn http_500_is_a_counted_failure() {
     let body = r#"{"error":{"message":"overloaded"}}"#;
-    let p = run(
-        vec![w(&format!(
-            "HTTP/1.1 500 Internal Server Error\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        ))],
-        true,
-        Duration::from_secs(5),
-        4,
-    );
+    let p = run_stream(vec![json_response("500 Internal Server Error", body)], 4);
     assert_eq!(p.summary.metrics.n_samples_failed, 4);
     assert_eq!(p.summary.metrics.errors.get("http_500"), Some(&4));
     assert!(p.summary.warnings.iter().any(|w| w.contains("failed")));
@@ -185,7 +181,7 @@ fn slow_headers_time_out() {
 
 #[test]
 fn invalid_json_event_is_a_failure() {
-    let p = run(
+    let p = run_stream(
         vec![
             w(SSE_HEAD_CLOSE),
             w(ROLE),
@@ -194,17 +190,9 @@ fn invalid_json_event_is_a_failure() {
             w(FINISH),
             w(DONE),
         ],
-        true,
-        Duration::from_secs(5),
         2,
     );
-    for r in &p.records {
-        assert!(
-            matches!(r.error, Some(RequestError::InvalidJson { .. })),
-            "{:?}",
-            r.error
-        );
-    }
+    assert_each_error!(p, RequestError::InvalidJson { .. });
     assert_eq!(p.summary.metrics.errors.get("invalid_json"), Some(&2));
 }
 
@@ -212,22 +200,8 @@ fn invalid_json_event_is_a_failure() {
 fn non_sse_body_and_invalid_full_json() {
     // A stream request answered with plain JSON: no events at all.
     let body = r#"{"choices":[]}"#;
-    let p = run(
-        vec![w(&format!(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
-            body.len()
-        ))],
-        true,
-        Duration::from_secs(5),
-        2,
-    );
-    for r in &p.records {
-        assert!(
-            matches!(r.error, Some(RequestError::MalformedSse { .. })),
-            "{:?}",
-            r.error
-        );
-    }
+    let p = run_stream(vec![json_response("200 OK", body)], 2);
+    assert_each_error!(p, RequestError::MalformedSse { .. });
     // A non-streaming answer that is not JSON.
     let p = run(
         vec![w(
@@ -237,26 +211,18 @@ fn non_sse_body_and_invalid_full_json() {
         Duration::from_secs(5),
         2,
     );
-    for r in &p.records {
-        assert!(
-            matches!(r.error, Some(RequestError::InvalidJson { .. })),
-            "{:?}",
-            r.error
-        );
-    }
+    assert_each_error!(p, RequestError::InvalidJson { .. });
 }
 
 #[test]
 fn error_object_inside_a_200_stream() {
-    let p = run(
+    let p = run_stream(
         vec![
             w(SSE_HEAD_CLOSE),
             w(ROLE),
             w("data: {\"error\":{\"message\":\"out of memory\"}}\n\n"),
             w(DONE),
         ],
-        true,
-        Duration::from_secs(5),
         1,
     );
     assert!(matches!(

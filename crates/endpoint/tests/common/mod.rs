@@ -37,6 +37,14 @@ pub fn chunk(s: &str) -> Step {
 pub const SSE_HEAD_CHUNKED: &str =
     "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
 
+/// A whole `application/json` response with status `status` (e.g. "200 OK").
+pub fn json_response(status: &str, body: &str) -> Step {
+    w(&format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    ))
+}
+
 fn read_request(s: &mut TcpStream) -> bool {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 4096];

@@ -1,0 +1,88 @@
+//! Helpers shared by the end-to-end tests of the `yardstick` binary.
+
+// Each tests/*.rs is its own crate and uses only some of these helpers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A command for the `yardstick` binary under test.
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_yardstick"))
+}
+
+/// Runs `yardstick args` in the test's working directory.
+pub fn yardstick(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+/// Runs `yardstick args` with `dir` as its working directory.
+pub fn yardstick_in(dir: &Path, args: &[&str]) -> Output {
+    bin()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Stdout, then stderr after a separator line.
+pub fn text(o: &Output) -> String {
+    format!("{}\n--- stderr ---\n{}", stdout(o), stderr(o))
+}
+
+/// Removes `d` if it exists and creates it empty.
+fn fresh(d: PathBuf) -> PathBuf {
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A fresh, empty `<system temp dir>/<prefix>-<pid>-<name>`.
+pub fn temp_scratch(prefix: &str, name: &str) -> PathBuf {
+    fresh(std::env::temp_dir().join(format!("{prefix}-{}-{name}", std::process::id())))
+}
+
+/// A fresh, empty `$CARGO_TARGET_TMPDIR/<group>/<name>`.
+pub fn target_scratch(group: &str, name: &str) -> PathBuf {
+    fresh(
+        Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(group)
+            .join(name),
+    )
+}
+
+/// A JSON file, parsed.
+pub fn read_json(path: &Path) -> Value {
+    let s = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&s).unwrap_or_else(|e| panic!("bad JSON in {}: {e}", path.display()))
+}
+
+/// The records of an MLPerf log, one `:::MLLOG {json}` per line.
+pub fn mllog(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        .lines()
+        .map(|l| {
+            let body = l
+                .strip_prefix(":::MLLOG ")
+                .unwrap_or_else(|| panic!("not an MLLOG line: {l}"));
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("bad JSON ({e}): {l}"))
+        })
+        .collect()
+}
