@@ -352,11 +352,7 @@ impl Aggregate {
                     .map(|v| v as f64)
                     .collect(),
             ),
-            arrival_stamps: if crate::stamped_io::kernel_stamps_seen() {
-                "kernel receive time (SO_TIMESTAMPNS)"
-            } else {
-                "socket read"
-            },
+            arrival_stamps: crate::stamped_io::stamp_source(),
             new_connections: records.iter().filter(|r| r.new_connection).count() as u64,
         }
     }

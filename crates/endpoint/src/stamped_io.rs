@@ -57,13 +57,39 @@ impl ReadStamp {
     }
 }
 
-/// Whether any connection of this process got a kernel receive time stamp
-/// (reported with the results: which clock the arrival stamps came from).
+/// Whether reads of this process were stamped by the kernel, and whether
+/// some fell back to the read's own time (reported with the results: which
+/// clock the arrival stamps came from). The kernel stamps received data
+/// only once its time stamping is on: turning it on for the first socket
+/// of the system takes effect a moment later, so the first reads of a run
+/// can lack a stamp.
 static KERNEL_STAMPS_SEEN: AtomicBool = AtomicBool::new(false);
+static READ_STAMPS_SEEN: AtomicBool = AtomicBool::new(false);
+
+fn mark(flag: &AtomicBool) {
+    // Read first: after the first time this is a load, not a shared write.
+    if !flag.load(Ordering::Relaxed) {
+        flag.store(true, Ordering::Relaxed);
+    }
+}
 
 /// True once a read carried the kernel's receive time stamp.
 pub fn kernel_stamps_seen() -> bool {
     KERNEL_STAMPS_SEEN.load(Ordering::Relaxed)
+}
+
+/// What arrival times were stamped with so far, in words.
+pub fn stamp_source() -> &'static str {
+    match (
+        KERNEL_STAMPS_SEEN.load(Ordering::Relaxed),
+        READ_STAMPS_SEEN.load(Ordering::Relaxed),
+    ) {
+        (true, false) => "kernel receive time (SO_TIMESTAMPNS)",
+        (true, true) => {
+            "kernel receive time (SO_TIMESTAMPNS); socket read time for reads the kernel did not stamp"
+        }
+        (false, _) => "socket read time",
+    }
 }
 
 /// A [`TcpStream`] that stamps its [`ReadStamp`] on every read that returns
@@ -105,6 +131,7 @@ impl AsyncRead for StampedStream {
         let before = buf.filled().len();
         let res = Pin::new(&mut this.inner).poll_read(cx, buf);
         if matches!(res, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            mark(&READ_STAMPS_SEEN);
             this.stamp.set(Instant::now());
         }
         res
@@ -116,14 +143,13 @@ mod kernel {
     //! Reads through `recvmsg` with `SO_TIMESTAMPNS`.
 
     use std::os::fd::AsRawFd;
-    use std::sync::atomic::Ordering;
     use std::task::{ready, Context, Poll};
     use std::time::{Duration, Instant};
 
     use tokio::io::{Interest, ReadBuf};
     use tokio::net::TcpStream;
 
-    use super::{ReadStamp, KERNEL_STAMPS_SEEN};
+    use super::{mark, ReadStamp, KERNEL_STAMPS_SEEN, READ_STAMPS_SEEN};
 
     /// Turns on receive time stamps; false if the kernel refuses.
     pub(super) fn enable(s: &TcpStream) -> bool {
@@ -228,10 +254,13 @@ mod kernel {
                     if n > 0 {
                         let at = match received {
                             Some(r) if r > Duration::ZERO => {
-                                KERNEL_STAMPS_SEEN.store(true, Ordering::Relaxed);
+                                mark(&KERNEL_STAMPS_SEEN);
                                 to_instant(r)
                             }
-                            _ => Instant::now(),
+                            _ => {
+                                mark(&READ_STAMPS_SEEN);
+                                Instant::now()
+                            }
                         };
                         stamp.set(at);
                     }
@@ -318,10 +347,26 @@ mod tests {
         assert_eq!(&buf[..n], b"hello");
         let t = stamp.get().expect("stamped");
         assert!(before <= t && t <= after);
-        #[cfg(target_os = "linux")]
-        assert!(kernel_stamps_seen(), "Linux gives TCP receive time stamps");
         // A frame handed on earlier than the stamp keeps its own time.
         assert_eq!(stamp.arrival(before), before);
         assert_eq!(stamp.arrival(after), t);
+
+        // Linux stamps received data once its time stamping, turned on by
+        // the first such socket, has taken effect (a moment later): then
+        // every stamp lies between the write and the end of the read.
+        #[cfg(target_os = "linux")]
+        {
+            let give_up = Instant::now() + std::time::Duration::from_secs(5);
+            while !kernel_stamps_seen() && Instant::now() < give_up {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                let before = Instant::now();
+                server.write_all(b"x").await.unwrap();
+                assert_eq!(s.read(&mut buf).await.unwrap(), 1);
+                let t = stamp.get().expect("stamped");
+                assert!(before <= t && t <= Instant::now());
+            }
+            assert!(kernel_stamps_seen(), "Linux gives TCP receive time stamps");
+            assert!(stamp_source().starts_with("kernel"), "{}", stamp_source());
+        }
     }
 }
