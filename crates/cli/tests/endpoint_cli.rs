@@ -41,7 +41,10 @@ fn mock(extra: &[&str]) -> Mock {
         .read_line(&mut line)
         .expect("first line");
     let url = line.split_whitespace().last().expect("url").to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    assert!(
+        url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
+        "{line}"
+    );
     Mock { child, url }
 }
 
@@ -150,4 +153,75 @@ fn failures_are_counted_and_set_the_exit_code() {
     assert_eq!(s["errors"]["http_500"], 4);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = Duration::from_secs(0);
+}
+
+#[test]
+fn https_with_a_private_ca_and_a_clear_error_without_it() {
+    let dir = temp_scratch("ys-ep-cli", "https");
+    let ck = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).expect("certificate");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let m = mock(&[
+        "--mode",
+        "simulated",
+        "--ttft",
+        "2ms",
+        "--tpot",
+        "1ms",
+        "--tls-cert",
+        cert,
+        "--tls-key",
+        key,
+    ]);
+    assert!(m.url.starts_with("https://"), "{}", m.url);
+
+    let (code, out, err) = run(bin().args(["probe", "--url", &m.url, "--ca-cert", cert]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("chat+stream"), "{out}");
+
+    let ok_dir = dir.join("trusted");
+    let (code, out, err) = run(bin().args([
+        "endpoint",
+        "--url",
+        &m.url,
+        "--ca-cert",
+        cert,
+        "--concurrency",
+        "2",
+        "--requests",
+        "8",
+        "--output-tokens",
+        "4",
+        "-o",
+        ok_dir.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let s = result_summary(&ok_dir);
+    assert_eq!(s["n_samples_completed"], 8);
+    assert_eq!(s["n_samples_failed"], 0);
+
+    // Without the CA: every request is a counted failure that says why.
+    let bad_dir = dir.join("untrusted");
+    let (code, out, err) = run(bin().args([
+        "endpoint",
+        "--url",
+        &m.url,
+        "--served-model",
+        "mock",
+        "--concurrency",
+        "2",
+        "--requests",
+        "4",
+        "-o",
+        bad_dir.to_str().unwrap(),
+    ]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("UnknownIssuer") && err.contains("--ca-cert"),
+        "{err}"
+    );
+    assert_eq!(result_summary(&bad_dir)["n_samples_failed"], 4);
+    let _ = std::fs::remove_dir_all(&dir);
 }
