@@ -18,9 +18,10 @@ use yardstick_endpoint::bench::parse_headers;
 use yardstick_endpoint::output::{pareto_table, write_point, write_sweep};
 use yardstick_endpoint::{
     ApiKind, Bench, BenchConfig, ChatTemplate, Dataset, DatasetFormat, MockConfig, MockFault,
-    MockMode, MockServer, PointResult, PointSummary, PromptLibrary, RequestOptions, Slo, Timeouts,
-    TlsTrust, TokenCounter,
+    MockMode, MockServer, PointResult, PointSummary, RequestOptions, Slo, Timeouts, TlsTrust,
+    TokenCounter,
 };
+use yardstick_suts::SyntheticLibrary;
 
 use crate::settings_args::SettingsArgs;
 use crate::{progress, report};
@@ -568,7 +569,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                     format!("rate{}", rate.unwrap_or(settings.server_target_qps)),
                 );
                 let logs = report::open_logs(&dir, args.trace, None)?;
-                let qsl = PromptLibrary::new(
+                let qsl = SyntheticLibrary::new(
                     bench.dataset.name.clone(),
                     bench.dataset.len(),
                     bench.dataset.len(),

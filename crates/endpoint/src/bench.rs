@@ -21,10 +21,11 @@ use crate::error::EndpointError;
 use crate::metrics::{open_loop_report, Aggregate, OpenLoopReport, Slo};
 use crate::record::RequestRecord;
 use crate::runtime::{Dispatcher, Job};
-use crate::sut::{HttpSut, PromptLibrary};
+use crate::sut::HttpSut;
 use crate::template::ChatTemplate;
 use crate::tls::TlsTrust;
 use crate::tokenize::TokenCounter;
+use yardstick_suts::SyntheticLibrary;
 
 /// What to benchmark and how the client behaves.
 #[derive(Debug, Clone)]
@@ -383,7 +384,7 @@ impl Bench {
         let sut = HttpSut::new(format!("HttpSUT({})", self.config.url), Arc::clone(d))
             .with_log(Arc::clone(&sink));
         let n = self.dataset.len();
-        let qsl = PromptLibrary::new(self.dataset.name.clone(), n, n);
+        let qsl = SyntheticLibrary::new(self.dataset.name.clone(), n, n);
         let outcome = start_test(&sut, &qsl, settings, sink, options)
             .map_err(|e| EndpointError::Core(e.to_string()))?;
         // Requests still running after the core gave up on them (a stall)

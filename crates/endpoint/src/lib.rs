@@ -53,7 +53,7 @@ pub use error::{EndpointError, RequestError};
 pub use metrics::{Slo, Stats};
 pub use mock::{MockConfig, MockFault, MockMode, MockServer};
 pub use record::RequestRecord;
-pub use sut::{HttpSut, PromptLibrary};
+pub use sut::HttpSut;
 pub use template::ChatTemplate;
 pub use tls::TlsTrust;
 pub use tokenize::TokenCounter;

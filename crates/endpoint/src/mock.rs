@@ -674,6 +674,20 @@ impl StreamBody {
     }
 }
 
+/// Waits for `due` on the body's one reusable timer (created on first use,
+/// re-armed when the deadline changes).
+fn poll_sleep_until(
+    sleep: &mut Option<Pin<Box<tokio::time::Sleep>>>,
+    due: tokio::time::Instant,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    let sleep = sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
+    if sleep.deadline() != due {
+        sleep.as_mut().reset(due);
+    }
+    sleep.as_mut().poll(cx)
+}
+
 /// The mock's response body.
 pub enum MockBody {
     Full(Option<Bytes>),
@@ -711,13 +725,7 @@ impl Body for MockBody {
                         let due = *s.abort_due.get_or_insert_with(|| {
                             tokio::time::Instant::now() + Duration::from_millis(20)
                         });
-                        let sleep = s
-                            .sleep
-                            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
-                        if sleep.deadline() != due {
-                            sleep.as_mut().reset(due);
-                        }
-                        if sleep.as_mut().poll(cx).is_pending() {
+                        if poll_sleep_until(&mut s.sleep, due, cx).is_pending() {
                             return Poll::Pending;
                         }
                         s.abort_at_end = false;
@@ -725,16 +733,10 @@ impl Body for MockBody {
                     }
                     None => return Poll::Ready(None),
                 };
-                if tokio::time::Instant::now() < due {
-                    let sleep = s
-                        .sleep
-                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(due)));
-                    if sleep.deadline() != due {
-                        sleep.as_mut().reset(due);
-                    }
-                    if sleep.as_mut().poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
+                if tokio::time::Instant::now() < due
+                    && poll_sleep_until(&mut s.sleep, due, cx).is_pending()
+                {
+                    return Poll::Pending;
                 }
                 let now = tokio::time::Instant::now();
                 let mut out = Vec::new();

@@ -1,16 +1,16 @@
-//! The HTTP endpoint as a system under test of the core load generator, and
-//! its prompts as the sample library: every LoadGen scenario (SingleStream,
-//! MultiStream, Server, Offline) and mode runs against a server with the
-//! same schedule, logs and results as any other SUT.
+//! The HTTP endpoint as a system under test of the core load generator:
+//! every LoadGen scenario (SingleStream, MultiStream, Server, Offline) and
+//! mode runs against a server with the same schedule, logs and results as
+//! any other SUT. Its sample library is `yardstick_suts::SyntheticLibrary`
+//! (request bodies are serialized when the dataset is prepared, so loading
+//! a sample is a no-op).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use yardstick_core::log::{DetailEvent, LogSink};
-use yardstick_core::sut::{
-    BoxError, Completer, QuerySample, QuerySampleLibrary, SampleIndex, SystemUnderTest,
-};
+use yardstick_core::sut::{BoxError, Completer, QuerySample, SystemUnderTest};
 
 use crate::client::Hook;
 use crate::record::RequestRecord;
@@ -110,49 +110,6 @@ impl SystemUnderTest for HttpSut {
                 },
             })?;
         }
-        Ok(())
-    }
-}
-
-/// The dataset's prompts as the core's sample library. Request bodies are
-/// serialized when the dataset is prepared, so loading is a no-op.
-#[derive(Debug, Clone)]
-pub struct PromptLibrary {
-    name: String,
-    total: usize,
-    performance: usize,
-}
-
-impl PromptLibrary {
-    /// `performance` samples of `total` fit "in memory" at once (LoadGen's
-    /// performance sample count); both at least 1.
-    pub fn new(name: impl Into<String>, total: usize, performance: usize) -> Self {
-        PromptLibrary {
-            name: name.into(),
-            total: total.max(1),
-            performance: performance.clamp(1, total.max(1)),
-        }
-    }
-}
-
-impl QuerySampleLibrary for PromptLibrary {
-    fn name(&self) -> &str {
-        &self.name
-    }
-
-    fn total_sample_count(&self) -> usize {
-        self.total
-    }
-
-    fn performance_sample_count(&self) -> usize {
-        self.performance
-    }
-
-    fn load_samples_to_ram(&self, _indices: &[SampleIndex]) -> Result<(), BoxError> {
-        Ok(())
-    }
-
-    fn unload_samples_from_ram(&self, _indices: &[SampleIndex]) -> Result<(), BoxError> {
         Ok(())
     }
 }
