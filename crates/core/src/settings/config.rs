@@ -144,6 +144,20 @@ impl TestSettings {
         scenario: &str,
         kind: ConfigKind,
     ) -> Result<Vec<ConfigWarning>, ConfigError> {
+        self.apply_config_traced(source_name, text, model, scenario, kind)
+            .map(|applied| applied.warnings)
+    }
+
+    /// [`TestSettings::apply_config`], also telling which line set which
+    /// field (for provenance; see [`super::resolve`]).
+    pub fn apply_config_traced(
+        &mut self,
+        source_name: &str,
+        text: &str,
+        model: &str,
+        scenario: &str,
+        kind: ConfigKind,
+    ) -> Result<AppliedConfig, ConfigError> {
         let run_scenario = scenario_argument(source_name, scenario)?;
         let mut parsed = ParsedConfig::parse(source_name, text, kind)?;
         let mut next = self.clone();
@@ -153,11 +167,15 @@ impl TestSettings {
             model,
             run_scenario,
             kind,
+            fields_set: std::cell::RefCell::new(Vec::new()),
         };
         resolver.apply(&mut next, &mut parsed.warnings)?;
         *self = next;
         parsed.warnings.sort_by_key(|w| w.line);
-        Ok(parsed.warnings)
+        Ok(AppliedConfig {
+            warnings: parsed.warnings,
+            fields_set: resolver.fields_set.into_inner(),
+        })
     }
 
     /// What the Python `TestSettings().FromConfig(user_conf, model,
@@ -193,6 +211,26 @@ impl TestSettings {
         settings.scenario = run_scenario;
         Ok((settings, warnings))
     }
+}
+
+/// What applying one config text did: its warnings, and every field a line
+/// set, in the order LoadGen sets them (a field may appear more than once
+/// when two keys feed it; the last one is the effective one).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AppliedConfig {
+    pub warnings: Vec<ConfigWarning>,
+    pub fields_set: Vec<FieldSet>,
+}
+
+/// One field of [`TestSettings`] set from one config line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSet {
+    /// The [`TestSettings`] field name (LoadGen's `TestSettings` member).
+    pub field: &'static str,
+    /// 1-based line of the text that set it.
+    pub line: usize,
+    /// The key as the line spells it, e.g. `*.Server.target_qps`.
+    pub key: String,
 }
 
 /// Shorthand for [`TestSettings::from_config`].
@@ -525,6 +563,8 @@ fn check_value(spec: &KeySpec, kind: ValueKind, number: Number) -> Result<(), St
 /// One `model.scenario.key = value` line that passed the checks.
 #[derive(Debug, Clone)]
 struct Entry {
+    /// The key as the line spells it (`model.scenario.key`).
+    key: String,
     text: String,
     value: Number,
     line: usize,
@@ -634,6 +674,7 @@ impl ParsedConfig {
 
         let entry_key = (model.to_string(), scenario.to_string(), name.to_string());
         let entry = Entry {
+            key: full_key.to_string(),
             text: text.to_string(),
             value: number,
             line,
@@ -720,9 +761,20 @@ struct Resolver<'a> {
     model: &'a str,
     run_scenario: Scenario,
     kind: ConfigKind,
+    /// Which line set which field, in order (a `RefCell` because the
+    /// setters below are shared closures).
+    fields_set: std::cell::RefCell<Vec<FieldSet>>,
 }
 
 impl Resolver<'_> {
+    fn record(&self, field: &'static str, entry: &Entry) {
+        self.fields_set.borrow_mut().push(FieldSet {
+            field,
+            line: entry.line,
+            key: entry.key.clone(),
+        });
+    }
+
     /// LoadGen's lookup order: `model.scenario.key`, `*.scenario.key`,
     /// `model.*.key`, `*.*.key`.
     fn find(&self, scenario: &str, name: &str) -> Option<&Entry> {
@@ -752,30 +804,40 @@ impl Resolver<'_> {
     /// a fraction, read for Server: an error when configuring Server, and
     /// when configuring another scenario (where that Server field is unused)
     /// LoadGen's truncating `strtoull` result, so that the settings still
-    /// equal LoadGen's.
-    fn read_u64(&self, scenario: &str, name: &str, scale: u64) -> Result<Option<u64>, ConfigError> {
+    /// equal LoadGen's. A value found is recorded as setting `field`.
+    fn read_u64(
+        &self,
+        field: &'static str,
+        scenario: &str,
+        name: &str,
+        scale: u64,
+    ) -> Result<Option<u64>, ConfigError> {
         let Some(entry) = self.find(scenario, name) else {
             return Ok(None);
         };
         let spec = key_spec(name).expect("read_u64 is only called with known keys");
-        match (entry.value, check_value(spec, ValueKind::Uint, entry.value)) {
-            (Number::Int(v), Ok(())) => Ok(Some((v as u64) * scale)),
+        let value = match (entry.value, check_value(spec, ValueKind::Uint, entry.value)) {
+            (Number::Int(v), Ok(())) => (v as u64) * scale,
             (_, Err(reason)) if scenario == self.run_scenario.as_str() => {
-                Err(self.error(entry, reason))
+                return Err(self.error(entry, reason))
             }
-            _ => Ok(Some(c_strtoull(&entry.text).wrapping_mul(scale))),
-        }
+            _ => c_strtoull(&entry.text).wrapping_mul(scale),
+        };
+        self.record(field, entry);
+        Ok(Some(value))
     }
 
-    fn read_f64(&self, scenario: &str, name: &str, scale: f64) -> Option<f64> {
-        self.find(scenario, name)
-            .map(|entry| entry.value.to_f64() * scale)
+    fn read_f64(&self, field: &'static str, scenario: &str, name: &str, scale: f64) -> Option<f64> {
+        let entry = self.find(scenario, name)?;
+        self.record(field, entry);
+        Some(entry.value.to_f64() * scale)
     }
 
-    fn read_bool(&self, scenario: &str, name: &str) -> Option<bool> {
+    fn read_bool(&self, field: &'static str, scenario: &str, name: &str) -> Option<bool> {
+        let entry = self.find(scenario, name)?;
+        self.record(field, entry);
         // Lines were checked to be 0 or 1.
-        self.find(scenario, name)
-            .map(|entry| entry.value != Number::Int(0))
+        Some(entry.value != Number::Int(0))
     }
 
     /// A key LoadGen only reads when a flag is on: warn when the line that
@@ -796,24 +858,32 @@ impl Resolver<'_> {
         warnings: &mut Vec<ConfigWarning>,
     ) -> Result<(), ConfigError> {
         let scen = self.run_scenario.as_str();
-        let set_u64 = |field: &mut u64, scenario: &str, name: &str| -> Result<(), ConfigError> {
-            if let Some(v) = self.read_u64(scenario, name, 1)? {
-                *field = v;
-            }
-            Ok(())
-        };
-        let set_bool = |field: &mut bool, scenario: &str, name: &str| {
-            if let Some(v) = self.read_bool(scenario, name) {
-                *field = v;
-            }
-        };
-        let set_f64 = |field: &mut f64, scenario: &str, name: &str, scale: f64| {
-            if let Some(v) = self.read_f64(scenario, name, scale) {
-                *field = v;
-            }
-        };
+        // Each setter names the TestSettings field it sets (for provenance);
+        // `stringify!` keeps the name and the field in step.
+        macro_rules! set_u64 {
+            ($field:ident, $scenario:expr, $name:expr) => {
+                if let Some(v) = self.read_u64(stringify!($field), $scenario, $name, 1)? {
+                    s.$field = v;
+                }
+            };
+        }
+        macro_rules! set_bool {
+            ($field:ident, $scenario:expr, $name:expr) => {
+                if let Some(v) = self.read_bool(stringify!($field), $scenario, $name) {
+                    s.$field = v;
+                }
+            };
+        }
+        macro_rules! set_f64 {
+            ($field:ident, $scenario:expr, $name:expr, $scale:expr) => {
+                if let Some(v) = self.read_f64(stringify!($field), $scenario, $name, $scale) {
+                    s.$field = v;
+                }
+            };
+        }
 
         if let Some(entry) = self.find(scen, "mode") {
+            self.record("mode", entry);
             s.mode = match entry.value {
                 Number::Int(0) => Mode::SubmissionRun,
                 Number::Int(1) => Mode::AccuracyOnly,
@@ -823,52 +893,53 @@ impl Resolver<'_> {
         }
 
         if self.kind == ConfigKind::MlperfConf {
-            set_u64(&mut s.qsl_rng_seed, scen, "qsl_rng_seed")?;
-            set_u64(&mut s.sample_index_rng_seed, scen, "sample_index_rng_seed")?;
-            set_u64(&mut s.schedule_rng_seed, scen, "schedule_rng_seed")?;
+            set_u64!(qsl_rng_seed, scen, "qsl_rng_seed");
+            set_u64!(sample_index_rng_seed, scen, "sample_index_rng_seed");
+            set_u64!(schedule_rng_seed, scen, "schedule_rng_seed");
             // In percent.
-            set_f64(
-                &mut s.accuracy_log_probability,
+            set_f64!(
+                accuracy_log_probability,
                 scen,
                 "accuracy_log_probability",
-                0.01,
+                0.01
             );
-            set_bool(&mut s.test05, scen, "test05");
-            set_u64(&mut s.test05_qsl_rng_seed, scen, "test05_qsl_rng_seed")?;
-            set_u64(
-                &mut s.test05_sample_index_rng_seed,
+            set_bool!(test05, scen, "test05");
+            set_u64!(test05_qsl_rng_seed, scen, "test05_qsl_rng_seed");
+            set_u64!(
+                test05_sample_index_rng_seed,
                 scen,
-                "test05_sample_index_rng_seed",
-            )?;
-            set_u64(
-                &mut s.test05_schedule_rng_seed,
-                scen,
-                "test05_schedule_rng_seed",
-            )?;
+                "test05_sample_index_rng_seed"
+            );
+            set_u64!(test05_schedule_rng_seed, scen, "test05_schedule_rng_seed");
         }
 
         // Token latencies: the targets are read only when the flag is on
         // (as set by this file or anything before it).
-        set_bool(&mut s.use_token_latencies, scen, "use_token_latencies");
-        for (field, name) in [
-            (&mut s.server_ttft_latency, "ttft_latency"),
-            (&mut s.server_tpot_latency, "tpot_latency"),
-        ] {
-            if s.use_token_latencies {
-                if let Some(v) = self.read_u64("Server", name, MS_TO_NS)? {
-                    *field = v;
-                }
-            } else {
-                self.skipped("Server", name, "use_token_latencies", warnings);
-            }
-        }
-        set_bool(&mut s.infer_token_latencies, scen, "infer_token_latencies");
-        if s.infer_token_latencies {
-            set_u64(
-                &mut s.token_latency_scaling_factor,
-                scen,
-                "token_latency_scaling_factor",
+        set_bool!(use_token_latencies, scen, "use_token_latencies");
+        if s.use_token_latencies {
+            set_u64_scaled(
+                self,
+                &mut s.server_ttft_latency,
+                "server_ttft_latency",
+                "ttft_latency",
             )?;
+            set_u64_scaled(
+                self,
+                &mut s.server_tpot_latency,
+                "server_tpot_latency",
+                "tpot_latency",
+            )?;
+        } else {
+            self.skipped("Server", "ttft_latency", "use_token_latencies", warnings);
+            self.skipped("Server", "tpot_latency", "use_token_latencies", warnings);
+        }
+        set_bool!(infer_token_latencies, scen, "infer_token_latencies");
+        if s.infer_token_latencies {
+            set_u64!(
+                token_latency_scaling_factor,
+                scen,
+                "token_latency_scaling_factor"
+            );
         } else {
             self.skipped(
                 scen,
@@ -879,99 +950,111 @@ impl Resolver<'_> {
         }
 
         // Percentiles are in percent.
-        set_f64(
-            &mut s.single_stream_target_latency_percentile,
+        set_f64!(
+            single_stream_target_latency_percentile,
             "SingleStream",
             "target_latency_percentile",
-            0.01,
+            0.01
         );
-        set_f64(
-            &mut s.multi_stream_target_latency_percentile,
+        set_f64!(
+            multi_stream_target_latency_percentile,
             "MultiStream",
             "target_latency_percentile",
-            0.01,
+            0.01
         );
-        set_u64(
-            &mut s.multi_stream_samples_per_query,
+        set_u64!(
+            multi_stream_samples_per_query,
             "MultiStream",
-            "samples_per_query",
-        )?;
-        set_f64(
-            &mut s.server_target_latency_percentile,
+            "samples_per_query"
+        );
+        set_f64!(
+            server_target_latency_percentile,
             "Server",
             "target_latency_percentile",
-            0.01,
+            0.01
         );
-        if let Some(v) = self.read_u64("Server", "target_latency", MS_TO_NS)? {
+        if let Some(v) = self.read_u64(
+            "server_target_latency_ns",
+            "Server",
+            "target_latency",
+            MS_TO_NS,
+        )? {
             s.server_target_latency_ns = v;
         }
 
-        set_bool(
-            &mut s.performance_issue_unique,
+        set_bool!(performance_issue_unique, scen, "performance_issue_unique");
+        set_bool!(performance_issue_same, scen, "performance_issue_same");
+        set_u64!(
+            performance_issue_same_index,
             scen,
-            "performance_issue_unique",
+            "performance_issue_same_index"
         );
-        set_bool(
-            &mut s.performance_issue_same,
+        set_bool!(
+            sample_concatenate_permutation,
             scen,
-            "performance_issue_same",
+            "sample_concatenate_permutation"
         );
-        set_u64(
-            &mut s.performance_issue_same_index,
-            scen,
-            "performance_issue_same_index",
-        )?;
-        set_bool(
-            &mut s.sample_concatenate_permutation,
-            scen,
-            "sample_concatenate_permutation",
-        );
-        set_bool(&mut s.server_coalesce_queries, "Server", "coalesce_queries");
-        if let Some(v) = self.read_u64("Server", "max_async_queries", 1)? {
+        set_bool!(server_coalesce_queries, "Server", "coalesce_queries");
+        if let Some(v) =
+            self.read_u64("server_max_async_queries", "Server", "max_async_queries", 1)?
+        {
             // Through an `int`, as LoadGen does (a no-op for checked values).
             s.server_max_async_queries = v as i32 as u64;
         }
 
-        set_u64(&mut s.min_duration_ms, scen, "min_duration")?;
-        set_u64(&mut s.max_duration_ms, scen, "max_duration")?;
-        set_u64(&mut s.min_query_count, scen, "min_query_count")?;
-        set_u64(&mut s.max_query_count, scen, "max_query_count")?;
-        set_u64(
-            &mut s.performance_sample_count_override,
+        set_u64!(min_duration_ms, scen, "min_duration");
+        set_u64!(max_duration_ms, scen, "max_duration");
+        set_u64!(min_query_count, scen, "min_query_count");
+        set_u64!(max_query_count, scen, "max_query_count");
+        set_u64!(
+            performance_sample_count_override,
             scen,
-            "performance_sample_count_override",
-        )?;
-        set_u64(
-            &mut s.accuracy_sample_count_override,
+            "performance_sample_count_override"
+        );
+        set_u64!(
+            accuracy_sample_count_override,
             scen,
-            "accuracy_sample_count_override",
-        )?;
+            "accuracy_sample_count_override"
+        );
         // Expected latencies are given in ms, kept in ns, as floats.
-        set_f64(
-            &mut s.single_stream_expected_latency_ns,
+        set_f64!(
+            single_stream_expected_latency_ns,
             "SingleStream",
             "target_latency",
-            MS_TO_NS as f64,
+            MS_TO_NS as f64
         );
-        set_f64(
-            &mut s.multi_stream_expected_latency_ns,
+        set_f64!(
+            multi_stream_expected_latency_ns,
             "MultiStream",
             "target_latency",
-            MS_TO_NS as f64,
+            MS_TO_NS as f64
         );
-        set_f64(&mut s.server_target_qps, "Server", "target_qps", 1.0);
-        set_f64(&mut s.offline_expected_qps, "Offline", "target_qps", 1.0);
-        set_bool(&mut s.print_timestamps, scen, "print_timestamps");
+        set_f64!(server_target_qps, "Server", "target_qps", 1.0);
+        set_f64!(offline_expected_qps, "Offline", "target_qps", 1.0);
+        set_bool!(print_timestamps, scen, "print_timestamps");
 
         // The keys compliance tests set in audit.config.
-        set_u64(&mut s.accuracy_log_rng_seed, scen, "accuracy_log_rng_seed")?;
-        set_u64(
-            &mut s.accuracy_log_sampling_target,
+        set_u64!(accuracy_log_rng_seed, scen, "accuracy_log_rng_seed");
+        set_u64!(
+            accuracy_log_sampling_target,
             scen,
-            "accuracy_log_sampling_target",
-        )?;
+            "accuracy_log_sampling_target"
+        );
         Ok(())
     }
+}
+
+/// A Server token-latency target, given in ms and kept in ns.
+fn set_u64_scaled(
+    resolver: &Resolver<'_>,
+    target: &mut u64,
+    field: &'static str,
+    name: &str,
+) -> Result<(), ConfigError> {
+    if let Some(v) = resolver.read_u64(field, "Server", name, MS_TO_NS)? {
+        *target = v;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

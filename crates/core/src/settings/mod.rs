@@ -1,12 +1,20 @@
 //! Test settings: what the user asks for ([`TestSettings`], LoadGen's field
 //! names and defaults), how config files set them ([`config`]), and what a
 //! run actually uses once everything is reconciled ([`EffectiveSettings`]).
+//! [`resolve`] applies the layers (mlperf.conf, user.conf, flags,
+//! audit.config) once, in LoadGen's order, recording where each value came
+//! from.
 
 pub mod config;
 pub mod effective;
+pub mod resolve;
 
 pub use config::{ConfigError, ConfigKind, ConfigWarning, MLPERF_CONF};
 pub use effective::EffectiveSettings;
+pub use resolve::{
+    ConfigText, MlperfConfText, Override, ResolvedSettings, SettingOrigin, SettingSource,
+    SettingValue, SettingsPlan, SettingsResolver,
+};
 
 use crate::{Mode, Scenario};
 
