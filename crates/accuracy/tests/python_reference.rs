@@ -7,8 +7,10 @@
 //! same for every text-processing step on 400 deterministic random texts
 //! that the script generates.
 //!
-//! Without the reference environment the test is skipped with a message,
-//! except under CI (`CI` set), where it fails.
+//! Without the reference environment (the venv, the modules the script
+//! imports, NLTK's Punkt data) the tests are skipped with a message, except
+//! under CI (`CI=true`), where they fail. Once it is installed, a crash of the
+//! script fails them everywhere.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -31,38 +33,123 @@ fn fixture(p: &str) -> PathBuf {
         .join(p)
 }
 
-/// The reference results, computed once for all tests.
-fn reference() -> Option<&'static Value> {
-    static REFERENCE: std::sync::OnceLock<Option<Value>> = std::sync::OnceLock::new();
-    REFERENCE.get_or_init(run_reference).as_ref()
+/// Python modules `reference.py` imports: the optional dependencies of these
+/// tests, installed by `.ci/setup-accuracy-python.sh`.
+const REFERENCE_MODULES: &[&str] = &["numpy", "nltk", "rouge_score", "jiwer", "whisper"];
+
+/// NLTK's English Punkt parameters, written by `.ci/setup-accuracy-python.sh`.
+const PUNKT_FILES: &[&str] = &[
+    "abbrev_types.txt",
+    "sent_starters.txt",
+    "collocations.tab",
+    "ortho_context.tab",
+];
+
+/// How many random texts `reference.py`'s `random_texts` generates.
+const RANDOM_TEXTS: usize = 400;
+
+fn punkt_dir() -> PathBuf {
+    root().join(".venv-ref/nltk_data/tokenizers/punkt_tab/english")
 }
 
-/// Runs the reference script, or explains why it cannot.
-fn run_reference() -> Option<Value> {
+/// Whether this is a CI run (`CI` set, as CI services do, and not to "false"
+/// or "0"): there a missing reference environment is a failure.
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The reference results, computed once for all tests; `None` (the tests skip
+/// with a message) only when the reference environment is not installed and
+/// this is not CI.
+fn reference() -> Option<&'static Value> {
+    static REFERENCE: std::sync::OnceLock<Option<Value>> = std::sync::OnceLock::new();
+    REFERENCE
+        .get_or_init(|| match missing_environment() {
+            None => Some(run_reference()),
+            Some(why) => {
+                let msg = format!(
+                    "Python reference environment not installed ({why}); \
+                     run .ci/setup-accuracy-python.sh"
+                );
+                assert!(!under_ci(), "{msg}");
+                eprintln!("SKIPPED: {msg}");
+                None
+            }
+        })
+        .as_ref()
+}
+
+/// What of the reference environment is missing (the venv, a module the
+/// script imports, the Punkt data), or `None` when all of it is there. Only
+/// this may skip a test: once it is all there, any failure of the script is
+/// a test failure.
+fn missing_environment() -> Option<String> {
+    let python = root().join(".venv-ref/bin/python");
+    if !python.exists() {
+        return Some(format!("{} does not exist", python.display()));
+    }
+    let probe = "import importlib.util, sys\n\
+                 print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))";
+    let out = match Command::new(&python)
+        .arg("-c")
+        .arg(probe)
+        .args(REFERENCE_MODULES)
+        .output()
+    {
+        Ok(out) if out.status.success() => out,
+        Ok(out) => {
+            return Some(format!(
+                "{} does not run: {}",
+                python.display(),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+        Err(e) => return Some(format!("cannot run {}: {e}", python.display())),
+    };
+    let missing_modules = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if !missing_modules.is_empty() {
+        return Some(format!("Python modules missing: {missing_modules}"));
+    }
+    let punkt = punkt_dir();
+    if let Some(file) = PUNKT_FILES.iter().find(|f| !punkt.join(f).is_file()) {
+        return Some(format!("{} is missing", punkt.join(file).display()));
+    }
+    None
+}
+
+/// Runs the reference script; with its environment installed, a crash or an
+/// unreadable answer is a failure of every test that needs it.
+fn run_reference() -> Value {
     let python = root().join(".venv-ref/bin/python");
     let script = root().join("tests/accuracy/reference.py");
-    let why = if python.exists() {
-        match Command::new(&python).arg(&script).output() {
-            Ok(out) if out.status.success() => {
-                return Some(
-                    serde_json::from_slice(&out.stdout).expect("reference.py prints JSON"),
-                );
-            }
-            Ok(out) => format!(
-                "reference.py failed:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            ),
-            Err(e) => format!("cannot run {}: {e}", python.display()),
-        }
-    } else {
-        format!("{} does not exist", python.display())
-    };
-    let msg = format!("Python reference unavailable ({why}); run .ci/setup-accuracy-python.sh");
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-    None
+    let out = Command::new(&python)
+        .arg(&script)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    assert!(
+        out.status.success(),
+        "{} failed ({}):\n{}",
+        script.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{} printed no JSON ({e}):\n{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// The length of the reference's array `v`, asserted to be `want`: a short (or
+/// empty) answer would otherwise compare fewer items and pass.
+fn assert_len(what: &str, v: &Value, want: usize) {
+    let got = v
+        .as_array()
+        .unwrap_or_else(|| panic!("reference {what} is not an array: {v}"))
+        .len();
+    assert_eq!(got, want, "reference {what}: {got} items, expected {want}");
 }
 
 fn lines(p: &str) -> Vec<String> {
@@ -106,8 +193,7 @@ fn strings(v: &Value) -> Vec<String> {
 }
 
 fn punkt_english() -> PunktModel {
-    PunktModel::from_dir(root().join(".venv-ref/nltk_data/tokenizers/punkt_tab/english"))
-        .expect("punkt_tab/english")
+    PunktModel::from_dir(punkt_dir()).expect("punkt_tab/english")
 }
 
 #[test]
@@ -117,12 +203,19 @@ fn scorers_agree_with_the_python_references() {
 
     // Porter stemmer (NLTK_EXTENSIONS).
     let stemmer = PorterStemmer::new();
-    for (w, s) in lines("stems.txt").iter().zip(strings(&r["stems"])) {
+    let words = lines("stems.txt");
+    assert!(!words.is_empty(), "stems.txt is empty");
+    assert_len("stems", &r["stems"], words.len());
+    for (w, s) in words.iter().zip(strings(&r["stems"])) {
         assert_eq!(stemmer.stem(w), s, "stem of {w:?}");
     }
 
     // rouge-score tokenisation and Punkt, on the sentence fixtures.
     let sentences = jsonl("sentences.jsonl");
+    assert!(!sentences.is_empty(), "sentences.jsonl is empty");
+    for key in ["rouge_tokens", "sent_tokenize", "sent_tokenize_empty_model"] {
+        assert_len(key, &r[key], sentences.len());
+    }
     let mut scorer = RougeScorer::new();
     let punkt = punkt_english();
     let empty = PunktModel::empty();
@@ -148,7 +241,10 @@ fn scorers_agree_with_the_python_references() {
 
     // Whisper's EnglishTextNormalizer.
     let normalizer = EnglishTextNormalizer::new();
-    let mismatches: Vec<String> = jsonl("normalizer.jsonl")
+    let normalizer_inputs = jsonl("normalizer.jsonl");
+    assert!(!normalizer_inputs.is_empty(), "normalizer.jsonl is empty");
+    assert_len("normalizer", &r["normalizer"], normalizer_inputs.len());
+    let mismatches: Vec<String> = normalizer_inputs
         .iter()
         .zip(strings(&r["normalizer"]))
         .filter_map(|(s, want)| {
@@ -313,6 +409,22 @@ fn random_texts_agree_with_the_python_references() {
     let Some(r) = reference() else { return };
     let r = &r["random"];
     let texts = strings(&r["texts"]);
+    assert_eq!(texts.len(), RANDOM_TEXTS, "random texts from the reference");
+    for key in [
+        "sent_tokenize",
+        "sent_tokenize_empty_model",
+        "rouge_tokens",
+        "stems",
+        "normalizer",
+        "squad_normalized",
+        "gsm8k",
+        "aime",
+    ] {
+        assert_len(key, &r[key], RANDOM_TEXTS);
+    }
+    for key in ["squad_f1", "rouge"] {
+        assert_len(key, &r[key], RANDOM_TEXTS / 2);
+    }
     let punkt = punkt_english();
     let empty = PunktModel::empty();
     let stemmer = PorterStemmer::new();
