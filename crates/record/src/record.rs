@@ -341,28 +341,48 @@ impl LatencyDistribution {
 
     /// As [`from_values`](Self::from_values), for values already sorted.
     pub fn from_sorted(unit: &str, sorted: &[u64], percents: &[f64]) -> Self {
-        let n = sorted.len();
+        Self::from_sorted_by(unit, sorted.len(), percents, |i| sorted[i])
+    }
+
+    /// As [`from_sorted`](Self::from_sorted), reading the `i`-th smallest
+    /// of `n` values through `value(i)`: no copy of a large vector kept in
+    /// another type.
+    pub fn from_sorted_by(
+        unit: &str,
+        n: usize,
+        percents: &[f64],
+        value: impl Fn(usize) -> u64,
+    ) -> Self {
         let percentiles = percents
             .iter()
             .map(|&p| {
-                let value = if n == 0 {
+                let v = if n == 0 {
                     0
                 } else {
                     let rank = ((p / 100.0) * n as f64).ceil() as usize;
-                    sorted[rank.clamp(1, n) - 1]
+                    value(rank.clamp(1, n) - 1)
                 };
-                Percentile { percent: p, value }
+                Percentile {
+                    percent: p,
+                    value: v,
+                }
             })
             .collect();
-        let sum: u128 = sorted.iter().map(|&v| v as u128).sum();
+        let mut sum: u128 = 0;
+        let mut histogram = LatencyHistogram::new();
+        for i in 0..n {
+            let v = value(i);
+            sum += v as u128;
+            histogram.record(v);
+        }
         LatencyDistribution {
             unit: unit.to_string(),
             count: n as u64,
-            min: sorted.first().copied().unwrap_or(0),
-            max: sorted.last().copied().unwrap_or(0),
+            min: if n == 0 { 0 } else { value(0) },
+            max: if n == 0 { 0 } else { value(n - 1) },
             mean: if n == 0 { 0.0 } else { sum as f64 / n as f64 },
             percentiles,
-            histogram: LatencyHistogram::from_values(sorted.iter().copied()),
+            histogram,
             raw_file: None,
         }
     }

@@ -1,0 +1,220 @@
+//! Running one test: logs opened, header written, the core run, logs
+//! closed, the record made; then saved as `run.json` and handed to the
+//! observers.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use yardstick_core::log::LogSink;
+use yardstick_core::run::{start_test, RunError, RunOptions, TestOutcome};
+use yardstick_core::settings::ResolvedSettings;
+use yardstick_core::sut::{QuerySampleLibrary, SystemUnderTest};
+use yardstick_logs::{LogError, LogOutputSettings};
+use yardstick_record::{
+    write_record, GroupRef, Interruption, LoadPoint, RecordError, RunKind, RunRecord, RunStatus,
+    WorkloadInfo,
+};
+
+use crate::from_outcome::{measurements, record_settings, validity_of};
+use crate::logs::open_logs;
+use crate::timeline::TimelineCapture;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("cannot open the log files")]
+    OpenLogs(#[source] LogError),
+    #[error("the test could not run")]
+    Run(#[from] RunError),
+    #[error("writing the log files")]
+    FinishLogs(#[source] LogError),
+    #[error("writing the run record")]
+    Record(#[from] RecordError),
+}
+
+/// Told of a run before it starts and after it ends; never during it.
+pub trait RunObserver {
+    /// The run is about to start (status `running`).
+    fn run_started(&self, _record: &RunRecord) {}
+    /// The run ended and its record is final.
+    fn run_finished(&self, _record: &RunRecord) {}
+}
+
+/// What to run and how to describe it.
+pub struct RunSpec {
+    pub kind: RunKind,
+    /// Resolved once, with provenance.
+    pub resolved: ResolvedSettings,
+    /// Where and how the MLPerf logs are written.
+    pub log: LogOutputSettings,
+    /// Also write every issued query as JSONL here.
+    pub record_queries: Option<PathBuf>,
+    pub options: RunOptions,
+    pub workload: WorkloadInfo,
+    pub group: Option<GroupRef>,
+    pub load: Option<LoadPoint>,
+    pub tags: Vec<String>,
+    /// The system description, captured once per process.
+    pub system: Option<serde_json::Value>,
+    /// Write `run.json` beside the logs (the Python module leaves it off
+    /// unless asked).
+    pub write_record: bool,
+    /// Extra sinks that want the core's events (none by default).
+    pub extra_sinks: Vec<Arc<dyn LogSink>>,
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl RunSpec {
+    /// A spec with the usual defaults: logs in `outdir`, record on.
+    pub fn new(
+        kind: RunKind,
+        resolved: ResolvedSettings,
+        outdir: impl Into<PathBuf>,
+        workload: WorkloadInfo,
+    ) -> Self {
+        RunSpec {
+            kind,
+            resolved,
+            log: LogOutputSettings {
+                outdir: outdir.into(),
+                ..LogOutputSettings::default()
+            },
+            record_queries: None,
+            options: RunOptions::default(),
+            workload,
+            group: None,
+            load: None,
+            tags: Vec::new(),
+            system: None,
+            write_record: true,
+            extra_sinks: Vec::new(),
+            extra: BTreeMap::new(),
+        }
+    }
+
+    /// The record of this run before it starts.
+    pub fn start_record(&self, started_at: DateTime<Utc>) -> RunRecord {
+        let mut r = RunRecord::new(self.kind, started_at, self.workload.clone());
+        r.group = self.group.clone();
+        r.load = self.load.clone();
+        r.tags = self.tags.clone();
+        r.system = self.system.clone();
+        r.settings = record_settings(&self.resolved);
+        r.extra = self.extra.clone();
+        r
+    }
+}
+
+/// A test that ran: the core's outcome and its record (not yet saved).
+pub struct FinishedRun {
+    pub outcome: TestOutcome,
+    pub record: RunRecord,
+    /// The folder the logs (and `run.json`) are in.
+    pub dir: PathBuf,
+    write_record: bool,
+}
+
+impl FinishedRun {
+    /// Writes `run.json` (when the spec asked for it) and tells the
+    /// observers. Returns the record's path, if written.
+    pub fn save(
+        &mut self,
+        observers: &[&dyn RunObserver],
+    ) -> Result<Option<PathBuf>, PipelineError> {
+        let path = if self.write_record {
+            let p = self.dir.join(yardstick_record::RUN_JSON);
+            if self.record.file("run_json").is_none() {
+                self.record.add_file("run_json", &p);
+            }
+            Some(write_record(&self.dir, &self.record)?)
+        } else {
+            None
+        };
+        for o in observers {
+            o.run_finished(&self.record);
+        }
+        Ok(path)
+    }
+}
+
+/// Runs the test and builds its record. Observers hear `run_started`
+/// before the logs are opened; call [`FinishedRun::save`] to finish.
+pub fn execute(
+    spec: &RunSpec,
+    sut: &dyn SystemUnderTest,
+    qsl: &dyn QuerySampleLibrary,
+    observers: &[&dyn RunObserver],
+) -> Result<FinishedRun, PipelineError> {
+    let started_at = Utc::now();
+    let mut record = spec.start_record(started_at);
+    record.workload.sut.name = sut.name().to_string();
+    for o in observers {
+        o.run_started(&record);
+    }
+    let capture = Arc::new(TimelineCapture::new());
+    let mut extra = spec.extra_sinks.clone();
+    if spec.write_record {
+        extra.push(capture.clone());
+    }
+    let logs = open_logs(&spec.log, spec.record_queries.as_deref(), extra)
+        .map_err(PipelineError::OpenLogs)?;
+    logs.header(sut.name(), qsl, &spec.resolved.warnings);
+    let result = start_test(
+        sut,
+        qsl,
+        &spec.resolved.settings,
+        logs.sink(),
+        &spec.options,
+    );
+    // The logs are closed whatever happened, so an error still leaves what
+    // was written readable.
+    let finished = logs.finish();
+    let outcome = result?;
+    finished.map_err(PipelineError::FinishLogs)?;
+
+    let paths = logs.paths().clone();
+    record.ended_at = Some(Utc::now());
+    record.add_file("summary", &paths.summary);
+    record.add_file("detail", &paths.detail);
+    record.add_file("accuracy_log", &paths.accuracy);
+    if let Some(t) = &paths.trace {
+        record.add_file("trace", t);
+    }
+    if let Some(q) = logs.query_records_path() {
+        record.add_file("queries", q);
+    }
+    fill_from_outcome(&mut record, &outcome);
+    record.timeline = capture.take();
+    if let Some(raw) = logs.query_records_path() {
+        if let Some(d) = record.latencies.get_mut("sample") {
+            d.raw_file = Some(raw.to_path_buf());
+        }
+    }
+    Ok(FinishedRun {
+        outcome,
+        record,
+        dir: spec.log.outdir.clone(),
+        write_record: spec.write_record,
+    })
+}
+
+/// Metrics, latencies, validity, status and interruption from an outcome.
+pub fn fill_from_outcome(record: &mut RunRecord, outcome: &TestOutcome) {
+    let m = measurements(outcome);
+    record.metrics = m.metrics;
+    record.latencies = m.latencies;
+    record.validity = validity_of(outcome);
+    let interrupted = outcome.result().and_then(|s| s.interrupted.clone());
+    record.status = if interrupted.is_some() {
+        RunStatus::Interrupted
+    } else {
+        RunStatus::Completed
+    };
+    record.interruption = interrupted.map(|i| Interruption {
+        at: DateTime::<Utc>::from(i.at),
+        reason: i.reason(),
+    });
+    record.workload.scenario = Some(outcome.settings.scenario.to_string());
+    record.workload.mode = Some(outcome.settings.mode.to_string());
+}
