@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 
 use yardstick_core::results::summary::PercentileEntry;
-use yardstick_core::results::PerformanceSummary;
+use yardstick_core::results::{Interruption, PerformanceSummary};
 use yardstick_core::settings::EffectiveSettings;
 use yardstick_core::Scenario;
 
@@ -77,6 +77,22 @@ pub fn render_trailer(warnings: usize, errors: usize) -> String {
 /// LoadGen writes no results there, only the warning and error counts.
 pub fn render_accuracy_summary(warnings: usize, errors: usize) -> String {
     render_trailer(warnings, errors)
+}
+
+/// The summary of a test stopped before any performance result (during
+/// its accuracy run): the verdict and why, where a performance summary
+/// would give them, then the warning and error counts.
+pub fn render_interrupted_summary(
+    interruption: &Interruption,
+    warnings: usize,
+    errors: usize,
+) -> String {
+    let mut out = String::new();
+    let _ = write!(out, "{RULE}\nMLPerf Results Summary\n{RULE}\n");
+    out.push_str("Result is : INVALID\nRecommendations:\n");
+    let _ = writeln!(out, " * {}", interruption.reason());
+    out.push_str(&render_trailer(warnings, errors));
+    out
 }
 
 /// The whole `mlperf_log_summary.txt` of a performance run: LoadGen's
@@ -212,6 +228,10 @@ fn write_results(out: &mut String, s: &PerformanceSummary) {
     );
     if !valid {
         out.push_str("Recommendations:\n");
+        // Not a LoadGen reason: a run stopped early (Ctrl-C) says so first.
+        if let Some(interruption) = &s.interrupted {
+            let _ = writeln!(out, " * {}", interruption.reason());
+        }
         if !s.perf_constraints_met {
             let _ = writeln!(out, " * {}", s.perf_constraints_recommendation);
         }

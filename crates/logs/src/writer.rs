@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
 use yardstick_core::log::{AccuracyEntry, DetailEvent, LogSink, Severity};
-use yardstick_core::results::PerformanceSummary;
+use yardstick_core::results::{Interruption, PerformanceSummary};
 use yardstick_core::run::RunTimeline;
 
 use crate::output::Output;
@@ -127,6 +127,8 @@ struct SummaryState {
     out: Output,
     /// Summaries of the performance runs so far; rendered by `finish`.
     runs: Vec<PerformanceSummary>,
+    /// The test was stopped early (the first stop, if several runs saw it).
+    interrupted: Option<Interruption>,
 }
 
 impl MlperfLogWriter {
@@ -176,6 +178,7 @@ impl MlperfLogWriter {
             summary: Mutex::new(SummaryState {
                 out: summary,
                 runs: Vec::new(),
+                interrupted: None,
             }),
         })
     }
@@ -238,7 +241,8 @@ impl MlperfLogWriter {
 
         let summary_result = {
             let mut state = lock(&self.summary);
-            let text = render_summary_file(&state.runs, warnings, errors);
+            let text =
+                render_summary_file(&state.runs, state.interrupted.as_ref(), warnings, errors);
             state.out.write(text.as_bytes());
             if self.copy_summary_to_stdout {
                 print_stdout(&text);
@@ -250,6 +254,24 @@ impl MlperfLogWriter {
             .and(detail_result)
             .and(accuracy_result)
             .and(trace_result)
+    }
+
+    /// Pushes what has been written so far to the files without finishing
+    /// them (no summary, no closing bytes): for a process about to exit at
+    /// once (a second Ctrl-C). A file another thread is writing at that
+    /// moment is skipped rather than waited for.
+    pub fn flush_now(&self) {
+        if let Some(mut out) = try_lock(&self.detail) {
+            out.flush();
+        }
+        if let Some(mut acc) = try_lock(&self.accuracy) {
+            acc.out.flush();
+        }
+        if let Some(trace) = &self.trace {
+            if let Some(mut out) = try_lock(trace) {
+                out.flush();
+            }
+        }
     }
 
     fn is_finished(&self) -> bool {
@@ -338,6 +360,18 @@ impl LogSink for MlperfLogWriter {
         self.add_timeline(timeline);
     }
 
+    fn interrupted(&self, interruption: &Interruption) {
+        if self.is_finished() {
+            return;
+        }
+        lock(&self.summary)
+            .interrupted
+            .get_or_insert_with(|| interruption.clone());
+        // The process may be asked to quit at once next (a second Ctrl-C):
+        // what is written so far should be on disk.
+        lock(&self.detail).flush();
+    }
+
     fn wants_timeline(&self) -> bool {
         self.trace.is_some()
     }
@@ -358,9 +392,23 @@ impl Drop for MlperfLogWriter {
 /// `render_trailer`); LoadGen writes them once per test, so they are cut
 /// from all but the last run's summary (only tests with several performance
 /// runs, like FindPeakPerformance, have more than one).
-fn render_summary_file(runs: &[PerformanceSummary], warnings: usize, errors: usize) -> String {
+///
+/// A test stopped early says so in its last summary (the stopped run's, which
+/// carries the interruption); one stopped before any performance result gets
+/// the verdict and reason on their own.
+fn render_summary_file(
+    runs: &[PerformanceSummary],
+    interrupted: Option<&Interruption>,
+    warnings: usize,
+    errors: usize,
+) -> String {
     let Some((last, earlier)) = runs.split_last() else {
-        return summary::render_accuracy_summary(warnings, errors);
+        return match interrupted {
+            Some(interruption) => {
+                summary::render_interrupted_summary(interruption, warnings, errors)
+            }
+            None => summary::render_accuracy_summary(warnings, errors),
+        };
     };
     let footer = summary::render_trailer(warnings, errors);
     let mut text = String::new();
@@ -376,6 +424,15 @@ fn render_summary_file(runs: &[PerformanceSummary], warnings: usize, errors: usi
 /// useful than none, and the logs are what shows what went wrong.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Locks `m` if no one holds it (carrying on after a panic, as [`lock`]).
+fn try_lock<T>(m: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match m.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
 }
 
 /// Copies log text to stdout, like LoadGen's `copy_*_to_stdout`; a closed
@@ -474,6 +531,12 @@ impl LogSink for CompositeSink {
     fn timeline(&self, timeline: &RunTimeline<'_>) {
         for sink in self.sinks.iter().filter(|s| s.wants_timeline()) {
             sink.timeline(timeline);
+        }
+    }
+
+    fn interrupted(&self, interruption: &Interruption) {
+        for sink in &self.sinks {
+            sink.interrupted(interruption);
         }
     }
 

@@ -11,8 +11,10 @@
 use std::fmt;
 
 use super::early_stopping::{self, EarlyStoppingOutcome};
-use super::{Latency, PerformanceResult};
-use crate::log::DetailEvent;
+use serde::{Deserialize, Serialize};
+
+use super::{Interruption, Latency, PerformanceResult, RunWindow};
+use crate::log::event::DetailEvent;
 use crate::settings::EffectiveSettings;
 use crate::Scenario;
 
@@ -23,7 +25,7 @@ pub const REPORTED_PERCENTILES: [f64; 6] = [0.50, 0.90, 0.95, 0.97, 0.99, 0.999]
 const TOKEN_COUNT_INVALID: i64 = i64::MIN;
 
 /// The latency at one percentile (LoadGen's `PercentileEntry`).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PercentileEntry {
     /// A fraction in `[0, 1)`: `0.99` is the 99th percentile.
     pub percentile: f64,
@@ -52,7 +54,7 @@ fn reported_entries() -> [PercentileEntry; 6] {
 }
 
 /// A run's headline number, the one the submission reports.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub enum ResultMetric {
     /// SingleStream (per sample) and MultiStream (per query): the latency at
     /// the target percentile, in ns.
@@ -77,7 +79,13 @@ impl fmt::Display for ResultMetric {
 /// derived from `settings` and `pr` and should not be edited on their own.
 /// Which ones are meaningful depends on the scenario, as noted; the others
 /// hold LoadGen's formula applied anyway (possibly NaN or infinite).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// It serializes with serde (a run record can hold it whole); non-finite
+/// throughputs are written as strings (`"NaN"`, `"inf"`), since JSON has no
+/// such numbers. Every completed sample's latency is kept, sorted, in
+/// `pr.sample_latencies` ([`PerformanceSummary::sorted_sample_latencies`]):
+/// a recorder can build a histogram from it without re-running.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PerformanceSummary {
     pub sut_name: String,
     pub settings: EffectiveSettings,
@@ -85,6 +93,14 @@ pub struct PerformanceSummary {
     /// vectors in place (ascending), as LoadGen's `ProcessLatencies` does,
     /// so they are no longer in sample sequence order.
     pub pr: PerformanceResult,
+    /// The measured window (`power_begin` to `power_end`); set by the run,
+    /// `None` for a summary built from a bare [`PerformanceResult`].
+    #[serde(default)]
+    pub window: Option<RunWindow>,
+    /// Set when the run was stopped early: the result is then INVALID, and
+    /// the reason leads [`PerformanceSummary::invalid_reason`].
+    #[serde(default)]
+    pub interrupted: Option<Interruption>,
 
     // LoadGen's ProcessLatencies.
     /// Completed samples (zero if none completed: then every statistic of
@@ -157,31 +173,42 @@ pub struct PerformanceSummary {
 
     // Throughputs, LoadGen's formulas (seconds from `pr`).
     /// SingleStream: `(samples - 1) / final_query_issued_time`.
+    #[serde(with = "super::float_serde")]
     pub qps_with_loadgen_overhead: f64,
     /// SingleStream: `1 / mean sample latency`.
+    #[serde(with = "super::float_serde")]
     pub qps_without_loadgen_overhead: f64,
     /// Server: `(samples - 1) / final_query_scheduled_time`. The final
     /// sample opens the interval rather than closing it, hence the `- 1`.
+    #[serde(with = "super::float_serde")]
     pub scheduled_samples_per_sec: f64,
     /// Server: `(samples - 1) / final_query_all_samples_done_time`.
+    #[serde(with = "super::float_serde")]
     pub completed_samples_per_sec: f64,
     /// Offline: `samples / max_latency`.
+    #[serde(with = "super::float_serde")]
     pub samples_per_second: f64,
     /// Token latencies: `tokens / final_query_issued_time`.
+    #[serde(with = "super::float_serde")]
     pub tokens_per_sec_with_loadgen_overhead: f64,
     /// Token latencies, SingleStream summary: tokens per second of sample
     /// latency (`tokens / (mean latency in s * samples)`).
+    #[serde(with = "super::float_serde")]
     pub tokens_per_sec_without_loadgen_overhead: f64,
     /// Token latencies, detail log's `result_token_throughput`: LoadGen
     /// divides by the mean latency in *nanoseconds* there (so the value is
     /// 1e9 times smaller); kept because the detail log must match.
+    #[serde(with = "super::float_serde")]
     pub token_throughput_per_ns: f64,
     /// Token latencies, Server: `tokens / final_query_all_samples_done_time`.
+    #[serde(with = "super::float_serde")]
     pub completed_tokens_per_sec: f64,
     /// Token latencies, Offline: `tokens / max_latency`.
+    #[serde(with = "super::float_serde")]
     pub tokens_per_sec: f64,
     /// `infer_token_latencies`: Server completed samples/s (or Offline
     /// samples/s) times `token_latency_scaling_factor`.
+    #[serde(with = "super::float_serde")]
     pub inferred_tokens_per_sec: f64,
 }
 
@@ -233,6 +260,8 @@ impl PerformanceSummary {
             sut_name: sut_name.into(),
             settings,
             pr,
+            window: None,
+            interrupted: None,
             sample_count: 0,
             query_count: 0,
             overlatency_query_count: 0,
@@ -512,11 +541,19 @@ impl PerformanceSummary {
         };
     }
 
-    /// VALID: the run lasted long enough, issued enough queries (and
-    /// completed enough samples), met its latency constraints and early
-    /// stopping.
+    /// Every completed sample's latency (ns from its scheduled time),
+    /// ascending: the vector the percentiles were read from. Samples that
+    /// never completed are not in it.
+    pub fn sorted_sample_latencies(&self) -> &[Latency] {
+        &self.pr.sample_latencies
+    }
+
+    /// VALID: the run was not interrupted, lasted long enough, issued
+    /// enough queries (and completed enough samples), met its latency
+    /// constraints and early stopping.
     pub fn is_valid(&self) -> bool {
-        self.min_duration_met
+        self.interrupted.is_none()
+            && self.min_duration_met
             && self.min_queries_met
             && self.perf_constraints_met
             && self.early_stopping_met
@@ -554,8 +591,13 @@ impl PerformanceSummary {
     /// puts it: each reason followed by a space, newlines flattened. Early
     /// stopping is not among the reasons (LoadGen leaves it to the
     /// `early_stopping_*` events), so this can be empty for an invalid run.
+    /// An interruption (not a LoadGen reason) comes first.
     pub fn invalid_reason(&self) -> String {
         let mut reason = String::new();
+        if let Some(interruption) = &self.interrupted {
+            reason.push_str(&interruption.reason());
+            reason.push(' ');
+        }
         if !self.perf_constraints_met {
             reason.push_str(&self.perf_constraints_recommendation);
             reason.push(' ');

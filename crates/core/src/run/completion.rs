@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 use std::time::Instant;
 
-use crate::log::{AccuracyEntry, DetailEvent, LogSink};
+use crate::log::event::{AccuracyEntry, DetailEvent};
+use crate::log::LogSink;
 use crate::queries::QueryPlan;
 use crate::sut::{QuerySampleResponse, ResponseId};
 
@@ -29,7 +30,7 @@ pub(crate) const NOT_ISSUED: i64 = i64::MIN;
 
 /// Why a completion was refused. The run records each refusal as an error in
 /// the detail log and in the test outcome.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum CompletionError {
     #[error("response id {id:#x} was never issued in this run")]
     UnknownId { id: ResponseId },
@@ -44,7 +45,7 @@ pub enum CompletionError {
 }
 
 /// A misbehaviour of the SUT or sample library seen during a test.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum Fault {
     #[error(transparent)]
     Completion(#[from] CompletionError),

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::clock::{ns_since, wait_until};
 use super::completion::{Completer, Fault, RunState};
-use crate::log::DetailEvent;
+use super::stop::StopRequest;
+use crate::log::event::DetailEvent;
 use crate::settings::EffectiveSettings;
 use crate::sut::{QuerySample, SystemUnderTest};
 use crate::{Mode, Scenario};
@@ -24,6 +25,8 @@ pub(crate) struct IssueReport {
     pub ran_out_of_generated_queries: bool,
     /// Index of the last query issued (by the thread that issued last).
     pub last_query: Option<usize>,
+    /// Issuing stopped because a stop was requested.
+    pub stopped: bool,
 }
 
 /// Parameters of the issuing loop that are not settings.
@@ -33,6 +36,29 @@ pub(crate) struct IssueContext<'a> {
     pub mode: Mode,
     pub stall_timeout: Duration,
     pub server_spin: Duration,
+    /// Checked before every query; set, issuing stops.
+    pub stop: Option<&'a StopRequest>,
+}
+
+/// How often a long wait for a query's turn looks at the stop request: a
+/// Server run at 1 query per minute must still stop promptly.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+/// Waits for a Server query's scheduled instant as [`wait_until`] does,
+/// but in slices of [`STOP_POLL`] while the instant is far off, so that a
+/// stop request is seen; `None` when one was. Waits shorter than a slice
+/// (every wait of a busy run) go straight to `wait_until`.
+#[inline]
+fn wait_turn(deadline: Instant, spin: Duration, stop: Option<&StopRequest>) -> Option<Instant> {
+    if let Some(stop) = stop {
+        while deadline.saturating_duration_since(Instant::now()) > spin + STOP_POLL {
+            std::thread::sleep(STOP_POLL);
+            if stop.is_requested() {
+                return None;
+            }
+        }
+    }
+    Some(wait_until(deadline, spin))
 }
 
 /// Issues the plan held by `state` and returns when issuing has stopped (not
@@ -55,6 +81,7 @@ pub(crate) fn issue_queries(ctx: &IssueContext<'_>, state: &Arc<RunState>) -> Is
             total.samples_issued += r.samples_issued;
             total.ran_out_of_generated_queries |= r.ran_out_of_generated_queries;
             total.last_query = total.last_query.max(r.last_query);
+            total.stopped |= r.stopped;
         }
         total
     } else {
@@ -102,19 +129,38 @@ fn issue_loop(
             report.ran_out_of_generated_queries = false;
             break;
         }
+        if ctx.stop.is_some_and(StopRequest::is_requested) {
+            report.ran_out_of_generated_queries = false;
+            report.stopped = true;
+            break;
+        }
         // Wait for this query's turn.
         let now = match scenario {
             Scenario::SingleStream | Scenario::MultiStream => {
                 // One query in flight: the next is issued when the previous completes.
-                if wait_for_completions(state, samples_done_target, ctx.stall_timeout).is_err() {
+                let waited = wait_for_completions(
+                    state,
+                    samples_done_target,
+                    ctx.stall_timeout,
+                    Drain::StopAt(ctx.stop),
+                );
+                if let Err(end) = waited {
                     report.ran_out_of_generated_queries = false;
+                    report.stopped = end == WaitEnd::Interrupted;
                     break;
                 }
                 Instant::now()
             }
             Scenario::Server => {
                 let scheduled = start + Duration::from_nanos(plan.scheduled_ns(q).max(0) as u64);
-                wait_until(scheduled, ctx.server_spin)
+                match wait_turn(scheduled, ctx.server_spin, ctx.stop) {
+                    Some(now) => now,
+                    None => {
+                        report.ran_out_of_generated_queries = false;
+                        report.stopped = true;
+                        break;
+                    }
+                }
             }
             Scenario::Offline => Instant::now(),
         };
@@ -238,19 +284,39 @@ fn issue_loop(
     report
 }
 
-/// The SUT stopped answering.
-#[derive(Debug)]
-pub(crate) struct Stalled;
+/// Why [`wait_for_completions`] returned before every sample answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WaitEnd {
+    /// The SUT stopped answering (recorded as a fault).
+    Stalled,
+    /// A stop was requested while the issue loop waited for its turn.
+    Interrupted,
+    /// A stop was requested and the samples still out did not answer
+    /// within the drain timeout.
+    DrainTimedOut,
+}
+
+/// What a stop request means to a wait.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Drain<'a> {
+    /// The issue loop waiting for its turn: a stop ends the wait at once.
+    StopAt(Option<&'a StopRequest>),
+    /// The wait for the samples already issued: once a stop is seen, they
+    /// get this long more to answer.
+    Bounded(Option<&'a StopRequest>, Duration),
+}
 
 /// Waits until `target` samples have completed. Fails when no completion
 /// has arrived for `stall_timeout` (the SUT stopped answering), or after a
 /// short grace period once a fatal fault was seen; the first stall of a run
-/// is recorded as a fault naming the missing samples.
+/// is recorded as a fault naming the missing samples. A stop request ends
+/// the wait as `drain` says.
 pub(crate) fn wait_for_completions(
     state: &RunState,
     target: u64,
     stall_timeout: Duration,
-) -> Result<(), Stalled> {
+    drain: Drain<'_>,
+) -> Result<(), WaitEnd> {
     if state.completed.load(Ordering::Acquire) >= target {
         return Ok(());
     }
@@ -263,6 +329,11 @@ pub(crate) fn wait_for_completions(
         }
         std::hint::spin_loop();
     }
+    let (stop, drain_timeout) = match drain {
+        Drain::StopAt(stop) => (stop, None),
+        Drain::Bounded(stop, timeout) => (stop, Some(timeout)),
+    };
+    let mut drain_deadline: Option<Instant> = None;
     let grace = Duration::from_secs(2).min(stall_timeout);
     let mut last_seen = state.completed.load(Ordering::Acquire);
     let mut last_progress = Instant::now();
@@ -274,6 +345,18 @@ pub(crate) fn wait_for_completions(
         if done != last_seen {
             last_seen = done;
             last_progress = Instant::now();
+        }
+        let mut park_limit = Duration::from_millis(50);
+        if stop.is_some_and(StopRequest::is_requested) {
+            let Some(timeout) = drain_timeout else {
+                return Err(WaitEnd::Interrupted);
+            };
+            let deadline = *drain_deadline.get_or_insert_with(|| Instant::now() + timeout);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(WaitEnd::DrainTimedOut);
+            }
+            park_limit = park_limit.min(left);
         }
         let limit = if state.faults.is_fatal() {
             grace
@@ -303,8 +386,8 @@ pub(crate) fn wait_for_completions(
                     &*state.sink,
                 );
             }
-            return Err(Stalled);
+            return Err(WaitEnd::Stalled);
         }
-        state.park(target, (limit - idle).min(Duration::from_millis(50)));
+        state.park(target, (limit - idle).min(park_limit));
     }
 }

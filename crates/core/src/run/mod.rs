@@ -7,20 +7,26 @@ pub mod clock;
 pub mod completion;
 mod issue;
 mod progress;
+mod stop;
 mod timeline;
 
+pub use crate::log::RunTimeline;
+pub use crate::results::{Interruption, RunWindow};
 pub use completion::{Completer, CompletionError, Fault};
 pub use progress::{LiveProgress, ProgressSnapshot};
-pub use timeline::RunTimeline;
+pub use stop::StopRequest;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use completion::{AccuracyPolicy, FaultLog, RunState, NOT_ISSUED};
-use issue::{issue_queries, wait_for_completions, IssueContext};
+use serde::{Deserialize, Serialize};
 
-use crate::log::{DetailEvent, LogSink};
+use completion::{AccuracyPolicy, FaultLog, RunState, NOT_ISSUED};
+use issue::{issue_queries, wait_for_completions, Drain, IssueContext, WaitEnd};
+
+use crate::log::event::DetailEvent;
+use crate::log::LogSink;
 use crate::queries::{generate_queries, PlanError, SequenceGen};
 use crate::results::{PerformanceResult, PerformanceSummary, TokenPerformanceResults};
 use crate::rng::{uniform_real, Mt19937};
@@ -41,7 +47,19 @@ pub struct RunOptions {
     /// sleeping and spins ([`clock::DEFAULT_SPIN`]); zero never spins, which
     /// leaves the core to the SUT on small machines at the cost of lateness.
     pub server_spin: Duration,
+    /// Stops the test early when requested (e.g. on Ctrl-C): issuing stops
+    /// before the next query, the samples already issued get
+    /// `drain_timeout` to answer, and the test ends INVALID with an
+    /// [`Interruption`]; the runs it had not reached are skipped.
+    pub stop: Option<Arc<StopRequest>>,
+    /// After a stop request, how long the samples already issued may take
+    /// to answer before the run ends without them.
+    pub drain_timeout: Duration,
 }
+
+/// The default [`RunOptions::drain_timeout`]: long enough for the answers
+/// already on their way, short enough for a person waiting at Ctrl-C.
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for RunOptions {
     fn default() -> Self {
@@ -49,6 +67,8 @@ impl Default for RunOptions {
             stall_timeout: Duration::from_secs(60),
             progress: None,
             server_spin: clock::DEFAULT_SPIN,
+            stop: None,
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }
     }
 }
@@ -58,6 +78,8 @@ impl std::fmt::Debug for RunOptions {
         f.debug_struct("RunOptions")
             .field("stall_timeout", &self.stall_timeout)
             .field("server_spin", &self.server_spin)
+            .field("stop", &self.stop)
+            .field("drain_timeout", &self.drain_timeout)
             .finish()
     }
 }
@@ -77,8 +99,8 @@ pub enum RunError {
     Plan(#[from] PlanError),
 }
 
-/// What a test produced.
-#[derive(Debug, Clone)]
+/// What a test produced. Serializable, so a run record can keep it whole.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TestOutcome {
     pub settings: EffectiveSettings,
     /// Performance results, in run order; the last is the test's result (in
@@ -88,6 +110,12 @@ pub struct TestOutcome {
     pub accuracy_samples: u64,
     /// Misbehaviour of the SUT: any fault makes the test invalid.
     pub faults: Vec<Fault>,
+    /// Set when a stop was requested before the test finished: the run it
+    /// stopped (whose summary, if a performance run, carries the same
+    /// [`Interruption`]) and the ones after it count nothing, and the test
+    /// is INVALID.
+    #[serde(default)]
+    pub interrupted: Option<Interruption>,
 }
 
 impl TestOutcome {
@@ -96,9 +124,17 @@ impl TestOutcome {
         self.performance.last()
     }
 
-    /// VALID: no faults and the final performance result (if any) is valid.
+    /// VALID: not interrupted, no faults, and the final performance result
+    /// (if any) is valid.
     pub fn is_valid(&self) -> bool {
-        self.faults.is_empty() && self.result().is_none_or(|s| s.is_valid())
+        self.interrupted.is_none()
+            && self.faults.is_empty()
+            && self.result().is_none_or(|s| s.is_valid())
+    }
+
+    /// The measured window of the final performance result.
+    pub fn run_window(&self) -> Option<&RunWindow> {
+        self.result().and_then(|s| s.window.as_ref())
     }
 }
 
@@ -154,11 +190,12 @@ pub fn start_test(
         faults: Arc::new(FaultLog::default()),
         performance: Vec::new(),
         accuracy_samples: 0,
+        interruption: None,
     };
     match settings.mode {
         Mode::SubmissionRun => {
             test.accuracy(&settings)?;
-            if !test.faults.is_fatal() {
+            if !test.faults.is_fatal() && test.interruption.is_none() {
                 test.performance(&settings)?;
             }
         }
@@ -170,6 +207,7 @@ pub fn start_test(
         faults: test.faults.take(),
         performance: test.performance,
         accuracy_samples: test.accuracy_samples,
+        interrupted: test.interruption,
         settings,
     })
 }
@@ -184,6 +222,8 @@ struct Test<'a> {
     faults: Arc<FaultLog>,
     performance: Vec<PerformanceSummary>,
     accuracy_samples: u64,
+    /// The first run that was stopped early; no run starts after it.
+    interruption: Option<Interruption>,
 }
 
 impl Test<'_> {
@@ -226,7 +266,7 @@ impl Test<'_> {
             let run = self.run(settings, Mode::AccuracyOnly, &set)?;
             self.accuracy_samples += run.samples_issued;
             self.unload(&set)?;
-            if self.faults.is_fatal() {
+            if self.faults.is_fatal() || self.interruption.is_some() {
                 break;
             }
         }
@@ -255,11 +295,10 @@ impl Test<'_> {
         set: &LoadableSet,
     ) -> Result<PerformanceSummary, RunError> {
         let run = self.run(settings, Mode::PerformanceOnly, set)?;
-        Ok(PerformanceSummary::new(
-            self.sut.name(),
-            settings.clone(),
-            run.result,
-        ))
+        let mut summary = PerformanceSummary::new(self.sut.name(), settings.clone(), run.result);
+        summary.window = Some(run.window);
+        summary.interrupted = run.interruption;
+        Ok(summary)
     }
 
     fn publish(&mut self, summary: PerformanceSummary) {
@@ -303,6 +342,10 @@ impl Test<'_> {
         self.load(set)?;
         let base_summary = self.measure(base, set)?;
         self.unload(set)?;
+        if self.interruption.is_some() {
+            self.publish(base_summary);
+            return Ok(());
+        }
         let (ok, msg) = base_summary.perf_constraints_met();
         if !ok || self.faults.is_fatal() {
             self.sink.detail(DetailEvent::error(
@@ -331,6 +374,12 @@ impl Test<'_> {
             self.load(set)?;
             let s = self.measure(&u, set)?;
             self.unload(set)?;
+            if self.interruption.is_some() {
+                // The stopped run is the result: INVALID, saying why.
+                self.performance.push(lower);
+                self.publish(s);
+                return Ok(());
+            }
             if self.faults.is_fatal() {
                 self.publish(lower);
                 return Ok(());
@@ -380,6 +429,13 @@ impl Test<'_> {
                 ),
             ));
             let s = self.measure(&m, set)?;
+            if self.interruption.is_some() {
+                self.performance.push(lower);
+                self.performance.push(upper);
+                self.unload(set)?;
+                self.publish(s);
+                return Ok(());
+            }
             if s.perf_constraints_met().0 {
                 self.performance.push(std::mem::replace(&mut lower, s));
             } else {
@@ -462,6 +518,7 @@ impl Test<'_> {
             mode,
             stall_timeout: self.options.stall_timeout,
             server_spin: self.options.server_spin,
+            stop: self.options.stop.as_deref(),
         };
 
         let power_start = SystemTime::now();
@@ -479,8 +536,14 @@ impl Test<'_> {
                 "Ending early: Ran out of generated queries to issue before the minimum query count and test duration were reached. Please update the relevant expected latency or target qps in the TestSettings so they are more accurate.",
             ));
         }
-        let _ = wait_for_completions(&state, report.samples_issued, self.options.stall_timeout);
+        let drained = wait_for_completions(
+            &state,
+            report.samples_issued,
+            self.options.stall_timeout,
+            Drain::Bounded(self.options.stop.as_deref(), self.options.drain_timeout),
+        );
         state.end();
+        let interruption = self.interruption_of(&state, &report, drained);
         if let Some(p) = &self.options.progress {
             p.end_run();
         }
@@ -492,31 +555,72 @@ impl Test<'_> {
             .max()
             .unwrap_or(0)
             .saturating_sub(1);
-        let power_end = power_start + Duration::from_nanos(active_ns);
+        let window = RunWindow::new(power_start, state.start, active_ns);
         self.sink.detail(
-            DetailEvent::new("power_begin", clock::power_time_string(power_start))
-                .with_type(crate::log::EventType::IntervalStart),
+            DetailEvent::new("power_begin", clock::power_time_string(window.begin_wall))
+                .with_type(crate::log::event::EventType::IntervalStart),
         );
         self.sink.detail(
-            DetailEvent::new("power_end", clock::power_time_string(power_end))
-                .with_type(crate::log::EventType::IntervalEnd),
+            DetailEvent::new("power_end", clock::power_time_string(window.end_wall))
+                .with_type(crate::log::event::EventType::IntervalEnd),
         );
 
         if self.sink.wants_timeline() {
-            self.sink.timeline(&RunTimeline::new(&state, scenario));
+            self.sink.timeline(&RunTimeline::new(&*state, scenario));
         }
         let samples_issued = report.samples_issued;
         let result = collect_result(&state, settings, &report);
         Ok(RunRecord {
             result,
             samples_issued,
+            window,
+            interruption,
         })
+    }
+
+    /// The run's [`Interruption`], if a stop was requested before its
+    /// result was taken: logged as an error event, handed to the sink, and
+    /// kept as the test's.
+    fn interruption_of(
+        &mut self,
+        state: &RunState,
+        report: &issue::IssueReport,
+        drained: Result<(), WaitEnd>,
+    ) -> Option<Interruption> {
+        let stop = self.options.stop.as_deref()?;
+        if !stop.is_requested() {
+            return None;
+        }
+        let completed = state.completed.load(Ordering::Acquire);
+        let interruption = Interruption {
+            at: stop.requested_at().unwrap_or_else(SystemTime::now),
+            queries_issued: report.queries_issued as u64,
+            queries_planned: state.plan.len() as u64,
+            samples_unanswered: report.samples_issued.saturating_sub(completed),
+        };
+        let mut message = interruption.reason();
+        if drained == Err(WaitEnd::DrainTimedOut) {
+            message.push_str(&format!(
+                "; {} of the {} issued samples did not answer within the drain timeout of {:.1} s and are left out",
+                interruption.samples_unanswered,
+                report.samples_issued,
+                self.options.drain_timeout.as_secs_f64()
+            ));
+        }
+        self.sink
+            .detail(DetailEvent::error("error_runtime", message));
+        self.sink.interrupted(&interruption);
+        self.interruption
+            .get_or_insert_with(|| interruption.clone());
+        Some(interruption)
     }
 }
 
 struct RunRecord {
     result: PerformanceResult,
     samples_issued: u64,
+    window: RunWindow,
+    interruption: Option<Interruption>,
 }
 
 /// The query's actual scheduled time: Server follows the plan, Offline is

@@ -9,12 +9,12 @@
 use serde_json::Value;
 
 use super::TestSettings;
-use crate::log::DetailEvent;
+use crate::log::event::DetailEvent;
 use crate::{Mode, Scenario};
 
 /// The reconciled settings of a run (LoadGen's `TestSettingsInternal`).
 /// Durations are kept in LoadGen's units: latencies in ns, durations in ms.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EffectiveSettings {
     pub requested: TestSettings,
     pub scenario: Scenario,
