@@ -17,11 +17,13 @@
 
 mod from_outcome;
 mod logs;
+mod recorder;
 mod run;
 mod timeline;
 
 pub use from_outcome::{record_settings, validity_of, RecordInputs};
 pub use logs::{open_logs, Logs};
+pub use recorder::Recorder;
 pub use run::{execute, fill_from_outcome, FinishedRun, PipelineError, RunObserver, RunSpec};
 pub use timeline::TimelineCapture;
 

@@ -13,8 +13,7 @@ use yardstick_core::settings::ResolvedSettings;
 use yardstick_core::sut::{QuerySampleLibrary, SystemUnderTest};
 use yardstick_logs::{LogError, LogOutputSettings};
 use yardstick_record::{
-    write_record, GroupRef, Interruption, LoadPoint, RecordError, RunKind, RunRecord, RunStatus,
-    WorkloadInfo,
+    GroupRef, Interruption, LoadPoint, RecordError, RunKind, RunRecord, RunStatus, WorkloadInfo,
 };
 
 use crate::from_outcome::{measurements, record_settings, validity_of};
@@ -122,19 +121,14 @@ impl FinishedRun {
         &mut self,
         observers: &[&dyn RunObserver],
     ) -> Result<Option<PathBuf>, PipelineError> {
-        let path = if self.write_record {
-            let p = self.dir.join(yardstick_record::RUN_JSON);
-            if self.record.file("run_json").is_none() {
-                self.record.add_file("run_json", &p);
-            }
-            Some(write_record(&self.dir, &self.record)?)
+        if self.write_record {
+            crate::recorder::save_record(&self.dir, &mut self.record, observers).map(Some)
         } else {
-            None
-        };
-        for o in observers {
-            o.run_finished(&self.record);
+            for o in observers {
+                o.run_finished(&self.record);
+            }
+            Ok(None)
         }
-        Ok(path)
     }
 }
 

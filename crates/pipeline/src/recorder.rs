@@ -1,0 +1,56 @@
+//! Recording a run that does not go through the core's `start_test` (an
+//! endpoint load of its own, a training run, an accuracy scoring): the same
+//! record, the same `run.json`, the same observers.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use yardstick_record::{write_record, RunRecord, RUN_JSON};
+
+use crate::{PipelineError, RunObserver};
+
+/// Tells observers a run started; later writes its record and tells them it
+/// ended.
+pub struct Recorder<'a> {
+    observers: &'a [&'a dyn RunObserver],
+}
+
+impl<'a> Recorder<'a> {
+    pub fn new(observers: &'a [&'a dyn RunObserver]) -> Self {
+        Recorder { observers }
+    }
+
+    /// The run is about to start.
+    pub fn started(&self, record: &RunRecord) {
+        for o in self.observers {
+            o.run_started(record);
+        }
+    }
+
+    /// Stamps the end time if missing, writes `dir/run.json` and tells the
+    /// observers. Returns the record's path.
+    pub fn finished(&self, dir: &Path, record: &mut RunRecord) -> Result<PathBuf, PipelineError> {
+        save_record(dir, record, self.observers)
+    }
+}
+
+/// Writes `dir/run.json` (listing itself among the files) and tells the
+/// observers.
+pub(crate) fn save_record(
+    dir: &Path,
+    record: &mut RunRecord,
+    observers: &[&dyn RunObserver],
+) -> Result<PathBuf, PipelineError> {
+    if record.ended_at.is_none() {
+        record.ended_at = Some(Utc::now());
+    }
+    let p = dir.join(RUN_JSON);
+    if record.file("run_json").is_none() {
+        record.add_file("run_json", &p);
+    }
+    let path = write_record(dir, record)?;
+    for o in observers {
+        o.run_finished(record);
+    }
+    Ok(path)
+}
