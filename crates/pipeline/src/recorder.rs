@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
-use yardstick_record::{write_record, RunRecord, RUN_JSON};
+use yardstick_record::{write_record_to, RunRecord, RUN_JSON};
 
 use crate::{PipelineError, RunObserver};
 
@@ -30,25 +30,35 @@ impl<'a> Recorder<'a> {
     /// Stamps the end time if missing, writes `dir/run.json` and tells the
     /// observers. Returns the record's path.
     pub fn finished(&self, dir: &Path, record: &mut RunRecord) -> Result<PathBuf, PipelineError> {
-        save_record(dir, record, self.observers)
+        save_record(&dir.join(RUN_JSON), record, self.observers)
+    }
+
+    /// As [`finished`](Self::finished), to the file `path` (several runs
+    /// whose logs share one folder, as MLPerf Training's `result_<i>.txt`).
+    pub fn finished_as(
+        &self,
+        path: &Path,
+        record: &mut RunRecord,
+    ) -> Result<PathBuf, PipelineError> {
+        save_record(path, record, self.observers)
     }
 }
 
-/// Writes `dir/run.json` (listing itself among the files) and tells the
-/// observers.
+/// Writes the record to `path` (listing itself among the files) and tells
+/// the observers.
 pub(crate) fn save_record(
-    dir: &Path,
+    path: &Path,
     record: &mut RunRecord,
     observers: &[&dyn RunObserver],
 ) -> Result<PathBuf, PipelineError> {
     if record.ended_at.is_none() {
         record.ended_at = Some(Utc::now());
     }
-    let p = dir.join(RUN_JSON);
     if record.file("run_json").is_none() {
-        record.add_file("run_json", &p);
+        record.add_file("run_json", path);
     }
-    let path = write_record(dir, record)?;
+    write_record_to(path, record)?;
+    let path = path.to_path_buf();
     for o in observers {
         o.run_finished(record);
     }

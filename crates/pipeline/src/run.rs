@@ -122,7 +122,12 @@ impl FinishedRun {
         observers: &[&dyn RunObserver],
     ) -> Result<Option<PathBuf>, PipelineError> {
         if self.write_record {
-            crate::recorder::save_record(&self.dir, &mut self.record, observers).map(Some)
+            crate::recorder::save_record(
+                &self.dir.join(yardstick_record::RUN_JSON),
+                &mut self.record,
+                observers,
+            )
+            .map(Some)
         } else {
             for o in observers {
                 o.run_finished(&self.record);

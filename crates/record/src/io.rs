@@ -73,16 +73,25 @@ pub fn read_record(path: &Path) -> Result<RunRecord, RecordError> {
 /// so a reader never sees half a record) and returns the path.
 pub fn write_record(dir: &Path, record: &RunRecord) -> Result<PathBuf, RecordError> {
     let path = dir.join(RUN_JSON);
-    let tmp = dir.join(format!(".{RUN_JSON}.tmp"));
+    write_record_to(&path, record)?;
+    Ok(path)
+}
+
+/// Writes `record` to the file `path`, atomically as [`write_record`].
+pub fn write_record_to(path: &Path, record: &RunRecord) -> Result<(), RecordError> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| RUN_JSON.to_string());
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
     let mut bytes = serde_json::to_vec_pretty(record).map_err(RecordError::Encode)?;
     bytes.push(b'\n');
     std::fs::write(&tmp, &bytes).map_err(|source| RecordError::Write {
         path: tmp.clone(),
         source,
     })?;
-    std::fs::rename(&tmp, &path).map_err(|source| RecordError::Write {
-        path: path.clone(),
+    std::fs::rename(&tmp, path).map_err(|source| RecordError::Write {
+        path: path.to_path_buf(),
         source,
-    })?;
-    Ok(path)
+    })
 }

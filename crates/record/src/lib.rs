@@ -20,7 +20,7 @@ mod record;
 
 pub use histogram::{HistogramError, LatencyHistogram};
 pub use id::new_run_id;
-pub use io::{read_record, write_record, RecordError, RUN_JSON};
+pub use io::{read_record, write_record, write_record_to, RecordError, RUN_JSON};
 pub use record::*;
 
 /// The version of the `run.json` format. A reader refuses a newer major

@@ -13,9 +13,18 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// A command for the `yardstick` binary under test.
+/// A command for the `yardstick` binary under test. Its results store is a
+/// file of this test process (never the user's own store) unless the test
+/// sets `YARDSTICK_STORE` itself.
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_yardstick"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_yardstick"));
+    c.env("YARDSTICK_STORE", test_store());
+    c
+}
+
+/// The results store of this test process's runs of the binary.
+pub fn test_store() -> PathBuf {
+    std::env::temp_dir().join(format!("yardstick-test-store-{}.sqlite", std::process::id()))
 }
 
 /// Runs `yardstick args` in the test's working directory.
