@@ -15,11 +15,12 @@ use clap::{Args, ValueEnum};
 use yardstick_core::run::{LiveProgress, RunOptions};
 use yardstick_core::Scenario;
 use yardstick_endpoint::bench::parse_headers;
-use yardstick_endpoint::output::{pareto_table, write_point, write_sweep};
+use yardstick_endpoint::bench::point_label;
+use yardstick_endpoint::output::{pareto_table, point_dir, write_index, write_point};
 use yardstick_endpoint::{
     ApiKind, Bench, BenchConfig, ChatTemplate, Dataset, DatasetFormat, MockConfig, MockFault,
     MockMode, MockServer, PointResult, PointSummary, RequestOptions, Slo, Timeouts, TlsTrust,
-    TokenCounter,
+    TokenCounter, UsageMode,
 };
 use yardstick_suts::SyntheticLibrary;
 
@@ -59,6 +60,28 @@ pub enum LoadArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UsageArg {
+    /// The server's usage.completion_tokens where present, the tokenizer
+    /// (or one token per chunk) otherwise.
+    Prefer,
+    /// Always re-count with --tokenizer.
+    Tokenizer,
+    /// Count with --tokenizer, report that count, and warn where the
+    /// server's usage differs.
+    Both,
+}
+
+impl From<UsageArg> for UsageMode {
+    fn from(u: UsageArg) -> Self {
+        match u {
+            UsageArg::Prefer => UsageMode::Prefer,
+            UsageArg::Tokenizer => UsageMode::Tokenizer,
+            UsageArg::Both => UsageMode::Both,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormatArg {
     Jsonl,
     Sharegpt,
@@ -88,10 +111,15 @@ pub struct EndpointArgs {
     /// Request rates per second (constant, poisson), e.g. 100 or 50,100,200.
     #[arg(long, value_delimiter = ',')]
     pub rate: Vec<f64>,
-    /// Most requests per point (own drivers); with --duration, whichever comes first.
+    /// Requests per point; with --duration, whichever comes first. Closed
+    /// loop and constant rate: requests sent. Poisson and the LoadGen
+    /// scenarios: LoadGen's min and max query count (MultiStream: queries
+    /// of --samples-per-query requests, rounded up; Offline: samples of its
+    /// one query); refused with --mode accuracy-only (every sample once).
     #[arg(long)]
     pub requests: Option<u64>,
-    /// Requests sent before measuring a concurrency point (not recorded).
+    /// Requests sent before measuring a concurrency point (not recorded;
+    /// --load concurrency only).
     #[arg(long, default_value_t = 0)]
     pub warmup: u64,
     /// Dataset: MLPerf Endpoints JSONL or ShareGPT-style JSON.
@@ -127,6 +155,14 @@ pub struct EndpointArgs {
     /// Ask the server to ignore end-of-sequence (vLLM/SGLang/TRT-LLM).
     #[arg(long)]
     pub ignore_eos: bool,
+    /// Send `min_tokens` N (for servers that ignore ignore_eos) and count an
+    /// answer with fewer output tokens as a failed request.
+    #[arg(long, value_name = "N")]
+    pub min_tokens: Option<u32>,
+    /// Output token counts: the server's usage (prefer), the tokenizer
+    /// (tokenizer), or the tokenizer checked against usage (both).
+    #[arg(long, value_enum, default_value = "prefer")]
+    pub usage: UsageArg,
     #[arg(long)]
     pub temperature: Option<f64>,
     /// Extra JSON fields merged into every request body.
@@ -154,6 +190,8 @@ pub struct EndpointArgs {
     pub max_connections: usize,
     /// Client threads poll the network without sleeping (precise stamps on
     /// an otherwise idle machine; costs one busy core per client thread).
+    /// Off is the reference mode: compare results only between runs of the
+    /// same mode.
     #[arg(long)]
     pub busy_poll: bool,
     /// Open loop and scenarios: connections opened before timing starts.
@@ -292,6 +330,18 @@ pub struct MockServerArgs {
     /// The PEM private key of --tls-cert.
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// A new streamed request aborts the stream in progress, which ends
+    /// with [DONE] and no text or finish reason (llama-cpp-python's
+    /// interrupt_requests); simulated mode.
+    #[arg(long)]
+    pub abort_streams: bool,
+    /// Serve at most N requests at once; the rest wait in a queue, so TTFT
+    /// grows with load.
+    #[arg(long, value_name = "N")]
+    pub max_concurrency: Option<usize>,
+    /// Leave `usage` out of answers.
+    #[arg(long)]
+    pub no_usage: bool,
     /// Exit after this long (default: serve until killed).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub serve_for: Option<Duration>,
@@ -382,14 +432,26 @@ fn print_point(s: &PointSummary) {
     for w in &s.warnings {
         eprintln!("yardstick: warning: {w}");
     }
+    if s.most_requests_failed {
+        let line = "!".repeat(78);
+        eprintln!("{line}");
+        eprintln!(
+            "!! {}: MOST REQUESTS FAILED ({} of {}): these numbers are not a measurement of the server",
+            s.label, s.metrics.n_samples_failed, s.metrics.n_samples_issued
+        );
+        eprintln!(
+            "!! first error: {}",
+            s.metrics.first_error.as_deref().unwrap_or("-")
+        );
+        eprintln!("{line}");
+    }
 }
 
-fn point_dir(out: &Path, many: bool, name: String) -> PathBuf {
-    if many {
-        out.join(name)
-    } else {
-        out.to_path_buf()
-    }
+/// Writes one point into its own folder under `out`.
+fn save_point(out: &Path, p: &PointResult) -> Result<PathBuf> {
+    let dir = point_dir(out, &p.summary.label);
+    write_point(&dir, p).with_context(|| format!("writing {}", dir.display()))?;
+    Ok(dir)
 }
 
 pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
@@ -431,6 +493,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
     request.max_tokens = args.max_tokens;
     request.force_max_tokens = args.force_max_tokens;
     request.ignore_eos = args.ignore_eos;
+    request.min_tokens = args.min_tokens;
     request.temperature = args.temperature;
     if let Some(extra) = &args.extra_body {
         let v: serde_json::Value =
@@ -445,6 +508,21 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         tpot_ms: ms(args.slo_tpot),
         e2e_ms: ms(args.slo_e2e),
     };
+    let usage: UsageMode = args.usage.into();
+    if usage != UsageMode::Prefer && tok.is_none() {
+        bail!(
+            "--usage {} needs --tokenizer (the tokenizer's count is what it reports)",
+            match usage {
+                UsageMode::Tokenizer => "tokenizer",
+                _ => "both",
+            }
+        );
+    }
+    anyhow::ensure!(
+        args.warmup == 0 || args.load == LoadArg::Concurrency,
+        "--warmup applies to --load concurrency only"
+    );
+    anyhow::ensure!(args.requests != Some(0), "--requests must be at least 1");
     let threads = args.client_threads.unwrap_or_else(default_threads).max(1);
     let max_connections = match args.load {
         LoadArg::Concurrency => args.concurrency.iter().copied().max().unwrap_or(1),
@@ -466,6 +544,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         prewarm_connections: args.prewarm,
         busy_poll: args.busy_poll,
         slo,
+        usage,
         seed: args.seed,
         tls_trust: args.tls.trust(),
     };
@@ -496,33 +575,29 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
     let mut core_valid = true;
     match args.load {
         LoadArg::Concurrency => {
-            let many = args.concurrency.len() > 1;
             for &c in &args.concurrency {
                 anyhow::ensure!(c > 0, "--concurrency must be at least 1");
                 let p = bench
                     .run_concurrency(c, duration, args.requests, args.warmup)
                     .with_context(|| format!("running concurrency {c}"))?;
-                let dir = point_dir(out, many, format!("c{c}"));
-                write_point(&dir, &p).with_context(|| format!("writing {}", dir.display()))?;
+                save_point(out, &p)?;
                 print_point(&p.summary);
                 points.push(p);
             }
         }
         LoadArg::Constant => {
             anyhow::ensure!(!args.rate.is_empty(), "--load constant needs --rate");
-            let many = args.rate.len() > 1;
             for &r in &args.rate {
                 let p = bench
                     .run_constant_rate(r, duration, args.requests)
                     .with_context(|| format!("running {r} requests/s"))?;
-                let dir = point_dir(out, many, format!("rate{r}"));
-                write_point(&dir, &p).with_context(|| format!("writing {}", dir.display()))?;
+                save_point(out, &p)?;
                 print_point(&p.summary);
                 points.push(p);
             }
         }
         LoadArg::Poisson | LoadArg::Scenario => {
-            let (mut settings, warnings) = args.settings.build()?;
+            let (mut settings, warnings) = args.settings.build_settings()?;
             for w in &warnings {
                 eprintln!(
                     "yardstick: warning: {}:{}: {}",
@@ -539,7 +614,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                     "--load poisson needs --rate (or --target-qps)"
                 );
                 settings.scenario = Scenario::Server;
-                settings.min_duration_ms = duration.map_or(30_000, |d| d.as_millis() as u64);
+                settings.min_duration_ms = duration.map_or(0, |d| d.as_millis() as u64);
                 if args.settings.min_query_count.is_none() {
                     settings.min_query_count = 1;
                 }
@@ -558,16 +633,21 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
             } else {
                 vec![None]
             };
-            let many = rates.len() > 1;
+            if let Some(n) = args.requests {
+                requests_as_query_counts(&mut settings, &args.settings, n)?;
+            }
             for rate in rates {
                 if let Some(r) = rate {
                     settings.server_target_qps = r;
                 }
-                let dir = point_dir(
-                    out,
-                    many,
-                    format!("rate{}", rate.unwrap_or(settings.server_target_qps)),
-                );
+                // The folder is named before the run (LoadGen writes its
+                // logs there as it goes), as the summary will name it.
+                let label = if settings.scenario == Scenario::Server {
+                    point_label("poisson", None, Some(settings.server_target_qps))
+                } else {
+                    point_label(&settings.scenario.to_string(), None, None)
+                };
+                let dir = point_dir(out, &label);
                 let logs = report::open_logs(&dir, args.trace, None)?;
                 let qsl = SyntheticLibrary::new(
                     bench.dataset.name.clone(),
@@ -588,9 +668,10 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                 let display = progress::ProgressDisplay::start(Arc::clone(&live));
                 let result = bench.run_core(&settings, logs.sink(), &options);
                 display.stop();
-                let (outcome, p) = result.context("the test could not run")?;
+                let (outcome, mut p) = result.context("the test could not run")?;
                 logs.finish().context("writing the logs")?;
-                write_point(&dir, &p).with_context(|| format!("writing {}", dir.display()))?;
+                p.summary.label = label;
+                save_point(out, &p)?;
                 report::print_human_summary(&outcome, &dir);
                 core_valid &= outcome.is_valid();
                 print_point(&p.summary);
@@ -599,19 +680,56 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         }
     }
     let summaries: Vec<&PointSummary> = points.iter().map(|p| &p.summary).collect();
+    write_index(out, &summaries).context("writing the index of the points")?;
     if summaries.len() > 1 {
-        write_sweep(out, &summaries).context("writing the sweep")?;
         println!();
+        println!("Pareto front (system_tps against tps_per_user):");
         print!("{}", pareto_table(&summaries));
-        println!("(* = Pareto front of system_tps against tps_per_user)");
     }
-    println!("results: {}", out.display());
+    println!(
+        "results: {} (one folder per point: {}; index: sweep.json, pareto.csv)",
+        out.display(),
+        summaries
+            .iter()
+            .map(|s| s.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let failed: u64 = summaries.iter().map(|s| s.metrics.n_samples_failed).sum();
     Ok(if failed == 0 && core_valid {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `--requests N` through LoadGen: N queries (MultiStream: N requests in
+/// queries of samples_per_query; Offline: N samples of its one query) as
+/// both the minimum and the maximum, and no minimum duration unless
+/// --duration asks for one (then whichever comes first ends the run).
+fn requests_as_query_counts(
+    settings: &mut yardstick_core::TestSettings,
+    flags: &SettingsArgs,
+    n: u64,
+) -> Result<()> {
+    anyhow::ensure!(
+        flags.min_query_count.is_none() && flags.max_query_count.is_none(),
+        "--requests sets LoadGen's min and max query count: give --requests or --min-query-count/--max-query-count, not both"
+    );
+    anyhow::ensure!(
+        settings.mode != yardstick_core::Mode::AccuracyOnly,
+        "--requests does not apply to --mode accuracy-only: an accuracy run sends every sample once"
+    );
+    let queries = match settings.scenario {
+        Scenario::MultiStream => n.div_ceil(settings.multi_stream_samples_per_query.max(1)),
+        _ => n,
+    };
+    settings.min_query_count = queries;
+    settings.max_query_count = queries;
+    if flags.duration.is_none() {
+        settings.min_duration_ms = 0;
+    }
+    Ok(())
 }
 
 pub fn run_probe(args: ProbeArgs) -> Result<ExitCode> {
@@ -666,6 +784,9 @@ pub fn run_mock_server(args: MockServerArgs) -> Result<ExitCode> {
         model: args.served_model.clone(),
         stamp: !args.no_stamp,
         fault,
+        abort_streams: args.abort_streams,
+        max_concurrency: args.max_concurrency,
+        usage: !args.no_usage,
         tls: match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(
                 yardstick_endpoint::tls::server_config(cert, key)
@@ -695,10 +816,11 @@ pub fn run_mock_server(args: MockServerArgs) -> Result<ExitCode> {
     }
     let s = server.stats();
     println!(
-        "served {} requests ({} streamed, {} faults) on {} connections",
+        "served {} requests ({} streamed, {} faults, {} streams aborted) on {} connections",
         s.requests.load(std::sync::atomic::Ordering::Relaxed),
         s.streams.load(std::sync::atomic::Ordering::Relaxed),
         s.faults.load(std::sync::atomic::Ordering::Relaxed),
+        s.aborted.load(std::sync::atomic::Ordering::Relaxed),
         s.connections.load(std::sync::atomic::Ordering::Relaxed)
     );
     Ok(ExitCode::SUCCESS)

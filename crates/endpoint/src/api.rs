@@ -208,6 +208,10 @@ pub struct RequestOptions {
     /// Ask the server to ignore end-of-sequence (vLLM/SGLang/TRT-LLM
     /// extension), so outputs have the requested length.
     pub ignore_eos: bool,
+    /// `min_tokens` in the body (vLLM/SGLang extension): the least output
+    /// the server must generate, for servers that ignore `ignore_eos`.
+    /// Answers shorter than this are counted as failed requests.
+    pub min_tokens: Option<u32>,
     pub temperature: Option<f64>,
     /// Request `stream_options.include_usage` so the server reports its
     /// token counts at the end of a stream.
@@ -225,6 +229,7 @@ impl RequestOptions {
             max_tokens: None,
             force_max_tokens: false,
             ignore_eos: false,
+            min_tokens: None,
             temperature: None,
             include_usage: true,
             extra_body: Map::new(),
@@ -306,6 +311,9 @@ impl RequestOptions {
             }
             if self.ignore_eos {
                 body.insert("ignore_eos".into(), json!(true));
+            }
+            if let Some(n) = self.min_tokens {
+                body.insert("min_tokens".into(), json!(n));
             }
             body.insert("stream".into(), json!(self.stream));
             if self.stream && self.include_usage {
@@ -851,11 +859,13 @@ mod tests {
         };
         let mut o = RequestOptions::new(ApiKind::Chat, "m", true);
         o.ignore_eos = true;
+        o.min_tokens = Some(5);
         let b: Value = serde_json::from_slice(&o.build_body(&p, None).unwrap()).unwrap();
         assert_eq!(b["messages"][0]["content"], "hi");
         assert_eq!(b["max_tokens"], 5);
         assert_eq!(b["stream_options"]["include_usage"], true);
         assert_eq!(b["ignore_eos"], true);
+        assert_eq!(b["min_tokens"], 5);
         let o = RequestOptions::new(ApiKind::Kserve, "m", true);
         assert!(!o.stream);
         let b: Value = serde_json::from_slice(&o.build_body(&p, None).unwrap()).unwrap();

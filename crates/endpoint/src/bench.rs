@@ -27,6 +27,25 @@ use crate::tls::TlsTrust;
 use crate::tokenize::TokenCounter;
 use yardstick_suts::SyntheticLibrary;
 
+/// Where output token counts come from (`--usage`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageMode {
+    /// The server's `usage.completion_tokens` where it reports one (exact
+    /// for the model's own tokenizer), the tokenizer's count otherwise.
+    #[default]
+    Prefer,
+    /// Always re-count with the tokenizer (servers whose usage is wrong).
+    Tokenizer,
+    /// Count with the tokenizer and compare with the server's usage,
+    /// warning on mismatches; the tokenizer's count is reported.
+    Both,
+}
+
+/// More than this fraction of failed requests makes a point unusable: it
+/// is flagged loudly and never put on the Pareto front.
+pub const MOST_FAILED_FRACTION: f64 = 0.5;
+
 /// What to benchmark and how the client behaves.
 #[derive(Debug, Clone)]
 pub struct BenchConfig {
@@ -49,6 +68,8 @@ pub struct BenchConfig {
     /// client thread.
     pub busy_poll: bool,
     pub slo: Slo,
+    /// Where output token counts come from.
+    pub usage: UsageMode,
     /// How an `https://` server's certificate is checked.
     pub tls_trust: TlsTrust,
     /// Seed of the prompt order (own drivers).
@@ -82,6 +103,8 @@ pub fn parse_headers(
 /// (`result_summary.json`) plus yardstick's additions.
 #[derive(Debug, Clone, Serialize)]
 pub struct PointSummary {
+    /// The point's name and output folder (see [`point_label`]).
+    pub label: String,
     pub tool: String,
     pub version: String,
     pub url: String,
@@ -99,13 +122,32 @@ pub struct PointSummary {
     pub client: ClientInfo,
     /// LoadGen's verdict for core-driven runs.
     pub mlperf: Option<MlperfInfo>,
+    /// More than half the requests failed: the metrics describe only the
+    /// few that succeeded, and the point is kept off the Pareto front.
+    pub most_requests_failed: bool,
+    /// Where output token counts came from (`--usage`).
+    pub usage_mode: UsageMode,
     pub warnings: Vec<String>,
+}
+
+/// The name (and output folder) of a point of a load pattern: `c4`,
+/// `constant-100`, `poisson-100`, or the LoadGen scenario (`offline`,
+/// `singlestream`, ...).
+pub fn point_label(load_pattern: &str, concurrency: Option<usize>, rate: Option<f64>) -> String {
+    match (concurrency, rate) {
+        (Some(c), _) => format!("c{c}"),
+        (None, Some(r)) => format!("{load_pattern}-{r}"),
+        (None, None) => load_pattern.to_ascii_lowercase(),
+    }
 }
 
 /// The client's own side of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClientInfo {
     pub threads: usize,
+    /// Client threads polled without sleeping (`--busy-poll`); results
+    /// compare only between runs of the same mode.
+    pub busy_poll: bool,
     pub max_connections: usize,
     pub max_in_flight: u64,
     pub requests_queued_for_connection: u64,
@@ -455,11 +497,31 @@ impl Bench {
         mut warnings: Vec<String>,
     ) -> PointResult {
         if let Some(t) = &self.tokenizer {
-            count_tokens(&mut records, t);
+            count_tokens(&mut records, t, self.config.usage);
+        }
+        if let Some(min) = self.config.request.min_tokens {
+            fail_short_answers(&mut records, min);
         }
         let input = |i: usize| self.input_tokens.get(i).copied().flatten();
-        let metrics = Aggregate::new(&records, &self.config.slo, &input);
-        if metrics.n_samples_failed > 0 {
+        let mut metrics = Aggregate::new(&records, &self.config.slo, &input);
+        if self.config.usage != UsageMode::Both {
+            metrics.token_check = None;
+        }
+        let most_requests_failed = metrics.n_samples_issued > 0
+            && metrics.n_samples_failed as f64
+                > MOST_FAILED_FRACTION * metrics.n_samples_issued as f64;
+        if most_requests_failed {
+            warnings.insert(
+                0,
+                format!(
+                    "MOST REQUESTS FAILED: {} of {} requests failed ({}); this point's metrics describe only the {} that succeeded and it is left off the Pareto front",
+                    metrics.n_samples_failed,
+                    metrics.n_samples_issued,
+                    metrics.first_error.as_deref().unwrap_or(""),
+                    metrics.n_samples_completed
+                ),
+            );
+        } else if metrics.n_samples_failed > 0 {
             warnings.push(format!(
                 "{} of {} requests failed ({})",
                 metrics.n_samples_failed,
@@ -485,6 +547,7 @@ impl Bench {
         }
         let d = &self.dispatcher;
         let summary = PointSummary {
+            label: point_label(&load_pattern, concurrency, target_rate),
             tool: "yardstick".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             url: self.config.url.clone(),
@@ -499,6 +562,7 @@ impl Bench {
             open_loop,
             client: ClientInfo {
                 threads: d.threads(),
+                busy_poll: self.config.busy_poll,
                 max_connections,
                 max_in_flight: if concurrency.is_some() {
                     concurrency.unwrap_or(0) as u64
@@ -508,6 +572,8 @@ impl Bench {
                 requests_queued_for_connection: 0,
             },
             mlperf,
+            most_requests_failed,
+            usage_mode: self.config.usage,
             warnings,
         };
         let mut summary = summary;
@@ -523,20 +589,52 @@ impl Bench {
 }
 
 /// Fills `tokens` and `tokens_after_first` of every successful record,
-/// spreading the work over the available cores.
-pub fn count_tokens(records: &mut [RequestRecord], t: &TokenCounter) {
+/// spreading the work over the available cores. With
+/// [`UsageMode::Prefer`], a record whose server reported
+/// `usage.completion_tokens` keeps that count (`tokens` stays empty) and
+/// only its first chunk is tokenized, for the TPOT divisor.
+pub fn count_tokens(records: &mut [RequestRecord], t: &TokenCounter, mode: UsageMode) {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = records.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
         for part in records.chunks_mut(chunk) {
             s.spawn(move || {
                 for r in part.iter_mut().filter(|r| r.ok()) {
-                    r.tokens = t.count(&r.output.all_text());
-                    if r.stream && r.first_token.is_some() {
-                        r.tokens_after_first = t.count(&r.text_after_first());
+                    let usage = r.usage.and_then(|u| u.completion_tokens);
+                    match (mode, usage) {
+                        (UsageMode::Prefer, Some(total)) => {
+                            r.tokens = None;
+                            if r.stream && r.first_token.is_some() {
+                                r.tokens_after_first = t
+                                    .count(&r.first_chunk_text)
+                                    .map(|first| total.saturating_sub(first));
+                            }
+                        }
+                        _ => {
+                            r.tokens = t.count(&r.output.all_text());
+                            if r.stream && r.first_token.is_some() {
+                                r.tokens_after_first = t.count(&r.text_after_first());
+                            }
+                        }
                     }
                 }
             });
         }
     });
+}
+
+/// Marks successful answers with fewer output tokens than `min` as failed
+/// (`--min-tokens`): a server that stops early is not measured as a fast
+/// one.
+pub fn fail_short_answers(records: &mut [RequestRecord], min: u32) {
+    for r in records.iter_mut().filter(|r| r.ok()) {
+        let got = r.output_tokens().unwrap_or(0);
+        if got < u64::from(min) {
+            r.error = Some(crate::error::RequestError::TooFewTokens {
+                got,
+                min,
+                source_name: r.token_source().to_string(),
+            });
+        }
+    }
 }

@@ -231,6 +231,12 @@ impl Exchange<'_> {
         if data == b"[DONE]" {
             self.done_seen = true;
             rec.done = Some(now);
+            // A clean end that produced nothing and said nothing about why
+            // is an aborted request, not a zero-token success. Set before
+            // the hook reads `ok()`, so the load generator is told too.
+            if rec.text_chunks == 0 && !self.finished {
+                rec.error = Some(RequestError::EmptyStream { events: rec.events });
+            }
             self.hook.complete(rec);
             self.completed = true;
             return Ok(());
@@ -393,8 +399,15 @@ async fn exec_inner(
     };
     // Arrival stamps come from the connection's socket reads (see
     // `stamped_io`): the moment the bytes were read, not when this task ran.
+    // Never before the request was sent: the bytes answer it.
     let read_stamp = conn.as_ref().map(|c| Arc::clone(&c.read_stamp));
-    let arrival = move |now: Instant| read_stamp.as_ref().map_or(now, |s| s.arrival(now));
+    let sent = rec.sent;
+    let arrival = move |now: Instant| {
+        read_stamp.as_ref().map_or(now, |s| match sent {
+            Some(sent) => s.arrival_after(sent, now),
+            None => s.arrival(now),
+        })
+    };
     rec.headers = Some(arrival(Instant::now()));
     let status = response.status();
     rec.status = Some(status.as_u16());

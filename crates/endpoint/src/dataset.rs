@@ -113,9 +113,11 @@ impl Dataset {
     }
 
     /// Synthetic prompts of exactly `input_tokens` tokens (with a tokenizer:
-    /// random non-special token ids, decoded and re-encoded until the length
-    /// holds; without one: words, one token each for a whitespace
-    /// tokenizer), each asking for `output_tokens`. Deterministic in `seed`.
+    /// random non-special token ids among those that decode to clean text,
+    /// decoded and re-encoded until the length holds; without one: words of
+    /// a fixed vocabulary, one token each for a whitespace tokenizer), each
+    /// asking for `output_tokens`. Deterministic in `seed`. The text never
+    /// holds U+FFFD or control characters.
     pub fn synthetic(
         count: usize,
         input_tokens: u32,
@@ -197,6 +199,27 @@ const WORDS: [&str; 32] = [
     "again",
 ];
 
+/// Text a prompt may carry: no U+FFFD (a token that is part of a UTF-8
+/// sequence, decoded alone) and no control characters.
+pub fn is_clean_text(s: &str) -> bool {
+    !s.chars()
+        .any(|c| c == char::REPLACEMENT_CHARACTER || c.is_control())
+}
+
+/// Drops what [`is_clean_text`] refuses (replacing it by a space so words
+/// do not merge), as a last resort after re-encoding.
+fn clean_text(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c == char::REPLACEMENT_CHARACTER || c.is_control() {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 fn synthetic_with_tokenizer(
     t: &TokenCounter,
     n: u32,
@@ -208,16 +231,33 @@ fn synthetic_with_tokenizer(
             "the tokenizer has no vocabulary".into(),
         ));
     }
-    let draw = |rng: &mut Mt19937| loop {
-        let id = uniform_int(rng, vocab - 1) as u32;
-        if !t.is_special(id) {
-            return id;
+    // Ids are drawn only from tokens that decode, alone, to clean text:
+    // byte-level vocabularies hold pieces of UTF-8 sequences (decoded
+    // alone: U+FFFD) and control characters. Each id is judged once.
+    let mut judged: std::collections::HashMap<u32, bool> = std::collections::HashMap::new();
+    let mut draw = |rng: &mut Mt19937| -> Result<u32, EndpointError> {
+        for _ in 0..10_000 {
+            let id = uniform_int(rng, vocab - 1) as u32;
+            let clean = *judged.entry(id).or_insert_with(|| {
+                !t.is_special(id)
+                    && t.decode(&[id])
+                        .is_some_and(|s| !s.trim().is_empty() && is_clean_text(&s))
+            });
+            if clean {
+                return Ok(id);
+            }
         }
+        Err(EndpointError::Config(
+            "the tokenizer's vocabulary has (almost) no token that decodes to clean text".into(),
+        ))
     };
-    let mut ids: Vec<u32> = (0..n).map(|_| draw(rng)).collect();
+    let mut ids: Vec<u32> = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        ids.push(draw(rng)?);
+    }
     // Decoding and re-encoding merges or splits tokens; adjust a few times.
     for _ in 0..8 {
-        let text = t.decode(&ids).unwrap_or_default();
+        let text = clean_text(&t.decode(&ids).unwrap_or_default());
         let re = t.encode(&text).unwrap_or_default();
         match re.len().cmp(&(n as usize)) {
             std::cmp::Ordering::Equal => return Ok(text),
@@ -228,12 +268,13 @@ fn synthetic_with_tokenizer(
             std::cmp::Ordering::Less => {
                 ids = re;
                 while ids.len() < n as usize {
-                    ids.push(draw(rng));
+                    ids.push(draw(rng)?);
                 }
             }
         }
     }
-    Ok(t.decode(&ids).unwrap_or_default())
+    // A truncation may have cut a character in two: clean the result.
+    Ok(clean_text(&t.decode(&ids).unwrap_or_default()))
 }
 
 fn parse_jsonl(
@@ -396,6 +437,66 @@ mod tests {
         let d = Dataset::load(&p, None, None).unwrap();
         assert_eq!(d.len(), 1);
         assert_eq!(d.prompts[0].reference.as_deref(), Some("a1"));
+    }
+
+    /// A GPT-2 style byte-level BPE over the 256 bytes plus the two-byte
+    /// token of `é`: most single bytes above 0x7f are pieces of UTF-8
+    /// sequences, which decode alone to U+FFFD.
+    fn byte_level_tokenizer() -> TokenCounter {
+        let mut bs: Vec<u32> = (33..127).chain(161..173).chain(174..256).collect();
+        let mut cs = bs.clone();
+        let mut extra = 0;
+        for b in 0..256u32 {
+            if !bs.contains(&b) {
+                bs.push(b);
+                cs.push(256 + extra);
+                extra += 1;
+            }
+        }
+        let byte_char = |b: u32| {
+            let i = bs.iter().position(|x| *x == b).unwrap();
+            char::from_u32(cs[i]).unwrap()
+        };
+        let mut vocab = serde_json::Map::new();
+        for b in 0..256u32 {
+            vocab.insert(byte_char(b).to_string(), b.into());
+        }
+        let (e1, e2) = (byte_char(0xc3), byte_char(0xa9));
+        vocab.insert(format!("{e1}{e2}"), 256.into());
+        let json = serde_json::json!({
+            "version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+            "normalizer": null,
+            "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+            "post_processor": null,
+            "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+            "model": {"type": "BPE", "dropout": null, "unk_token": null,
+                      "continuing_subword_prefix": null, "end_of_word_suffix": null,
+                      "fuse_unk": false, "byte_fallback": false,
+                      "vocab": vocab, "merges": [format!("{e1} {e2}")]}
+        });
+        TokenCounter::from_json(&json.to_string()).unwrap()
+    }
+
+    #[test]
+    fn synthetic_text_is_clean_over_many_seeds() {
+        let t = byte_level_tokenizer();
+        // The hazard is real: random ids of this vocabulary decode to U+FFFD.
+        let raw = t.decode(&[0xc3, 0x41, 0xff, 0x0a]).unwrap();
+        assert!(!is_clean_text(&raw), "{raw:?}");
+        for seed in 0..200 {
+            let d = Dataset::synthetic(4, 32, 8, Some(&t), seed).unwrap();
+            for p in &d.prompts {
+                assert!(is_clean_text(&p.text), "seed {seed}: {:?}", p.text);
+                assert!(!p.text.trim().is_empty(), "seed {seed}");
+            }
+        }
+        for seed in 0..200 {
+            let d = Dataset::synthetic(4, 32, 8, None, seed).unwrap();
+            for p in &d.prompts {
+                assert!(is_clean_text(&p.text), "seed {seed}: {:?}", p.text);
+                assert!(p.text.split(' ').all(|w| WORDS.contains(&w)));
+            }
+        }
     }
 
     #[test]

@@ -75,6 +75,18 @@ pub enum RequestError {
     /// The stream ended cleanly but without `[DONE]` or a finish reason.
     #[error("the stream ended early: {message}")]
     Incomplete { message: String },
+    /// The stream ended (even with `[DONE]`) without any text and without a
+    /// finish reason: the server gave up on the request (llama-cpp-python
+    /// aborts the stream in progress when a new request comes in).
+    #[error("the stream ended with no text and no finish_reason after {events} event(s): the server aborted the request")]
+    EmptyStream { events: u32 },
+    /// The answer is shorter than `--min-tokens`.
+    #[error("{got} output tokens, fewer than --min-tokens {min} (counted by {source_name})")]
+    TooFewTokens {
+        got: u64,
+        min: u32,
+        source_name: String,
+    },
 }
 
 impl RequestError {
@@ -90,6 +102,8 @@ impl RequestError {
             RequestError::InvalidJson { .. } => "invalid_json",
             RequestError::ServerError { .. } => "server_error",
             RequestError::Incomplete { .. } => "incomplete",
+            RequestError::EmptyStream { .. } => "empty_stream",
+            RequestError::TooFewTokens { .. } => "too_few_tokens",
         }
     }
 }

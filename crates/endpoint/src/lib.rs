@@ -46,7 +46,7 @@ pub mod tls;
 pub mod tokenize;
 
 pub use api::{ApiKind, RequestOptions, Target};
-pub use bench::{Bench, BenchConfig, PointResult, PointSummary};
+pub use bench::{Bench, BenchConfig, PointResult, PointSummary, UsageMode};
 pub use client::Timeouts;
 pub use dataset::{Dataset, DatasetFormat, Prompt};
 pub use error::{EndpointError, RequestError};

@@ -454,13 +454,72 @@ pub fn open_loop_report(
 /// is on the front if no other point is at least as good on both and
 /// strictly better on one.
 pub fn pareto_front(points: &[(f64, f64)]) -> Vec<bool> {
+    let all: Vec<ParetoPoint> = points
+        .iter()
+        .map(|&(system_tps, tps_per_user)| ParetoPoint {
+            system_tps,
+            tps_per_user,
+            queues: false,
+            eligible: true,
+        })
+        .collect();
+    guarded_pareto_front(&all)
+}
+
+/// A point of a sweep as the Pareto front sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParetoPoint {
+    pub system_tps: f64,
+    pub tps_per_user: f64,
+    /// Requests queue at this point (see [`queueing_points`]).
+    pub queues: bool,
+    /// Counts at all (a point where most requests failed does not).
+    pub eligible: bool,
+}
+
+/// A point is marked as queueing when its TTFT p90 exceeds this multiple
+/// of the lowest TTFT p90 of the sweep.
+pub const QUEUE_TTFT_RATIO: f64 = 3.0;
+
+/// Which points queue: TTFT p90 more than [`QUEUE_TTFT_RATIO`] times the
+/// lowest TTFT p90 among the eligible points. tokens/s per user is
+/// measured from the first token on, so it cannot see time spent waiting
+/// for the server to start a request; TTFT can. Points without a TTFT
+/// (no streaming) are never marked.
+pub fn queueing_points(ttft_p90_ms: &[Option<f64>], eligible: &[bool]) -> Vec<bool> {
+    let base = ttft_p90_ms
+        .iter()
+        .zip(eligible)
+        .filter(|(_, e)| **e)
+        .filter_map(|(t, _)| *t)
+        .filter(|t| *t > 0.0)
+        .min_by(f64::total_cmp);
+    ttft_p90_ms
+        .iter()
+        .map(|t| match (t, base) {
+            (Some(t), Some(b)) => *t > QUEUE_TTFT_RATIO * b,
+            _ => false,
+        })
+        .collect()
+}
+
+/// The Pareto front of (system_tps, tps_per_user) with two guards: a point
+/// that is not eligible (most requests failed) is never on the front and
+/// dominates nothing, and a point that queues cannot dominate one that
+/// does not (its tokens/s per user hides the wait before the first token).
+pub fn guarded_pareto_front(points: &[ParetoPoint]) -> Vec<bool> {
+    let dominates = |x: &ParetoPoint, p: &ParetoPoint| {
+        // A queueing point can dominate only another queueing point.
+        let may_dominate = !x.queues || p.queues;
+        x.eligible
+            && may_dominate
+            && x.system_tps >= p.system_tps
+            && x.tps_per_user >= p.tps_per_user
+            && (x.system_tps > p.system_tps || x.tps_per_user > p.tps_per_user)
+    };
     points
         .iter()
-        .map(|&(a, b)| {
-            !points
-                .iter()
-                .any(|&(x, y)| x >= a && y >= b && (x > a || y > b))
-        })
+        .map(|p| p.eligible && !points.iter().any(|x| dominates(x, p)))
         .collect()
 }
 
@@ -482,6 +541,31 @@ mod tests {
     fn pareto() {
         let pts = [(100.0, 50.0), (200.0, 40.0), (150.0, 30.0), (200.0, 40.0)];
         assert_eq!(pareto_front(&pts), vec![true, true, false, true]);
+    }
+
+    #[test]
+    fn queueing_point_cannot_dominate_and_failed_point_is_off_the_front() {
+        // c=1: 10 ms TTFT; c=4 queues (11x the TTFT) with better tokens/s
+        // on both axes; c=8 failed mostly.
+        let ttft = [Some(10.0), Some(110.0), Some(5.0)];
+        let eligible = [true, true, false];
+        let queues = queueing_points(&ttft, &eligible);
+        // The failed point's low TTFT is not the base.
+        assert_eq!(queues, vec![false, true, false]);
+        let pts: Vec<ParetoPoint> = [(100.0, 50.0), (300.0, 60.0), (900.0, 90.0)]
+            .iter()
+            .zip(queues.iter().zip(eligible))
+            .map(|(&(a, b), (&q, e))| ParetoPoint {
+                system_tps: a,
+                tps_per_user: b,
+                queues: q,
+                eligible: e,
+            })
+            .collect();
+        assert_eq!(guarded_pareto_front(&pts), vec![true, true, false]);
+        // Without the guards c=1 would be dominated.
+        let plain: Vec<(f64, f64)> = pts.iter().map(|p| (p.system_tps, p.tps_per_user)).collect();
+        assert_eq!(pareto_front(&plain), vec![false, false, true]);
     }
 
     #[test]

@@ -14,6 +14,14 @@
 //! Faults for tests, on every Nth request: HTTP 500, a connection closed
 //! mid-stream, an event with invalid JSON, headers sent late, a stream that
 //! ends without `[DONE]`.
+//!
+//! Server behaviours seen in real engines: `abort_streams` (a new request
+//! aborts the stream in progress, which ends with `[DONE]` and no finish
+//! reason, as llama-cpp-python's `interrupt_requests` does),
+//! `max_concurrency` (requests beyond N wait in a queue before their TTFT
+//! clock starts, so TTFT grows with load), and `usage: false` (no `usage`
+//! in answers). `GET /metrics` serves the running and waiting gauges as
+//! Prometheus text.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -84,6 +92,15 @@ pub struct MockConfig {
     /// Stamp the first content chunk with `mock_sent_ns`.
     pub stamp: bool,
     pub fault: Option<(MockFault, u64)>,
+    /// A new streamed request aborts the stream in progress: at its next
+    /// due chunk that stream sends `[DONE]` and nothing else (no text, no
+    /// finish reason) — llama-cpp-python's default `interrupt_requests`.
+    pub abort_streams: bool,
+    /// Serve at most this many requests at once; the rest wait in a queue
+    /// (their TTFT counts the wait, as on a saturated engine).
+    pub max_concurrency: Option<usize>,
+    /// Report `usage` in answers (off: servers that never do).
+    pub usage: bool,
     /// Serve https with this configuration (certificate and key).
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
@@ -101,6 +118,9 @@ impl Default for MockConfig {
             model: "mock".into(),
             stamp: true,
             fault: None,
+            abort_streams: false,
+            max_concurrency: None,
+            usage: true,
             tls: None,
         }
     }
@@ -113,12 +133,22 @@ pub struct MockStats {
     pub streams: AtomicU64,
     pub faults: AtomicU64,
     pub connections: AtomicU64,
+    /// Streams cut short by a newer request (`abort_streams`).
+    pub aborted: AtomicU64,
+    /// Requests being served now.
+    pub running: AtomicU64,
+    /// Requests waiting for a slot (`max_concurrency`).
+    pub waiting: AtomicU64,
 }
 
 struct Shared {
     cfg: MockConfig,
     stats: Arc<MockStats>,
     counter: AtomicU64,
+    /// Id of the newest streamed request (`abort_streams`).
+    newest_stream: Arc<AtomicU64>,
+    /// Serving slots (`max_concurrency`).
+    slots: Option<Arc<tokio::sync::Semaphore>>,
     /// Pre-built answers (max-throughput).
     canned_full: Bytes,
     canned_stream: Bytes,
@@ -167,9 +197,10 @@ impl MockServer {
             "chat.completion",
             8,
             cfg.usage_offset,
+            cfg.usage,
         ));
         let canned_stream = Bytes::from(
-            stream_events(&cfg.model, &words, true, 8, cfg.usage_offset)
+            stream_events(&cfg.model, &words, cfg.usage, 8, cfg.usage_offset)
                 .into_iter()
                 .flatten()
                 .collect::<Vec<u8>>(),
@@ -178,6 +209,10 @@ impl MockServer {
             cfg: cfg.clone(),
             stats: Arc::clone(&stats),
             counter: AtomicU64::new(0),
+            newest_stream: Arc::new(AtomicU64::new(0)),
+            slots: cfg
+                .max_concurrency
+                .map(|n| Arc::new(tokio::sync::Semaphore::new(n.max(1)))),
             canned_full,
             canned_stream,
         });
@@ -356,6 +391,21 @@ async fn handle(
                 })
                 .to_string(),
             ),
+            "/metrics" => {
+                let st = &shared.stats;
+                let text = format!(
+                    "# HELP yardstick_mock_requests_running Requests being served.\n# TYPE yardstick_mock_requests_running gauge\nyardstick_mock_requests_running {}\n# HELP yardstick_mock_requests_waiting Requests queued for a slot.\n# TYPE yardstick_mock_requests_waiting gauge\nyardstick_mock_requests_waiting {}\n# TYPE yardstick_mock_requests_total counter\nyardstick_mock_requests_total {}\n",
+                    st.running.load(Ordering::Relaxed),
+                    st.waiting.load(Ordering::Relaxed),
+                    st.requests.load(Ordering::Relaxed),
+                );
+                let mut r = Response::new(MockBody::Full(Some(Bytes::from(text))));
+                r.headers_mut().insert(
+                    CONTENT_TYPE,
+                    http::HeaderValue::from_static("text/plain; version=0.0.4"),
+                );
+                r
+            }
             "/health" | "/v2/health/ready" | "/v2/health/live" => {
                 json_response(StatusCode::OK, "{}")
             }
@@ -370,7 +420,8 @@ async fn handle(
         });
     }
     let n = shared.stats.requests.fetch_add(1, Ordering::Relaxed) + 1;
-    let start = tokio::time::Instant::now();
+    // A newer request supersedes the stream in progress (abort_streams).
+    let stream_id = shared.newest_stream.fetch_add(1, Ordering::SeqCst) + 1;
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
@@ -380,6 +431,9 @@ async fn handle(
             ))
         }
     };
+    // Wait for a serving slot; the request's clock starts when it gets one.
+    let slot = Slot::acquire(&shared).await;
+    let start = tokio::time::Instant::now();
     let fault = cfg
         .fault
         .filter(|(_, every)| *every > 0 && n.is_multiple_of(*every))
@@ -467,10 +521,19 @@ async fn handle(
             let total = cfg.ttft + cfg.tpot * (words.len().saturating_sub(1) as u32);
             tokio::time::sleep_until(start + total).await;
         }
-        return Ok(json_response(
+        let answer = json_response(
             StatusCode::OK,
-            full_body(&cfg.model, &words, object, prompt_tokens, cfg.usage_offset),
-        ));
+            full_body(
+                &cfg.model,
+                &words,
+                object,
+                prompt_tokens,
+                cfg.usage_offset,
+                cfg.usage,
+            ),
+        );
+        drop(slot);
+        return Ok(answer);
     }
     shared.stats.streams.fetch_add(1, Ordering::Relaxed);
     let include_usage = parsed
@@ -478,7 +541,8 @@ async fn handle(
         .as_ref()
         .and_then(|o| o.get("include_usage"))
         .and_then(Value::as_bool)
-        .unwrap_or(false);
+        .unwrap_or(false)
+        && cfg.usage;
     let mut events = stream_events_for(
         chat,
         &cfg.model,
@@ -523,9 +587,9 @@ async fn handle(
         Some(MockFault::CloseMidStream) => {
             let keep = pieces.len() / 2;
             pieces.truncate(keep.max(2));
-            return Ok(sse_response(MockBody::Stream(StreamBody::new(
-                pieces, start, true,
-            ))));
+            return Ok(sse_response(MockBody::Stream(
+                StreamBody::new(pieces, start, true).with_slot(slot),
+            )));
         }
         Some(MockFault::InvalidJson) => {
             let mid = (pieces.len() / 2).max(1);
@@ -544,9 +608,56 @@ async fn handle(
         }
         _ => {}
     }
-    Ok(sse_response(MockBody::Stream(StreamBody::new(
-        pieces, start, false,
-    ))))
+    let mut body = StreamBody::new(pieces, start, false).with_slot(slot);
+    if cfg.abort_streams {
+        body.superseded_by = Some(Supersede {
+            newest: Arc::clone(&shared.newest_stream),
+            id: stream_id,
+            stats: Arc::clone(&shared.stats),
+        });
+    }
+    Ok(sse_response(MockBody::Stream(body)))
+}
+
+/// A serving slot (`max_concurrency`), counted in the running gauge while
+/// held.
+struct Slot {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    stats: Arc<MockStats>,
+}
+
+impl Slot {
+    async fn acquire(shared: &Shared) -> Slot {
+        let permit = match &shared.slots {
+            None => None,
+            Some(sem) => {
+                shared.stats.waiting.fetch_add(1, Ordering::Relaxed);
+                // The semaphore is never closed, so this only fails if it
+                // were; then the request is served without a slot.
+                let p = Arc::clone(sem).acquire_owned().await.ok();
+                shared.stats.waiting.fetch_sub(1, Ordering::Relaxed);
+                p
+            }
+        };
+        shared.stats.running.fetch_add(1, Ordering::Relaxed);
+        Slot {
+            _permit: permit,
+            stats: Arc::clone(&shared.stats),
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.stats.running.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Tells a stream that a newer request arrived (`abort_streams`).
+struct Supersede {
+    newest: Arc<AtomicU64>,
+    id: u64,
+    stats: Arc<MockStats>,
 }
 
 fn sse_response(body: MockBody) -> Response<MockBody> {
@@ -565,17 +676,26 @@ fn usage_json(prompt: u64, completion: u64, offset: i64) -> Value {
     json!({"prompt_tokens": prompt, "completion_tokens": c, "total_tokens": prompt + c})
 }
 
-fn full_body(model: &str, words: &[String], object: &str, prompt: u64, offset: i64) -> Vec<u8> {
+fn full_body(
+    model: &str,
+    words: &[String],
+    object: &str,
+    prompt: u64,
+    offset: i64,
+    usage: bool,
+) -> Vec<u8> {
     let text = words.join(" ");
     let choice = if object == "chat.completion" {
         json!({"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"})
     } else {
         json!({"index": 0, "text": text, "finish_reason": "stop"})
     };
-    json!({"id": "mock", "object": object, "created": 0, "model": model,
-           "choices": [choice], "usage": usage_json(prompt, words.len() as u64, offset)})
-    .to_string()
-    .into_bytes()
+    let mut v = json!({"id": "mock", "object": object, "created": 0, "model": model,
+           "choices": [choice]});
+    if usage {
+        v["usage"] = usage_json(prompt, words.len() as u64, offset);
+    }
+    v.to_string().into_bytes()
 }
 
 fn sse(v: &Value) -> Vec<u8> {
@@ -660,6 +780,9 @@ pub struct StreamBody {
     /// End with an error (hyper then aborts the connection mid-body).
     abort_at_end: bool,
     abort_due: Option<tokio::time::Instant>,
+    /// Held until the last piece is sent.
+    slot: Option<Slot>,
+    superseded_by: Option<Supersede>,
 }
 
 impl StreamBody {
@@ -670,7 +793,22 @@ impl StreamBody {
             sleep: None,
             abort_at_end,
             abort_due: None,
+            slot: None,
+            superseded_by: None,
         }
+    }
+
+    fn with_slot(mut self, slot: Slot) -> Self {
+        self.slot = Some(slot);
+        self
+    }
+
+    /// A newer request arrived since this stream's: drop what is left and
+    /// end with a bare `[DONE]`.
+    fn superseded(&self) -> bool {
+        self.superseded_by
+            .as_ref()
+            .is_some_and(|s| s.newest.load(Ordering::SeqCst) != s.id)
     }
 }
 
@@ -740,6 +878,18 @@ impl Body for MockBody {
                 }
                 let now = tokio::time::Instant::now();
                 let mut out = Vec::new();
+                // The role chunk (due at once) always goes out; an abort
+                // is noticed at the next chunk after it.
+                if s.pieces.front().is_some_and(|p| !p.at.is_zero()) && s.superseded() {
+                    s.pieces.clear();
+                    s.slot = None;
+                    if let Some(sup) = s.superseded_by.take() {
+                        sup.stats.aborted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(
+                        b"data: [DONE]\n\n",
+                    )))));
+                }
                 while let Some(p) = s.pieces.front() {
                     if s.start + p.at > now {
                         break;
@@ -755,6 +905,9 @@ impl Body for MockBody {
                     } else {
                         out.extend_from_slice(&p.bytes);
                     }
+                }
+                if s.pieces.is_empty() {
+                    s.slot = None;
                 }
                 Poll::Ready(Some(Ok(Frame::data(Bytes::from(out)))))
             }

@@ -1,16 +1,20 @@
-//! Writing results: `result_summary.json` (MLPerf Endpoints' summary
-//! fields), `requests.jsonl` (every request with its full output), and
-//! `requests.csv`; and the Pareto table of a sweep for the terminal.
+//! Writing results, one layout for one point or many: every point in its
+//! own folder named by its label (`<out>/c4/`, `<out>/poisson-100/`, ...)
+//! holding `result_summary.json` (MLPerf Endpoints' summary fields),
+//! `requests.jsonl` (every request with its full output and, when it
+//! failed, why) and `requests.csv` (plus LoadGen's logs for runs through
+//! the scenarios); the index at the top (`sweep.json`, `pareto.csv`); and
+//! the Pareto table for the terminal.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::{json, Value};
 
 use crate::bench::{PointResult, PointSummary};
 use crate::error::EndpointError;
-use crate::metrics::pareto_front;
+use crate::metrics::{guarded_pareto_front, queueing_points, ParetoPoint, QUEUE_TTFT_RATIO};
 use crate::record::RequestRecord;
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> EndpointError + '_ {
@@ -116,32 +120,86 @@ pub fn write_point(dir: &Path, point: &PointResult) -> Result<(), EndpointError>
     Ok(())
 }
 
-/// Writes `sweep.json` (every point's summary, with a `pareto` flag) and
-/// `pareto.csv`.
-pub fn write_sweep(dir: &Path, points: &[&PointSummary]) -> Result<(), EndpointError> {
-    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    let front = pareto_flags(points);
-    let list: Vec<Value> = points
+/// The folder of one point: `<out>/<label>` (`c4`, `poisson-100`,
+/// `offline`, ...). A single point is a sweep of one and gets its folder
+/// too, so every run has the same layout.
+pub fn point_dir(out: &Path, label: &str) -> PathBuf {
+    out.join(label)
+}
+
+/// How the sweep's points stand on the Pareto front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrontFlags {
+    pub on_front: bool,
+    /// The point queues (TTFT p90 over [`QUEUE_TTFT_RATIO`] x the lowest).
+    pub queues: bool,
+    /// Most requests failed: left off the front.
+    pub excluded: bool,
+}
+
+/// The Pareto flags of every point (see [`guarded_pareto_front`]).
+pub fn front_flags(points: &[&PointSummary]) -> Vec<FrontFlags> {
+    let eligible: Vec<bool> = points.iter().map(|s| !s.most_requests_failed).collect();
+    let ttft: Vec<Option<f64>> = points.iter().map(|s| s.metrics.ttft_p90_ms).collect();
+    let queues = queueing_points(&ttft, &eligible);
+    let pts: Vec<ParetoPoint> = points
         .iter()
-        .zip(&front)
-        .map(|(s, f)| {
-            let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
-            if let Value::Object(o) = &mut v {
-                o.insert("pareto".into(), json!(f));
-            }
-            v
+        .zip(queues.iter().zip(&eligible))
+        .map(|(s, (&q, &e))| ParetoPoint {
+            system_tps: s.metrics.system_tps,
+            tps_per_user: s.metrics.tps_per_user.unwrap_or(0.0),
+            queues: q,
+            eligible: e,
         })
         .collect();
-    let p = dir.join("sweep.json");
+    guarded_pareto_front(&pts)
+        .into_iter()
+        .zip(queues.iter().zip(&eligible))
+        .map(|(on_front, (&queues, &e))| FrontFlags {
+            on_front,
+            queues,
+            excluded: !e,
+        })
+        .collect()
+}
+
+fn ttft_ms(s: &PointSummary, key: &str) -> Option<f64> {
+    s.metrics
+        .ttft
+        .as_ref()
+        .and_then(|t| t.p(key))
+        .map(|v| v / 1e6)
+}
+
+/// Writes the run's index at the top of `out`: `sweep.json` (every point's
+/// summary with its folder and its `pareto`, `queues` and `excluded`
+/// flags) and `pareto.csv`. Written for a single point too.
+pub fn write_index(out: &Path, points: &[&PointSummary]) -> Result<(), EndpointError> {
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let flags = front_flags(points);
+    let mut list = Vec::with_capacity(points.len());
+    for (s, f) in points.iter().zip(&flags) {
+        let mut v = serde_json::to_value(s).map_err(|e| EndpointError::Config(e.to_string()))?;
+        if let Value::Object(o) = &mut v {
+            o.insert("dir".into(), json!(s.label));
+            o.insert("pareto".into(), json!(f.on_front));
+            o.insert("queues".into(), json!(f.queues));
+            o.insert("excluded".into(), json!(f.excluded));
+        }
+        list.push(v);
+    }
+    let p = out.join("sweep.json");
     let text =
         serde_json::to_string_pretty(&list).map_err(|e| EndpointError::Config(e.to_string()))?;
     std::fs::write(&p, text + "\n").map_err(io_err(&p))?;
-    let p = dir.join("pareto.csv");
-    let mut s = String::from("concurrency,target_rate,issued,completed,failed,qps,system_tps,tps_per_user,ttft_p90_ms,tpot_p90_ms,e2e_p90_ms,pareto\n");
-    for (x, f) in points.iter().zip(&front) {
+    let p = out.join("pareto.csv");
+    let mut s = String::from("dir,concurrency,target_rate,issued,completed,failed,qps,system_tps,tps_per_user,ttft_p50_ms,ttft_p90_ms,tpot_p90_ms,e2e_p90_ms,queues,excluded,pareto\n");
+    for (x, f) in points.iter().zip(&flags) {
         let m = &x.metrics;
+        let ms3 = |v: Option<f64>| opt(v.map(|v| format!("{v:.3}")));
         s.push_str(&format!(
-            "{},{},{},{},{},{:.3},{:.3},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{:.3},{:.3},{},{},{},{},{},{},{},{}\n",
+            x.label,
             opt(x.concurrency),
             opt(x.target_rate),
             m.n_samples_issued,
@@ -149,35 +207,32 @@ pub fn write_sweep(dir: &Path, points: &[&PointSummary]) -> Result<(), EndpointE
             m.n_samples_failed,
             m.qps,
             m.system_tps,
-            opt(m.tps_per_user.map(|v| format!("{v:.3}"))),
-            opt(m.ttft_p90_ms.map(|v| format!("{v:.3}"))),
-            opt(m.tpot_p90_ms.map(|v| format!("{v:.3}"))),
-            opt(m
-                .latency
-                .as_ref()
-                .and_then(|l| l.p("90"))
-                .map(|v| format!("{:.3}", v / 1e6))),
-            f
+            ms3(m.tps_per_user),
+            ms3(ttft_ms(x, "50")),
+            ms3(m.ttft_p90_ms),
+            ms3(m.tpot_p90_ms),
+            ms3(m.latency.as_ref().and_then(|l| l.p("90")).map(|v| v / 1e6)),
+            f.queues,
+            f.excluded,
+            f.on_front
         ));
     }
     std::fs::write(&p, s).map_err(io_err(&p))?;
     Ok(())
 }
 
-fn pareto_flags(points: &[&PointSummary]) -> Vec<bool> {
-    let pts: Vec<(f64, f64)> = points
-        .iter()
-        .map(|s| (s.metrics.system_tps, s.metrics.tps_per_user.unwrap_or(0.0)))
-        .collect();
-    pareto_front(&pts)
+/// The rule of the `pareto` column, printed under the table.
+pub fn pareto_footer() -> String {
+    format!(
+        "pareto: * = on the front of system_tps against tps_per_user. Q = the point queues: its TTFT p90 is over {QUEUE_TTFT_RATIO}x the sweep's lowest, time tokens/s per user does not see; a Q point never pushes a point without Q off the front. ! = more than half the requests failed: never on the front.\n"
+    )
 }
 
-/// The terminal table of points; `*` marks the Pareto front of
-/// (system_tps, tps_per_user).
+/// The terminal table of points with the Pareto front and its footer.
 pub fn pareto_table(points: &[&PointSummary]) -> String {
-    let front = pareto_flags(points);
+    let flags = front_flags(points);
     let mut s = format!(
-        "{:>11} {:>8} {:>8} {:>6} {:>10} {:>11} {:>12} {:>11} {:>11} {:>11}  pareto\n",
+        "{:>13} {:>8} {:>8} {:>6} {:>10} {:>11} {:>12} {:>11} {:>11} {:>11} {:>11}  pareto\n",
         "load",
         "issued",
         "ok",
@@ -185,20 +240,31 @@ pub fn pareto_table(points: &[&PointSummary]) -> String {
         "req/s",
         "system_tps",
         "tps_per_user",
+        "ttft_p50_ms",
         "ttft_p90_ms",
         "tpot_p90_ms",
         "e2e_p90_ms"
     );
     let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
-    for (x, on) in points.iter().zip(front) {
+    for (x, fl) in points.iter().zip(flags) {
         let m = &x.metrics;
         let load = match (x.concurrency, x.target_rate) {
             (Some(c), _) => format!("c={c}"),
             (None, Some(r)) => format!("{r:.0}/s"),
             _ => x.load_pattern.clone(),
         };
+        let mut mark = String::new();
+        if fl.on_front {
+            mark.push('*');
+        }
+        if fl.queues {
+            mark.push('Q');
+        }
+        if fl.excluded {
+            mark.push('!');
+        }
         s.push_str(&format!(
-            "{:>11} {:>8} {:>8} {:>6} {:>10.1} {:>11.1} {:>12} {:>11} {:>11} {:>11}  {}\n",
+            "{:>13} {:>8} {:>8} {:>6} {:>10.1} {:>11.1} {:>12} {:>11} {:>11} {:>11} {:>11}  {}\n",
             load,
             m.n_samples_issued,
             m.n_samples_completed,
@@ -206,11 +272,13 @@ pub fn pareto_table(points: &[&PointSummary]) -> String {
             m.qps,
             m.system_tps,
             f(m.tps_per_user),
+            f(ttft_ms(x, "50")),
             f(m.ttft_p90_ms),
             f(m.tpot_p90_ms),
             f(m.latency.as_ref().and_then(|l| l.p("90")).map(|v| v / 1e6)),
-            if on { "*" } else { "" }
+            mark
         ));
     }
+    s.push_str(&pareto_footer());
     s
 }

@@ -1,4 +1,10 @@
 //! `probe`: what an endpoint serves and how it streams, before a benchmark.
+//!
+//! Required: at least one API answers a request, and [`CONCURRENT_STREAMS`]
+//! streams sent at once all end properly (text, then a finish reason) — a
+//! server that aborts or mixes up concurrent streams fails here rather
+//! than in the middle of a benchmark. Optional (reported, never a
+//! failure when absent): `/v1/models`, the health routes and `/metrics`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,12 +23,44 @@ use crate::error::{snippet, EndpointError, RequestError};
 use crate::record::RequestRecord;
 use crate::tls::TlsTrust;
 
+/// Streams the probe sends at once to see the server serve them together.
+pub const CONCURRENT_STREAMS: usize = 4;
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Ok,
+    Fail,
+    /// An optional route the server does not have.
+    Absent,
+    /// Worth knowing, not a failure (an optional route that answered
+    /// oddly, a check that could not run).
+    Info,
+}
+
 /// One check of a probe.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProbeCheck {
     pub name: String,
+    /// A failure of a required check fails the probe.
+    pub required: bool,
+    pub status: CheckStatus,
+    /// Not failed (`status` is not `fail`).
     pub ok: bool,
     pub detail: String,
+}
+
+impl ProbeCheck {
+    fn new(name: impl Into<String>, required: bool, status: CheckStatus, detail: String) -> Self {
+        ProbeCheck {
+            name: name.into(),
+            required,
+            status,
+            ok: status != CheckStatus::Fail,
+            detail,
+        }
+    }
 }
 
 /// What a probe found.
@@ -38,8 +76,13 @@ pub struct ProbeReport {
 }
 
 impl ProbeReport {
+    /// Some API answered and no required check failed.
     pub fn ok(&self) -> bool {
         !self.apis.is_empty()
+            && !self
+                .checks
+                .iter()
+                .any(|c| c.required && c.status == CheckStatus::Fail)
     }
 
     /// A human-readable report.
@@ -65,15 +108,158 @@ impl ProbeReport {
             }
         ));
         for c in &self.checks {
-            s.push_str(&format!(
-                "  [{}] {:<28} {}\n",
-                if c.ok { " ok " } else { "FAIL" },
-                c.name,
-                c.detail
-            ));
+            let (tag, prefix) = match c.status {
+                CheckStatus::Ok => (" ok ", ""),
+                CheckStatus::Fail => ("FAIL", ""),
+                CheckStatus::Absent => (" -- ", "absent (optional): "),
+                CheckStatus::Info => ("info", ""),
+            };
+            s.push_str(&format!("  [{tag}] {:<34} {prefix}{}\n", c.name, c.detail));
         }
+        s.push_str(if self.ok() {
+            "probe: OK\n"
+        } else if self.apis.is_empty() {
+            "probe: FAILED (no API answered)\n"
+        } else {
+            "probe: FAILED (a required check failed)\n"
+        });
         s
     }
+}
+
+/// The check of an optional GET route: 200 is ok, 404/405 absent, any
+/// other answer or no answer is information, never a failure.
+pub fn optional_route_check(
+    name: &str,
+    answer: Result<u16, String>,
+    detail_ok: impl FnOnce() -> String,
+) -> ProbeCheck {
+    let (status, detail) = match answer {
+        Ok(200) => (CheckStatus::Ok, detail_ok()),
+        Ok(s @ (404 | 405)) => (CheckStatus::Absent, format!("HTTP {s}")),
+        Ok(s) => (CheckStatus::Info, format!("HTTP {s} (optional route)")),
+        Err(e) => (
+            CheckStatus::Info,
+            format!("no answer (optional route): {e}"),
+        ),
+    };
+    ProbeCheck::new(name, false, status, detail)
+}
+
+/// Metric names of serving engines that say how busy the server is,
+/// recognised in `/metrics`.
+pub const KNOWN_METRICS: [&str; 22] = [
+    "vllm:num_requests_running",
+    "vllm:num_requests_waiting",
+    "vllm:gpu_cache_usage_perc",
+    "vllm:kv_cache_usage_perc",
+    "vllm:generation_tokens_total",
+    "vllm:time_to_first_token_seconds",
+    "sglang:num_running_reqs",
+    "sglang:num_queue_reqs",
+    "sglang:token_usage",
+    "sglang:gen_throughput",
+    "tgi_queue_size",
+    "tgi_batch_current_size",
+    "tgi_request_count",
+    "llamacpp:requests_processing",
+    "llamacpp:requests_deferred",
+    "llamacpp:tokens_predicted_total",
+    "nv_inference_request_success",
+    "nv_inference_queue_duration_us",
+    "nv_inference_count",
+    "yardstick_mock_requests_running",
+    "yardstick_mock_requests_waiting",
+    "yardstick_mock_requests_total",
+];
+
+/// The metric names of a Prometheus text exposition, in order of first
+/// appearance; `None` when the text is not one (no sample line, or more
+/// malformed lines than good ones).
+pub fn prometheus_metric_names(text: &str) -> Option<Vec<String>> {
+    let mut names: Vec<String> = Vec::new();
+    let (mut good, mut bad) = (0usize, 0usize);
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
+        let name = &line[..name_end];
+        let rest = &line[name_end..];
+        let rest = match rest.strip_prefix('{') {
+            Some(r) => match r.find('}') {
+                Some(i) => &r[i + 1..],
+                None => {
+                    bad += 1;
+                    continue;
+                }
+            },
+            None => rest,
+        };
+        let value = rest.split_whitespace().next().unwrap_or("");
+        let name_ok = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+        let value_ok = value.parse::<f64>().is_ok() || matches!(value, "+Inf" | "-Inf" | "NaN");
+        if name_ok && value_ok {
+            good += 1;
+            // Histogram and summary series share their family's name.
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(name);
+            if !names.iter().any(|n| n == family) {
+                names.push(family.to_string());
+            }
+        } else {
+            bad += 1;
+        }
+    }
+    (good > 0 && good >= bad).then_some(names)
+}
+
+/// The `/metrics` check from the route's answer.
+pub fn metrics_check(answer: Result<(u16, Bytes), String>) -> ProbeCheck {
+    const NAME: &str = "GET /metrics";
+    let (status, body) = match answer {
+        Ok((200, body)) => (200, body),
+        Ok((s, _)) => return optional_route_check(NAME, Ok(s), String::new),
+        Err(e) => return optional_route_check(NAME, Err(e), String::new),
+    };
+    let _ = status;
+    let text = String::from_utf8_lossy(&body);
+    let Some(names) = prometheus_metric_names(&text) else {
+        return ProbeCheck::new(
+            NAME,
+            false,
+            CheckStatus::Info,
+            format!(
+                "answered, but not Prometheus text (starts `{}`); server-side metrics unavailable",
+                snippet(text.trim_start().as_bytes(), 60)
+            ),
+        );
+    };
+    let known: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|n| KNOWN_METRICS.contains(n))
+        .collect();
+    let detail = if known.is_empty() {
+        format!(
+            "present, {} metric(s), none recognised (e.g. {})",
+            names.len(),
+            names.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        )
+    } else {
+        format!(
+            "present, {} metric(s); recognised: {}",
+            names.len(),
+            known.join(", ")
+        )
+    };
+    ProbeCheck::new(NAME, false, CheckStatus::Ok, detail)
 }
 
 async fn get(
@@ -156,9 +342,20 @@ fn parse_models(body: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Checks `url`: models, health routes, and a tiny request on each API
-/// (streamed and not), reporting how the server streams (role-only first
-/// chunk, usage in the stream, `[DONE]`).
+fn answer_of<T>(
+    r: Result<Result<T, RequestError>, tokio::time::error::Elapsed>,
+) -> Result<T, String> {
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("timed out".into()),
+    }
+}
+
+/// Checks `url`: models, health routes and `/metrics` (optional), a tiny
+/// request on each API (streamed and not), reporting how the server
+/// streams (role-only first chunk, usage in the stream, `[DONE]`), and
+/// [`CONCURRENT_STREAMS`] streams at once (required to end properly).
 pub fn probe(
     url: &str,
     model: Option<&str>,
@@ -181,38 +378,36 @@ pub fn probe(
     };
     rt.block_on(async {
         let models_path = format!("{}/models", target.base_path);
-        match tokio::time::timeout(timeout, get(&target, &models_path, &headers)).await {
-            Ok(Ok((status, server, body))) => {
-                report.server = server;
+        let answer =
+            answer_of(tokio::time::timeout(timeout, get(&target, &models_path, &headers)).await);
+        let answer = answer.map(|(status, server, body)| {
+            report.server = server;
+            if status == 200 {
                 report.models = parse_models(&body);
-                report.checks.push(ProbeCheck {
-                    name: format!("GET {models_path}"),
-                    ok: status == 200,
-                    detail: format!("HTTP {status}, {} model(s)", report.models.len()),
-                });
             }
-            Ok(Err(e)) => report.checks.push(ProbeCheck {
-                name: format!("GET {models_path}"),
-                ok: false,
-                detail: e.to_string(),
-            }),
-            Err(_) => report.checks.push(ProbeCheck {
-                name: format!("GET {models_path}"),
-                ok: false,
-                detail: "timed out".into(),
-            }),
-        }
+            status
+        });
+        let n_models = report.models.len();
+        report.checks.push(optional_route_check(
+            &format!("GET {models_path}"),
+            answer,
+            || format!("{n_models} model(s)"),
+        ));
         for path in ["/health", "/v2/health/ready"] {
-            if let Ok(Ok((status, _, _))) =
-                tokio::time::timeout(timeout, get(&target, path, &headers)).await
-            {
-                report.checks.push(ProbeCheck {
-                    name: format!("GET {path}"),
-                    ok: status == 200,
-                    detail: format!("HTTP {status}"),
-                });
-            }
+            let answer =
+                answer_of(tokio::time::timeout(timeout, get(&target, path, &headers)).await)
+                    .map(|(status, _, _)| status);
+            report
+                .checks
+                .push(optional_route_check(&format!("GET {path}"), answer, || {
+                    "HTTP 200".into()
+                }));
         }
+        let answer =
+            answer_of(tokio::time::timeout(timeout, get(&target, "/metrics", &headers)).await)
+                .map(|(status, _, body)| (status, body));
+        report.checks.push(metrics_check(answer));
+
         let model = model
             .map(str::to_string)
             .or_else(|| report.models.first().cloned())
@@ -227,6 +422,7 @@ pub fn probe(
             idle: timeout,
             total: timeout,
         };
+        let mut streaming_ctx: Option<Arc<ExecCtx>> = None;
         for (api, stream) in [
             (ApiKind::Chat, false),
             (ApiKind::Chat, true),
@@ -279,41 +475,132 @@ pub fn probe(
             if ok {
                 let label = format!("{}{}", api.as_str(), if stream { "+stream" } else { "" });
                 report.apis.push(label);
+                if stream && streaming_ctx.is_none() {
+                    streaming_ctx = Some(Arc::new(ctx));
+                }
             }
+            // An API the server does not have is absent, not failed; any
+            // other error on an API it has is reported as a failure (it
+            // fails the probe only if no API answers at all).
+            let status = match (&rec.error, ok) {
+                (_, true) => CheckStatus::Ok,
+                (
+                    Some(RequestError::HttpStatus {
+                        status: 404 | 405, ..
+                    }),
+                    _,
+                ) => CheckStatus::Absent,
+                _ => CheckStatus::Fail,
+            };
             let detail = match &rec.error {
                 Some(e) => e.to_string(),
-                None => {
-                    let ms = |v: Option<u64>| {
-                        v.map_or("-".into(), |v| format!("{:.1} ms", v as f64 / 1e6))
-                    };
-                    let mut d = format!(
-                        "latency {}, {} output bytes, usage {}",
-                        ms(rec.latency_ns()),
-                        rec.output.total_len(),
-                        match rec.usage.and_then(|u| u.completion_tokens) {
-                            Some(n) => format!("{n} tokens"),
-                            None => "absent".into(),
-                        }
-                    );
-                    if stream {
-                        let role_only_first = rec.opens_without_text;
-                        d.push_str(&format!(
-                            ", TTFT {}, {} events / {} with text{}",
-                            ms(rec.ttft_ns()),
-                            rec.events,
-                            rec.text_chunks,
-                            if role_only_first {
-                                ", opens with a chunk without text (role-only)"
-                            } else {
-                                ""
-                            }
-                        ));
-                    }
-                    d
-                }
+                None => describe(&rec, stream),
             };
-            report.checks.push(ProbeCheck { name, ok, detail });
+            report
+                .checks
+                .push(ProbeCheck::new(name, false, status, detail));
         }
+        report.checks.push(match streaming_ctx {
+            Some(ctx) => concurrent_streams_check(ctx).await,
+            None => ProbeCheck::new(
+                format!("{CONCURRENT_STREAMS} concurrent streams"),
+                true,
+                CheckStatus::Info,
+                "skipped: no streaming API answered".into(),
+            ),
+        });
     });
     Ok(report)
+}
+
+fn ms(v: Option<u64>) -> String {
+    v.map_or("-".into(), |v| format!("{:.1} ms", v as f64 / 1e6))
+}
+
+fn describe(rec: &RequestRecord, stream: bool) -> String {
+    let mut d = format!(
+        "latency {}, {} output bytes, usage {}",
+        ms(rec.latency_ns()),
+        rec.output.total_len(),
+        match rec.usage.and_then(|u| u.completion_tokens) {
+            Some(n) => format!("{n} tokens"),
+            None => "absent".into(),
+        }
+    );
+    if stream {
+        d.push_str(&format!(
+            ", TTFT {}, {} events / {} with text{}",
+            ms(rec.ttft_ns()),
+            rec.events,
+            rec.text_chunks,
+            if rec.opens_without_text {
+                ", opens with a chunk without text (role-only)"
+            } else {
+                ""
+            }
+        ));
+    }
+    d
+}
+
+/// Sends [`CONCURRENT_STREAMS`] streams at once and checks that each ends
+/// properly: no error (an aborted, empty stream is one), text, and a
+/// finish reason (a stream cut short ends without one).
+async fn concurrent_streams_check(ctx: Arc<ExecCtx>) -> ProbeCheck {
+    let name = format!("{CONCURRENT_STREAMS} concurrent streams");
+    let mut set = tokio::task::JoinSet::new();
+    for i in 0..CONCURRENT_STREAMS {
+        let ctx = Arc::clone(&ctx);
+        set.spawn(async move {
+            let rec = RequestRecord::new(i as u64, 0, Instant::now(), true);
+            exec(&ctx, &mut None, rec, &Hook::None).await
+        });
+    }
+    let mut problems: Vec<String> = Vec::new();
+    let mut ttfts: Vec<u64> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let rec = match joined {
+            Ok(rec) => rec,
+            Err(e) => {
+                problems.push(format!("stream task failed: {e}"));
+                continue;
+            }
+        };
+        if let Some(e) = &rec.error {
+            problems.push(e.to_string());
+        } else if rec.text_chunks == 0 {
+            problems.push("no text".into());
+        } else if rec.output.finish_reason.is_none() {
+            problems.push(format!(
+                "ended after {} text chunk(s) without a finish_reason (cut short)",
+                rec.text_chunks
+            ));
+        } else if let Some(t) = rec.ttft_ns() {
+            ttfts.push(t);
+        }
+    }
+    if problems.is_empty() {
+        ttfts.sort_unstable();
+        ProbeCheck::new(
+            name,
+            true,
+            CheckStatus::Ok,
+            format!(
+                "all {CONCURRENT_STREAMS} ended with text and a finish_reason; TTFT {} .. {}",
+                ms(ttfts.first().copied()),
+                ms(ttfts.last().copied())
+            ),
+        )
+    } else {
+        ProbeCheck::new(
+            name,
+            true,
+            CheckStatus::Fail,
+            format!(
+                "{} of {CONCURRENT_STREAMS} did not end properly: {} (a server that serves one request at a time, or aborts the stream in progress when another arrives, cannot be benchmarked at concurrency > 1)",
+                problems.len(),
+                problems[0]
+            ),
+        )
+    }
 }

@@ -11,7 +11,7 @@ use common::*;
 use yardstick_core::log::MemorySink;
 use yardstick_core::run::RunOptions;
 use yardstick_core::{Mode, Scenario, TestSettings};
-use yardstick_endpoint::output::{pareto_table, write_point, write_sweep};
+use yardstick_endpoint::output::{pareto_table, point_dir, write_index, write_point};
 use yardstick_endpoint::{ApiKind, Bench, MockConfig, MockFault, MockMode, MockServer};
 
 fn mock(cfg: MockConfig) -> MockServer {
@@ -256,11 +256,12 @@ fn sweep_outputs_and_pareto_table() {
     let mut points = Vec::new();
     for c in [1, 4] {
         let p = b.run_concurrency(c, None, Some(8), 0).expect("run");
-        write_point(&dir.join(format!("c{c}")), &p).expect("write");
+        assert_eq!(p.summary.label, format!("c{c}"));
+        write_point(&point_dir(&dir, &p.summary.label), &p).expect("write");
         points.push(p);
     }
     let sums: Vec<_> = points.iter().map(|p| &p.summary).collect();
-    write_sweep(&dir, &sums).expect("sweep");
+    write_index(&dir, &sums).expect("index");
     let table = pareto_table(&sums);
     assert!(table.contains("c=1") && table.contains("c=4"), "{table}");
     let jsonl = std::fs::read_to_string(dir.join("c1/requests.jsonl")).expect("jsonl");
@@ -275,6 +276,7 @@ fn sweep_outputs_and_pareto_table() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).expect("sweep"))
             .expect("json");
     assert_eq!(sweep.as_array().map(Vec::len), Some(2));
+    assert_eq!(sweep[1]["dir"], "c4");
     assert!(std::fs::read_to_string(dir.join("pareto.csv"))
         .expect("csv")
         .contains("pareto"));

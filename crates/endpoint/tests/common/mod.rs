@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use yardstick_endpoint::{
     ApiKind, Bench, BenchConfig, Dataset, Prompt, RequestOptions, Slo, Timeouts, TokenCounter,
+    UsageMode,
 };
 
 /// One step of a scripted response.
@@ -164,6 +165,8 @@ pub fn config(url: &str, api: ApiKind, stream: bool, timeout: Duration) -> Bench
         prewarm_connections: 0,
         busy_poll: false,
         slo: Slo::default(),
+        // The tokenizer's count with the cross-check (most tests compare).
+        usage: UsageMode::Both,
         seed: 1,
         tls_trust: Default::default(),
     }
