@@ -23,6 +23,7 @@
 pub mod accuracy;
 pub mod detail;
 pub mod json;
+pub mod read;
 pub mod summary;
 pub mod trace;
 pub mod writer;
