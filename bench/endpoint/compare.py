@@ -95,7 +95,8 @@ def measure(cmd: list[str], url: str, timeout: float, cwd: Path) -> dict:
 
 def failures_yardstick(out: Path) -> int | None:
     try:
-        return json.loads((out / "result_summary.json").read_text())["n_samples_failed"]
+        # One folder per point (yardstick endpoint's layout): c<N>/.
+        return json.loads(next(out.glob("*/result_summary.json")).read_text())["n_samples_failed"]
     except Exception:
         return None
 
@@ -131,6 +132,9 @@ def client_cmd(name: str, ys: str, url: str, stream: bool, c: int, secs: int, to
             ys, "endpoint", "--url", url, "--served-model", "mock",
             "--concurrency", str(c), "--duration", f"{secs}s", "--client-threads", str(par),
             "--dataset", str(prompts), "--tokenizer", str(tok), "-o", str(out),
+            # Every output re-counted with the tokenizer, as the other
+            # clients do (and as yardstick did before --usage prefer).
+            "--usage", "both",
         ] + ([] if stream else ["--no-stream"])
     if name == "aiperf":
         return [
@@ -240,7 +244,7 @@ def main() -> int:
                  "--max-tokens", "32", "--force-max-tokens", "-o", str(out)],
                 capture_output=True, text=True,
             )
-            s = json.loads((out / "result_summary.json").read_text())
+            s = json.loads((out / f"c{a.ttft_streams}" / "result_summary.json").read_text())
             d = s.get("first_token_delay_vs_server") or {}
             ttft = {
                 "streams": a.ttft_streams,

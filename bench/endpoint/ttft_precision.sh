@@ -34,7 +34,7 @@ URL=$(head -1 "$OUT/mock.out" | awk '{print $NF}')
 "${pin_client[@]}" "$YS" endpoint --url "$URL" --served-model mock \
   --concurrency "$N" --duration "${SECS}s" --client-threads "$THREADS" "${busy[@]}" \
   --max-tokens 32 --force-max-tokens -o "$OUT" | tee "$OUT/client.out"
-python3 - "$OUT/result_summary.json" <<'PY'
+python3 - "$OUT/c$N/result_summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 d = s["first_token_delay_vs_server"]

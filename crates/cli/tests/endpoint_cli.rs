@@ -1,5 +1,7 @@
 //! `yardstick mock-server`, `probe` and `endpoint` end to end, over
-//! 127.0.0.1 only, each bounded in time.
+//! 127.0.0.1 only, each bounded in time. Every run writes one folder per
+//! point (`c4/`, `poisson-200/`, `offline/`, ...) and the index
+//! (`sweep.json`, `pareto.csv`) at the top, a single point included.
 
 mod common;
 
@@ -65,10 +67,167 @@ fn probe_reports_what_the_mock_serves() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("chat+stream"), "{out}");
     assert!(out.contains("role-only"), "{out}");
+    assert!(out.contains("4 concurrent streams"), "{out}");
+    assert!(out.contains("yardstick_mock_requests_running"), "{out}");
+    assert!(!out.contains("FAIL"), "{out}");
     let (code, out, _) = run(bin().args(["probe", "--url", &m.url, "--json"]));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     assert_eq!(v["models"][0], "mock");
+}
+
+#[test]
+fn probe_fails_a_server_that_aborts_concurrent_streams() {
+    let m = mock(&["--mode", "simulated", "--ttft", "30ms", "--abort-streams"]);
+    let (code, out, err) = run(bin().args(["probe", "--url", &m.url, "--timeout", "5s"]));
+    assert_eq!(code, 1, "{out}{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("concurrent streams"))
+        .unwrap_or_default();
+    assert!(line.contains("[FAIL]") && line.contains("aborted"), "{out}");
+    // The health routes the mock serves are fine; sequential requests too.
+    assert!(out.contains("chat+stream"), "{out}");
+}
+
+#[test]
+fn aborted_streams_fail_the_point_loudly() {
+    let m = mock(&[
+        "--mode",
+        "simulated",
+        "--ttft",
+        "20ms",
+        "--tpot",
+        "2ms",
+        "--abort-streams",
+    ]);
+    let dir = temp_scratch("ys-ep-cli", "aborted");
+    let (code, out, err) = run(bin().args([
+        "endpoint",
+        "--url",
+        &m.url,
+        "--concurrency",
+        "1,4",
+        "--requests",
+        "24",
+        "--output-tokens",
+        "8",
+        "-o",
+        dir.to_str().unwrap_or_default(),
+    ]));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("MOST REQUESTS FAILED"), "{err}");
+    let c1 = result_summary(&dir.join("c1"));
+    assert_eq!(c1["n_samples_failed"], 0, "{c1}");
+    let c4 = result_summary(&dir.join("c4"));
+    assert_eq!(c4["most_requests_failed"], true, "{c4}");
+    assert!(
+        c4["errors"]["empty_stream"]
+            .as_u64()
+            .is_some_and(|n| n > 12),
+        "{c4}"
+    );
+    // Each failed request carries its reason.
+    let jsonl = std::fs::read_to_string(dir.join("c4/requests.jsonl")).expect("jsonl");
+    assert!(jsonl.contains("\"kind\":\"empty_stream\""), "{jsonl}");
+    let index = read_json(&dir.join("sweep.json"));
+    assert_eq!(index[1]["dir"], "c4");
+    assert_eq!(index[1]["pareto"], false);
+    assert_eq!(index[1]["excluded"], true);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn requests_bounds_every_load() {
+    let m = mock(&["--mode", "max-throughput"]);
+    let dir = temp_scratch("ys-ep-cli", "requests");
+    let cases: [(&[&str], &str, u64); 4] = [
+        (&["--load", "constant", "--rate", "200"], "constant-200", 30),
+        (&["--load", "poisson", "--rate", "200"], "poisson-200", 40),
+        (
+            &["--load", "scenario", "--scenario", "SingleStream"],
+            "singlestream",
+            15,
+        ),
+        (
+            &["--load", "scenario", "--scenario", "Offline"],
+            "offline",
+            25,
+        ),
+    ];
+    for (load, label, n) in cases {
+        let out_dir = dir.join(label);
+        let n_text = n.to_string();
+        let (code, out, err) = run(bin()
+            .args(["endpoint", "--url", &m.url, "--requests", &n_text, "-o"])
+            .arg(&out_dir)
+            .args(load));
+        assert!(code == 0 || code == 1, "{label}: {out}{err}");
+        let s = result_summary(&out_dir.join(label));
+        assert_eq!(s["n_samples_issued"], n, "{label}: {s}");
+        assert_eq!(s["n_samples_failed"], 0, "{label}: {s}");
+    }
+    // Where it cannot apply, it is refused, not ignored.
+    let (code, _, err) = run(bin()
+        .args([
+            "endpoint",
+            "--url",
+            &m.url,
+            "--load",
+            "scenario",
+            "--scenario",
+            "Offline",
+            "--mode",
+            "accuracy",
+            "--requests",
+            "5",
+            "-o",
+        ])
+        .arg(dir.join("refused")));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--requests does not apply"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn min_tokens_and_usage_flags() {
+    // The echo server answers the prompt cut to max_tokens (8 words) and
+    // ignores min_tokens.
+    let m = mock(&["--no-usage"]);
+    let dir = temp_scratch("ys-ep-cli", "min-tokens");
+    let (code, out, err) = run(bin().args([
+        "endpoint",
+        "--url",
+        &m.url,
+        "--requests",
+        "6",
+        "--output-tokens",
+        "8",
+        "--min-tokens",
+        "12",
+        "-o",
+        dir.to_str().unwrap_or_default(),
+    ]));
+    assert_eq!(code, 1, "{out}{err}");
+    let s = result_summary(&dir.join("c1"));
+    assert_eq!(s["errors"]["too_few_tokens"], 6, "{s}");
+    assert_eq!(s["usage_mode"], "prefer");
+    // --usage tokenizer needs a tokenizer.
+    let (code, _, err) = run(bin()
+        .args([
+            "endpoint",
+            "--url",
+            &m.url,
+            "--usage",
+            "tokenizer",
+            "--requests",
+            "1",
+            "-o",
+        ])
+        .arg(dir.join("refused")));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("needs --tokenizer"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -122,10 +281,12 @@ fn poisson_runs_through_the_core_and_writes_mlperf_logs() {
     ]));
     assert!(code == 0 || code == 1, "{out}{err}");
     assert!(out.contains("open loop:"), "{out}");
-    let summary = std::fs::read_to_string(dir.join("mlperf_log_summary.txt")).expect("summary");
+    let point = dir.join("poisson-200");
+    let summary = std::fs::read_to_string(point.join("mlperf_log_summary.txt")).expect("summary");
     assert!(summary.contains("Server"), "{summary}");
-    assert!(dir.join("mlperf_log_detail.txt").exists());
-    let s = result_summary(&dir);
+    assert!(point.join("mlperf_log_detail.txt").exists());
+    assert!(dir.join("sweep.json").exists());
+    let s = result_summary(&point);
     assert_eq!(s["load_pattern"], "poisson");
     assert_eq!(s["n_samples_failed"], 0);
     assert!(s["open_loop"]["delivered_rate"].as_f64().is_some());
@@ -149,7 +310,9 @@ fn failures_are_counted_and_set_the_exit_code() {
     ]));
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("4 of 20 requests failed"), "{err}");
-    let s = result_summary(&dir);
+    // A single point has the layout of a sweep of one.
+    let s = result_summary(&dir.join("c2"));
+    assert!(dir.join("sweep.json").exists() && dir.join("pareto.csv").exists());
     assert_eq!(s["errors"]["http_500"], 4);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = Duration::from_secs(0);
@@ -198,7 +361,7 @@ fn https_with_a_private_ca_and_a_clear_error_without_it() {
         ok_dir.to_str().unwrap(),
     ]));
     assert_eq!(code, 0, "{out}{err}");
-    let s = result_summary(&ok_dir);
+    let s = result_summary(&ok_dir.join("c2"));
     assert_eq!(s["n_samples_completed"], 8);
     assert_eq!(s["n_samples_failed"], 0);
 
@@ -222,6 +385,6 @@ fn https_with_a_private_ca_and_a_clear_error_without_it() {
         err.contains("UnknownIssuer") && err.contains("--ca-cert"),
         "{err}"
     );
-    assert_eq!(result_summary(&bad_dir)["n_samples_failed"], 4);
+    assert_eq!(result_summary(&bad_dir.join("c2"))["n_samples_failed"], 4);
     let _ = std::fs::remove_dir_all(&dir);
 }
