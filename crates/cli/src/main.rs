@@ -7,9 +7,12 @@ mod bench;
 mod endpoint_cmd;
 mod golden_case;
 mod progress;
+mod recording;
 mod report;
 mod run_cmd;
 mod settings_args;
+mod signals;
+mod system_cmd;
 mod train_cmd;
 
 use clap::{Parser, Subcommand};
@@ -45,6 +48,9 @@ enum Command {
     Accuracy(accuracy_cmd::AccuracyArgs),
     /// Train a reference workload and report time-to-train.
     Train(train_cmd::TrainArgs),
+    /// The system description: `init` writes the facts no probe can know, `show` prints it.
+    #[command(subcommand)]
+    System(system_cmd::SystemCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -58,6 +64,7 @@ fn main() -> std::process::ExitCode {
         Command::MockServer(args) => endpoint_cmd::run_mock_server(args),
         Command::Accuracy(args) => accuracy_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
+        Command::System(cmd) => system_cmd::run(cmd),
     };
     match result {
         Ok(code) => code,

@@ -7,13 +7,17 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use yardstick_core::run::{start_test, LiveProgress, RunOptions, TestOutcome};
-use yardstick_core::settings::ConfigWarning;
+use yardstick_core::run::{LiveProgress, RunOptions};
+use yardstick_core::settings::{ConfigWarning, ResolvedSettings};
 use yardstick_core::sut::{QuerySampleLibrary, SystemUnderTest};
-use yardstick_core::TestSettings;
+use yardstick_pipeline::record::{GroupKind, GroupRef, RunKind, SutInfo, WorkloadInfo};
+use yardstick_pipeline::{execute, FinishedRun, RunSpec};
 use yardstick_suts::{NullSut, ServiceTime, SleepSut, SyntheticLibrary};
 
-use crate::settings_args::SettingsArgs;
+use crate::recording::{print_record_lines, Group, Recording, RecordingArgs};
+use crate::signals::Interrupts;
+
+use crate::settings_args::{self, ComposedMlperfConf, FrontEndDefaults, SettingsArgs};
 use crate::{progress, report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,6 +66,16 @@ pub struct RunArgs {
     /// End the run when the SUT answers nothing for this long, e.g. 60s.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "60s")]
     pub stall_timeout: Duration,
+    /// Print every effective setting and where it came from (config file
+    /// and line, flag, or default), then exit without running.
+    #[arg(long)]
+    pub print_settings: bool,
+    /// Run the test N times (a group of runs for `yardstick compare`); run
+    /// i writes its files to <output>/repeat_<i>.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: usize,
+    #[command(flatten)]
+    pub recording: RecordingArgs,
     /// Run a workload: a built-in name (fashion-mnist) or a workload file
     /// (.toml). Its SUT and sample library replace --sut; its scenario
     /// settings apply as mlperf.conf lines; the scenario, mode (submission)
@@ -105,29 +119,109 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         );
         return run_workload(args, &name);
     }
-    let (settings, warnings) = args.settings.build()?;
-    print_config_warnings(&warnings);
+    let resolved = args.settings.build()?;
+    print_config_warnings(&resolved.warnings);
+    if args.print_settings {
+        settings_args::print_settings(&resolved);
+        return Ok(ExitCode::SUCCESS);
+    }
     anyhow::ensure!(args.total_samples > 0, "--total-samples must be at least 1");
     anyhow::ensure!(
         args.performance_samples > 0,
         "--performance-samples must be at least 1"
     );
+    anyhow::ensure!(args.repeat >= 1, "--repeat must be at least 1");
 
-    let sut: Box<dyn SystemUnderTest> = match args.sut.unwrap_or(SutKind::Sleep) {
+    let kind = args.sut.unwrap_or(SutKind::Sleep);
+    let service_time = parse_service_time(&args.service_time)?;
+    let sut: Box<dyn SystemUnderTest> = match kind {
         SutKind::Null => Box::new(if args.tokens {
             NullSut::with_tokens()
         } else {
             NullSut::new()
         }),
-        SutKind::Sleep => Box::new(SleepSut::new(
-            parse_service_time(&args.service_time)?,
-            args.workers,
-            args.seed,
-        )?),
+        SutKind::Sleep => Box::new(SleepSut::new(service_time, args.workers, args.seed)?),
     };
     let qsl = SyntheticLibrary::new("SyntheticQSL", args.total_samples, args.performance_samples);
-    let outcome = run_logged(sut.as_ref(), &qsl, &settings, &warnings, &args)?;
-    Ok(exit_code(outcome.is_valid()))
+    let mut params = std::collections::BTreeMap::new();
+    let kind_name = match kind {
+        SutKind::Null => "null",
+        SutKind::Sleep => {
+            params.insert("service_time".to_string(), args.service_time.clone());
+            params.insert("workers".to_string(), args.workers.to_string());
+            params.insert("seed".to_string(), args.seed.to_string());
+            "sleep"
+        }
+    };
+    if args.tokens {
+        params.insert("tokens".to_string(), "true".to_string());
+    }
+    params.insert("total_samples".to_string(), args.total_samples.to_string());
+    params.insert(
+        "performance_samples".to_string(),
+        args.performance_samples.to_string(),
+    );
+    let workload = WorkloadInfo {
+        name: kind_name.to_string(),
+        model: Some(args.settings.model().to_string()),
+        sut: SutInfo {
+            name: sut.name().to_string(),
+            kind: kind_name.to_string(),
+            params,
+        },
+        ..WorkloadInfo::default()
+    };
+    let recording = Recording::open(&args.recording);
+    let group = (args.repeat > 1).then(|| Group::new(GroupKind::Repeat, args.repeat));
+    let interrupts = Interrupts::install()?;
+    let mut all_valid = true;
+    for i in 0..args.repeat {
+        let (output, member) = match &group {
+            Some(g) => (
+                args.output.join(format!("repeat_{i}")),
+                Some(g.member(i, format!("repeat {i}"))),
+            ),
+            None => (args.output.clone(), None),
+        };
+        let ctx = RunContext {
+            recording: &recording,
+            output,
+            group: member,
+            workload: workload.clone(),
+            interrupts: &interrupts,
+        };
+        let mut run = run_logged(sut.as_ref(), &qsl, &resolved, &args, &ctx)?;
+        all_valid &= run.outcome.is_valid();
+        save_and_print(&mut run, &recording)?;
+        if interrupts.is_requested() {
+            break;
+        }
+    }
+    if let Some(g) = &group {
+        println!(
+            "{} repeats in group {}: yardstick compare group:{} <other group>",
+            args.repeat, g.id, g.id
+        );
+    }
+    Ok(exit_code(all_valid && !interrupts.is_requested()))
+}
+
+/// Where one test of a `run` goes and what describes it.
+struct RunContext<'a> {
+    recording: &'a Recording,
+    output: PathBuf,
+    group: Option<GroupRef>,
+    workload: WorkloadInfo,
+    interrupts: &'a Interrupts,
+}
+
+/// Writes run.json, tells the store, prints where both are.
+fn save_and_print(run: &mut FinishedRun, recording: &Recording) -> Result<()> {
+    let path = run
+        .save(&[recording.observer()])
+        .context("writing the run record")?;
+    print_record_lines(&run.record, path.as_deref(), recording);
+    Ok(())
 }
 
 fn exit_code(ok: bool) -> ExitCode {
@@ -147,30 +241,42 @@ fn print_config_warnings(warnings: &[ConfigWarning]) {
     }
 }
 
-/// The test with what every `run` has around it: the log files (with their
-/// header), live progress on the terminal, and the closing summary.
+/// The test with what every `run` has around it: the pipeline (log files
+/// with their header, the run, the record), live progress on the terminal,
+/// Ctrl-C handling, and the closing summary. The record is not saved yet:
+/// the caller may add to it (an accuracy verdict) first.
 fn run_logged(
     sut: &dyn SystemUnderTest,
     qsl: &dyn QuerySampleLibrary,
-    settings: &TestSettings,
-    warnings: &[ConfigWarning],
+    resolved: &ResolvedSettings,
     args: &RunArgs,
-) -> Result<TestOutcome> {
-    let logs = crate::report::open_logs(&args.output, args.trace, args.record_queries.as_deref())?;
-    logs.header(sut.name(), qsl, warnings);
+    ctx: &RunContext<'_>,
+) -> Result<FinishedRun> {
     let live = Arc::new(LiveProgress::new());
-    let options = RunOptions {
+    let mut spec = RunSpec::new(
+        RunKind::Loadgen,
+        resolved.clone(),
+        &ctx.output,
+        ctx.workload.clone(),
+    );
+    spec.log.enable_trace = args.trace;
+    spec.record_queries = args.record_queries.clone();
+    spec.options = RunOptions {
         stall_timeout: args.stall_timeout,
         progress: Some(Arc::clone(&live)),
+        stop: Some(ctx.interrupts.stop_request()),
         ..RunOptions::default()
     };
+    spec.group = ctx.group.clone();
+    spec.tags = ctx.recording.tags.clone();
+    spec.system = ctx.recording.system.clone();
     let display = progress::ProgressDisplay::start(Arc::clone(&live));
-    let outcome = start_test(sut, qsl, settings, logs.sink(), &options);
+    let run = execute(&spec, sut, qsl, &[ctx.recording.observer()]);
     display.stop();
-    let outcome = outcome.context("the test could not run")?;
-    logs.finish().context("writing the logs")?;
-    report::print_human_summary(&outcome, &args.output);
-    Ok(outcome)
+    let mut run = run?;
+    ctx.recording.stamp(&mut run.record);
+    report::print_human_summary(&run.outcome, &ctx.output);
+    Ok(run)
 }
 
 // ---------------------------------------------------------------------------
@@ -195,8 +301,11 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
     let workload = Workload::resolve(name)?;
     // The workload's defaults for what the user did not give.
     let mut sa = args.settings.clone();
-    sa.scenario.get_or_insert(workload.default_scenario);
-    sa.mode.get_or_insert(Mode::SubmissionRun);
+    sa.defaults = FrontEndDefaults {
+        scenario: Some(workload.default_scenario),
+        mode: Some(Mode::SubmissionRun),
+        source: Some(format!("workload {}", workload.name())),
+    };
     sa.model
         .get_or_insert_with(|| workload.model_name().to_string());
     workload.check_scenario(sa.scenario())?;
@@ -227,17 +336,33 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
         ),
         None => false,
     };
-    let official = sa.mlperf_conf.is_none();
-    sa.mlperf_conf = Some(conf_path.clone());
-    let (mut settings, warnings) = sa.build()?;
-    // The official file's lines warn about keys LoadGen never reads; they
-    // are not the user's to fix (as for the embedded mlperf.conf).
-    let conf_name = conf_path.display().to_string();
-    let warnings: Vec<_> = warnings
-        .into_iter()
-        .filter(|w| !(official && w.source_name == conf_name && w.line <= base_lines))
-        .collect();
-    print_config_warnings(&warnings);
+    // Provenance names the base file's lines and the workload, not the
+    // combined file written above.
+    let composed = ComposedMlperfConf {
+        combined_name: conf_path.display().to_string(),
+        text: conf_text,
+        base_name: sa.mlperf_conf.as_ref().map(|p| p.display().to_string()),
+        base_lines,
+        appended_source: yardstick_core::settings::SettingSource::api(format!(
+            "workload {}",
+            workload.name()
+        )),
+    };
+    let resolved = sa.resolve_full(Vec::new(), Some(&composed))?;
+    print_config_warnings(&resolved.warnings);
+    let auto_qps = workload.target_qps_auto(resolved.settings.scenario)
+        && sa.target_qps.is_none()
+        && !user_sets_qps;
+    if args.print_settings {
+        settings_args::print_settings(&resolved);
+        if auto_qps {
+            eprintln!(
+                "yardstick: target_qps \"auto\": measured from the SUT when a timed run starts"
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut resolved = resolved;
 
     eprintln!(
         "yardstick: workload {} ({}): loading data and model",
@@ -245,13 +370,11 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
         workload.origin
     );
     let inst = workload.instantiate(args.sut_threads, args.batch_size)?;
-    let scoring = matches!(settings.mode, Mode::SubmissionRun | Mode::AccuracyOnly);
-    let timed = !matches!(settings.mode, Mode::AccuracyOnly);
-    if timed
-        && workload.target_qps_auto(settings.scenario)
-        && sa.target_qps.is_none()
-        && !user_sets_qps
-    {
+    let mode = resolved.settings.mode;
+    let scoring = matches!(mode, Mode::SubmissionRun | Mode::AccuracyOnly);
+    let timed = !matches!(mode, Mode::AccuracyOnly);
+    if timed && auto_qps {
+        let settings = &resolved.settings;
         // Size the test from the SUT's measured speed (untimed), so that the
         // Offline query lasts at least min_duration on any machine.
         let secs = (settings.min_duration_ms as f64 / 1000.0 / 5.0).clamp(0.5, 2.0);
@@ -264,31 +387,78 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
             _ => (2.0, "Offline expected QPS"),
         };
         let qps = (measured * factor).max(1.0);
-        settings.offline_expected_qps = qps;
-        settings.server_target_qps = qps;
+        // Resolved again with the measured rate as the front end's own
+        // override, so that an audit.config still wins over it.
+        let auto = yardstick_core::settings::Override::new(
+            yardstick_core::settings::SettingSource::api("target_qps auto (measured)"),
+            [
+                yardstick_core::settings::SettingValue::OfflineExpectedQps(qps),
+                yardstick_core::settings::SettingValue::ServerTargetQps(qps),
+            ],
+        );
+        resolved = sa.resolve_full(vec![auto], Some(&composed))?;
         eprintln!(
             "yardstick: target_qps \"auto\": the SUT ran {measured:.0} samples/s over {secs:.1} s; {what} set to {qps:.0} (x{factor}); --target-qps overrides"
         );
     }
 
-    let outcome = run_logged(
-        &inst.sut,
-        inst.library.as_ref(),
-        &settings,
-        &warnings,
-        &args,
-    )?;
+    let recording = Recording::open(&args.recording);
+    let interrupts = Interrupts::install()?;
+    let mut params = std::collections::BTreeMap::new();
+    params.insert("origin".to_string(), workload.origin.to_string());
+    if let Some(t) = args.sut_threads {
+        params.insert("sut_threads".to_string(), t.to_string());
+    }
+    if let Some(b) = args.batch_size {
+        params.insert("batch_size".to_string(), b.to_string());
+    }
+    let ctx = RunContext {
+        recording: &recording,
+        output: args.output.clone(),
+        group: None,
+        workload: WorkloadInfo {
+            name: workload.name().to_string(),
+            model: Some(sa.model().to_string()),
+            sut: SutInfo {
+                name: String::new(),
+                kind: "workload".to_string(),
+                params,
+            },
+            ..WorkloadInfo::default()
+        },
+        interrupts: &interrupts,
+    };
+    let mut run = run_logged(&inst.sut, inst.library.as_ref(), &resolved, &args, &ctx)?;
 
-    let mut ok = outcome.is_valid();
-    if scoring {
-        let pass = score_accuracy(&workload, &inst.library, &args.output)?;
-        ok &= pass;
-    } else {
+    let mut ok = run.outcome.is_valid() && !interrupts.is_requested();
+    if scoring && !interrupts.is_requested() {
+        let verdict = score_accuracy(&workload, &inst.library, &args.output)?;
+        ok &= verdict.passed == Some(true);
+        run.record
+            .add_file("accuracy_txt", args.output.join("accuracy.txt"));
+        if run.record.validity.verdict == yardstick_pipeline::record::Verdict::NotApplicable {
+            // Accuracy-only: the accuracy verdict is the run's.
+            run.record.validity.verdict = if verdict.passed == Some(true) {
+                yardstick_pipeline::record::Verdict::Valid
+            } else {
+                yardstick_pipeline::record::Verdict::Invalid
+            };
+        }
+        run.record
+            .validity
+            .checks
+            .push(yardstick_pipeline::record::ValidityCheck {
+                name: "accuracy".into(),
+                passed: verdict.passed == Some(true),
+                detail: verdict.detail.clone(),
+            });
+        run.record.accuracy = Some(verdict);
+    } else if !scoring {
         println!(
-            "  accuracy                : not measured in {} mode (--mode submission or accuracy scores it)",
-            settings.mode
+            "  accuracy                : not measured in {mode} mode (--mode submission or accuracy scores it)"
         );
     }
+    save_and_print(&mut run, &recording)?;
     Ok(exit_code(ok))
 }
 
@@ -300,7 +470,7 @@ fn score_accuracy(
     workload: &yardstick_workloads::Workload,
     library: &yardstick_workloads::sut::ImageLibrary,
     out: &std::path::Path,
-) -> Result<bool> {
+) -> Result<yardstick_pipeline::record::AccuracyVerdict> {
     use yardstick_accuracy::{
         check_minimum, read_accuracy_log, top1, write_accuracy_txt, Dtype, Labels, Outcome, Score,
     };
@@ -348,5 +518,11 @@ fn score_accuracy(
         if pass { "PASS" } else { "FAIL" }
     );
     println!("  accuracy report         : {}", txt_path.display());
-    Ok(pass)
+    Ok(yardstick_pipeline::record::AccuracyVerdict {
+        metric: "top1".into(),
+        value: t.accuracy(),
+        target: Some(threshold),
+        passed: Some(pass),
+        detail: verdict_line,
+    })
 }

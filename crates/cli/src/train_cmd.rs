@@ -19,6 +19,13 @@ use yardstick_workloads::model::ARCHITECTURE;
 use yardstick_workloads::train::{olympic_score, train_run, RunReport};
 use yardstick_workloads::Workload;
 
+use crate::recording::{Group, Recording, RecordingArgs};
+use yardstick_pipeline::record::{
+    AccuracyVerdict, Better, GroupKind, Metric, RunKind, RunRecord, RunStatus, SutInfo, Validity,
+    ValidityCheck, Verdict, WorkloadInfo,
+};
+use yardstick_pipeline::Recorder;
+
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
     /// The workload: a built-in name (fashion-mnist) or a workload file (.toml).
@@ -76,6 +83,8 @@ pub struct TrainArgs {
     /// Do not echo the :::MLLOG lines to stdout.
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub recording: RecordingArgs,
 }
 
 /// A required input file, or an error naming it and how to get it.
@@ -185,11 +194,41 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let root = std::env::current_dir()
         .map(|d| d.display().to_string())
         .unwrap_or_default();
+    let recording = Recording::open(&args.recording);
+    let observers = [recording.observer()];
+    let recorder = Recorder::new(&observers);
+    let group = Group::new(GroupKind::Training, args.runs);
     let mut reports: Vec<RunReport> = Vec::new();
     for i in 0..args.runs {
         let mut run_cfg = cfg.clone();
         run_cfg.seed = args.seed.wrapping_add(i as u64);
         let log_path = args.output.join(format!("result_{i}.txt"));
+        let mut record = RunRecord::new(
+            RunKind::Training,
+            chrono::Utc::now(),
+            WorkloadInfo {
+                name: workload.name().to_string(),
+                sut: SutInfo {
+                    name: ARCHITECTURE.to_string(),
+                    kind: "training".into(),
+                    params: [
+                        ("seed".to_string(), run_cfg.seed.to_string()),
+                        ("batch_size".to_string(), run_cfg.batch_size.to_string()),
+                        (
+                            "learning_rate".to_string(),
+                            run_cfg.learning_rate.to_string(),
+                        ),
+                        ("max_epochs".to_string(), run_cfg.max_epochs.to_string()),
+                        ("threads".to_string(), run_cfg.threads.to_string()),
+                    ]
+                    .into(),
+                },
+                ..WorkloadInfo::default()
+            },
+        );
+        record.group = Some(group.member(i, format!("seed {}", run_cfg.seed)));
+        recording.stamp(&mut record);
+        recorder.started(&record);
         let file = File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
         let mut outputs: Vec<Box<dyn Write + Send>> = vec![Box::new(BufWriter::new(file))];
@@ -221,10 +260,29 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         };
         let report = train_run(&run_cfg, &logger, &mut load, &mut |line| {
             eprintln!("yardstick:   {line}")
-        })
-        .with_context(|| format!("training run {} (seed {})", i + 1, run_cfg.seed))?;
+        });
         drop(logger);
+        let report = match report {
+            Ok(r) => r,
+            Err(e) => {
+                record.status = RunStatus::Failed;
+                record.notes.push(format!("{e:#}"));
+                record.add_file("training_log", &log_path);
+                let _ = recorder.finished_as(&run_json_path(&args.output, i), &mut record);
+                return Err(e)
+                    .with_context(|| format!("training run {} (seed {})", i + 1, run_cfg.seed));
+            }
+        };
         let ttt = report.time_to_train_ms();
+        fill_training_record(&mut record, &report, run_cfg.target_accuracy, &log_path);
+        let record_path = recorder
+            .finished_as(&run_json_path(&args.output, i), &mut record)
+            .context("writing the run record")?;
+        eprintln!(
+            "yardstick: run record {} (run {})",
+            record_path.display(),
+            record.id
+        );
         println!(
             "run {}/{} (seed {}): {}, eval top-1 {:.4} after {} epoch{}, time-to-train {}.{:03} s (run_stop - run_start)",
             i + 1,
@@ -270,6 +328,15 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         reports.push(report);
     }
 
+    if let Some(store) = recording.store_path() {
+        println!(
+            "training set {} ({} runs) in the results store {}: yardstick report group:{} -o report.html",
+            group.id,
+            args.runs,
+            store.display(),
+            group.id
+        );
+    }
     let times: Vec<Option<u64>> = reports
         .iter()
         .map(|r| r.success.then(|| r.time_to_train_ms()))
@@ -294,4 +361,63 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `<output>/result_<i>.run.json`: the record of run `i`, beside its log
+/// (MLPerf Training keeps every run's log in one folder).
+fn run_json_path(output: &Path, i: usize) -> PathBuf {
+    output.join(format!("result_{i}.run.json"))
+}
+
+/// A training run's record: time-to-train, the quality reached, and the
+/// verdict (the target reached or not).
+fn fill_training_record(record: &mut RunRecord, report: &RunReport, target: f64, log: &Path) {
+    let ttt_s = report.time_to_train_ms() as f64 / 1000.0;
+    record.status = RunStatus::Completed;
+    record.metrics = vec![
+        Metric::new("time_to_train", ttt_s, "s", Better::Lower),
+        Metric::new(
+            "eval_accuracy",
+            report.final_accuracy(),
+            "1",
+            Better::Higher,
+        ),
+        Metric::new("epochs", report.epochs.len() as f64, "1", Better::Neither),
+    ];
+    record.accuracy = Some(AccuracyVerdict {
+        metric: "eval_accuracy".into(),
+        value: report.final_accuracy(),
+        target: Some(target),
+        passed: Some(report.success),
+        detail: format!(
+            "top-1 {:.4} after {} epochs, target {target}",
+            report.final_accuracy(),
+            report.epochs.len()
+        ),
+    });
+    record.validity = Validity {
+        verdict: if report.success {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
+        },
+        checks: vec![ValidityCheck {
+            name: "quality_target".into(),
+            passed: report.success,
+            detail: if report.success {
+                format!(
+                    "reached {:.4} >= {target} in {:.3} s (run_stop - run_start)",
+                    report.final_accuracy(),
+                    ttt_s
+                )
+            } else {
+                format!(
+                    "stopped at {:.4} < {target} after {} epochs",
+                    report.final_accuracy(),
+                    report.epochs.len()
+                )
+            },
+        }],
+    };
+    record.add_file("training_log", log);
 }
