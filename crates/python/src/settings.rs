@@ -9,7 +9,11 @@ use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use yardstick_core::settings::{ConfigKind, ConfigWarning, TestSettings, MLPERF_CONF};
+use yardstick_core::settings::config::scenario_argument;
+use yardstick_core::settings::resolve::field_values;
+use yardstick_core::settings::{
+    ConfigKind, ConfigWarning, SettingOrigin, SettingSource, SettingsResolver, TestSettings,
+};
 use yardstick_core::{Mode, Scenario};
 
 /// Declares a LoadGen enum as pybind11 shows it: a frozen, hashable class
@@ -144,6 +148,9 @@ macro_rules! test_settings {
         #[derive(Debug, Clone)]
         pub struct PyTestSettings {
             $( $(#[$doc])* #[pyo3(get, set)] pub $py: $ty, )*
+            /// Where the values came from, as of the last `FromConfig` (not
+            /// a Python attribute).
+            pub origins: ConfigOrigins,
         }
 
         impl PyTestSettings {
@@ -158,16 +165,28 @@ macro_rules! test_settings {
             pub fn from_core(s: &TestSettings) -> Self {
                 PyTestSettings {
                     $( $py: conv::from_core(s.$core), )*
+                    origins: ConfigOrigins::unset(s.clone()),
                 }
             }
 
-            /// Takes every value from the core's settings.
-            pub fn set_from_core(&mut self, s: &TestSettings) {
-                *self = Self::from_core(s);
+            /// Takes every value from the core's settings, and their
+            /// origins.
+            pub fn set_resolved(&mut self, s: &TestSettings, provenance: Vec<SettingOrigin>) {
+                $( self.$py = conv::from_core(s.$core); )*
+                self.origins = ConfigOrigins {
+                    snapshot: s.clone(),
+                    provenance,
+                };
             }
 
             /// The Python attribute names, in declaration order.
             pub const FIELD_NAMES: &'static [&'static str] = &[$( stringify!($py), )*];
+
+            /// The Python attribute setting each core field.
+            fn attribute_of(core_field: &str) -> &'static str {
+                $( if core_field == stringify!($core) { return stringify!($py); } )*
+                "?"
+            }
         }
     };
 }
@@ -269,6 +288,111 @@ test_settings! {
     token_latency_scaling_factor: u64 => token_latency_scaling_factor,
 }
 
+/// The values of a `TestSettings` as the last `FromConfig` left them, and
+/// where each came from. A field whose value differs now was set through
+/// its attribute since (attribute sets are not intercepted one by one:
+/// comparing is exact and costs nothing on the harness's path).
+#[derive(Debug, Clone)]
+pub struct ConfigOrigins {
+    snapshot: TestSettings,
+    provenance: Vec<SettingOrigin>,
+}
+
+impl ConfigOrigins {
+    /// Nothing set yet: every field is its default.
+    fn unset(settings: TestSettings) -> Self {
+        ConfigOrigins {
+            snapshot: settings,
+            provenance: Vec::new(),
+        }
+    }
+}
+
+impl PyTestSettings {
+    /// Every field's effective value and source: the config line that set
+    /// it, `Api { "TestSettings.<attribute>" }` when the harness assigned a
+    /// different value since, or `Default`.
+    pub fn settings_provenance(&self) -> Vec<SettingOrigin> {
+        let now = self.to_core();
+        let before = field_values(&self.origins.snapshot);
+        field_values(&now)
+            .into_iter()
+            .zip(before)
+            .map(|((field, value), (_, old))| {
+                let source = if value != old {
+                    SettingSource::api(format!("TestSettings.{}", Self::attribute_of(field)))
+                } else {
+                    self.origins
+                        .provenance
+                        .iter()
+                        .find(|o| o.field == field)
+                        .map_or(SettingSource::Default, |o| o.source.clone())
+                };
+                SettingOrigin {
+                    field: field.to_string(),
+                    value,
+                    source,
+                }
+            })
+            .collect()
+    }
+
+    /// Takes the resolver's settings and origins.
+    fn take_resolved(&mut self, resolver: SettingsResolver) {
+        let resolved = resolver.finish();
+        self.set_resolved(&resolved.settings, resolved.provenance);
+    }
+
+    /// A resolver that continues from these settings and their origins.
+    pub fn resolver(&self) -> SettingsResolver {
+        SettingsResolver::from_settings(self.to_core(), self.settings_provenance())
+    }
+}
+
+/// A provenance list as Python sees it: one dict per field, `field`,
+/// `value` (text, as effective) and `source` (a dict with `kind` and the
+/// source's details: `file`, `line`, `key`, or `name`).
+pub fn provenance_to_py<'py>(
+    py: Python<'py>,
+    provenance: &[SettingOrigin],
+) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+    use pyo3::types::{PyDict, PyList};
+    let list = PyList::empty(py);
+    for o in provenance {
+        let source = PyDict::new(py);
+        match &o.source {
+            SettingSource::Default => source.set_item("kind", "default")?,
+            SettingSource::MlperfConf { file, line, key }
+            | SettingSource::UserConf { file, line, key }
+            | SettingSource::AuditConf { file, line, key } => {
+                let kind = match &o.source {
+                    SettingSource::MlperfConf { .. } => "mlperf_conf",
+                    SettingSource::UserConf { .. } => "user_conf",
+                    _ => "audit_conf",
+                };
+                source.set_item("kind", kind)?;
+                source.set_item("file", file)?;
+                source.set_item("line", line)?;
+                source.set_item("key", key)?;
+            }
+            SettingSource::Flag { name } => {
+                source.set_item("kind", "flag")?;
+                source.set_item("name", name)?;
+            }
+            SettingSource::Api { name } => {
+                source.set_item("kind", "api")?;
+                source.set_item("name", name)?;
+            }
+        }
+        let d = PyDict::new(py);
+        d.set_item("field", &o.field)?;
+        d.set_item("value", &o.value)?;
+        d.set_item("source", source)?;
+        list.append(d)?;
+    }
+    Ok(list)
+}
+
 /// How many `FromConfig(..., conf_type=1)` calls this process has made.
 /// LoadGen applies its built-in mlperf.conf before the first one only (a
 /// function-local static in `TestSettings::FromConfig`); we do the same.
@@ -299,6 +423,7 @@ impl PyTestSettings {
         // LoadGen leaves this field without an initialiser; pybind11's
         // `new TestSettings()` value-initialises it to 0, so Python sees 0.
         s.token_latency_scaling_factor = 0;
+        s.origins = ConfigOrigins::unset(s.to_core());
         s
     }
 
@@ -326,20 +451,29 @@ impl PyTestSettings {
         scenario: &str,
         conf_type: i32,
     ) -> PyResult<i32> {
-        let mut core = self.to_core();
-        let apply = |core: &mut TestSettings, name: &str, text: &str, kind: ConfigKind| {
-            core.apply_config(name, text, model, scenario, kind)
-                .map_err(|e| PyValueError::new_err(e.to_string()))
+        // Through the core's resolver, which records the line behind every
+        // value it sets; values the harness assigned since the last call
+        // keep their `TestSettings.<attribute>` origin.
+        let mut resolver = self.resolver();
+        let value_error =
+            |e: yardstick_core::settings::ConfigError| PyValueError::new_err(e.to_string());
+        let apply_mlperf_conf = |resolver: &mut SettingsResolver| {
+            let sc = scenario_argument("mlperf.conf", scenario).map_err(value_error)?;
+            resolver
+                .apply_config(
+                    ConfigKind::MlperfConf,
+                    yardstick_core::settings::resolve::EMBEDDED_MLPERF_CONF_NAME,
+                    yardstick_core::settings::MLPERF_CONF,
+                    model,
+                    sc,
+                )
+                .map(|_| ())
+                .map_err(value_error)
         };
         let kind = match conf_type {
             0 => {
-                apply(
-                    &mut core,
-                    "mlperf.conf",
-                    MLPERF_CONF,
-                    ConfigKind::MlperfConf,
-                )?;
-                self.set_from_core(&core);
+                apply_mlperf_conf(&mut resolver)?;
+                self.take_resolved(resolver);
                 return Ok(0);
             }
             1 => ConfigKind::UserConf,
@@ -352,15 +486,10 @@ impl PyTestSettings {
         };
         if kind == ConfigKind::UserConf {
             if USER_CONF_COUNT.fetch_add(1, Ordering::Relaxed) == 0 {
-                apply(
-                    &mut core,
-                    "mlperf.conf",
-                    MLPERF_CONF,
-                    ConfigKind::MlperfConf,
-                )?;
+                apply_mlperf_conf(&mut resolver)?;
                 // LoadGen keeps what mlperf.conf set even when the user.conf
                 // then fails to open or parse.
-                self.set_from_core(&core);
+                self.take_resolved(resolver.clone());
             } else {
                 warn(
                     py,
@@ -383,12 +512,25 @@ impl PyTestSettings {
                 )))
             }
         };
-        let warnings = core
-            .apply_config(&name, &text, model, scenario, kind)
+        let sc = scenario_argument(&name, scenario).map_err(value_error)?;
+        let warnings = resolver
+            .apply_config(kind, &name, &text, model, sc)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        self.set_from_core(&core);
+        self.take_resolved(resolver);
         warn_all(py, &warnings)?;
         Ok(0)
+    }
+
+    /// Extension (not in the official API): every field's effective value
+    /// and where it came from, as a list of dicts `{"field", "value",
+    /// "source"}`, `field` being LoadGen's `TestSettings` member name and
+    /// `source` `{"kind": "default" | "mlperf_conf" | "user_conf" |
+    /// "audit_conf" | "api", ...}` with `file`, `line` and `key` for a
+    /// config line, `name` for an attribute (`TestSettings.<attribute>`).
+    /// An audit.config is applied at `StartTest`: see
+    /// `last_test_outcome()["settings_provenance"]`.
+    fn provenance<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+        provenance_to_py(py, &self.settings_provenance())
     }
 
     fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {

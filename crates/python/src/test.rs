@@ -12,11 +12,11 @@ use pyo3::types::PyDict;
 
 use yardstick_core::log::{DetailEvent, LogSink};
 use yardstick_core::run::{start_test as core_start_test, RunOptions, TestOutcome};
-use yardstick_core::settings::{ConfigKind, TestSettings};
+use yardstick_core::settings::{ConfigKind, SettingOrigin, SettingsResolver};
 use yardstick_logs::{header_events, LogPaths, MlperfLogWriter, TestHeader};
 
 use crate::complete::{self, HookSink};
-use crate::settings::{LogOptions, PyLogSettings, PyTestSettings};
+use crate::settings::{provenance_to_py, LogOptions, PyLogSettings, PyTestSettings};
 use crate::sut::{self, QslAdapter, SutAdapter, TestContext};
 
 /// A test is running (tests are process-wide in LoadGen; one at a time).
@@ -41,6 +41,18 @@ struct LastOutcome {
     accuracy_samples: u64,
     faults: Vec<String>,
     paths: LogPaths,
+    settings_provenance: Vec<SettingOrigin>,
+}
+
+/// Where each setting of the last test that ran came from (audit.config
+/// included), for a run record; `None` before the first test.
+// Not called inside the module yet: it is the hook for Rust callers.
+#[allow(dead_code)]
+pub fn last_settings_provenance() -> Option<Vec<SettingOrigin>> {
+    LAST.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .map(|l| l.settings_provenance.clone())
 }
 
 /// Clears the running flag and the completion handle however the test ends.
@@ -66,7 +78,7 @@ pub fn start_test(
     test_settings: PyRef<'_, PyTestSettings>,
     audit_config_filename: &str,
 ) -> PyResult<()> {
-    let settings = test_settings.to_core();
+    let settings = test_settings.resolver();
     drop(test_settings);
     run(
         py,
@@ -89,7 +101,7 @@ pub fn start_test_with_log_settings(
     log_settings: PyRef<'_, PyLogSettings>,
     audit_config_filename: &str,
 ) -> PyResult<()> {
-    let settings = test_settings.to_core();
+    let settings = test_settings.resolver();
     let log = LogOptions::from_py(py, &log_settings);
     drop(test_settings);
     drop(log_settings);
@@ -100,7 +112,7 @@ fn run(
     py: Python<'_>,
     sut_handle: u64,
     qsl_handle: u64,
-    mut settings: TestSettings,
+    mut resolver: SettingsResolver,
     log: LogOptions,
     audit_config_filename: &str,
 ) -> PyResult<()> {
@@ -140,7 +152,8 @@ fn run(
     }
 
     // LoadGen: an audit.config in the working directory overrides the
-    // settings (read with model "*").
+    // settings (read with model "*"), after everything the harness set; the
+    // resolver records the lines it sets.
     if !audit_config_filename.is_empty() && std::path::Path::new(audit_config_filename).is_file() {
         sink.detail(DetailEvent::warning(
             "warning_generic_message",
@@ -149,13 +162,14 @@ fn run(
         let applied = std::fs::read_to_string(audit_config_filename)
             .map_err(|e| format!("can't read {audit_config_filename}: {e}"))
             .and_then(|text| {
-                settings
+                let scenario = resolver.settings().scenario;
+                resolver
                     .apply_config(
+                        ConfigKind::AuditConf,
                         audit_config_filename,
                         &text,
                         "*",
-                        settings.scenario.as_str(),
-                        ConfigKind::AuditConf,
+                        scenario,
                     )
                     .map_err(|e| e.to_string())
             });
@@ -167,6 +181,10 @@ fn run(
             )));
         }
     }
+
+    let resolved = resolver.finish();
+    let settings = resolved.settings;
+    let settings_provenance = resolved.provenance;
 
     let ctx = TestContext::new(Arc::clone(&sink));
     let sut = SutAdapter {
@@ -191,7 +209,7 @@ fn run(
     let callback_error = ctx.take_error();
 
     if let Ok(o) = &outcome {
-        record_last(o, paths.clone());
+        record_last(o, paths.clone(), settings_provenance);
     } else {
         *LAST.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
@@ -219,7 +237,7 @@ fn add_note(py: Python<'_>, err: &PyErr, note: &str) {
     }
 }
 
-fn record_last(o: &TestOutcome, paths: LogPaths) {
+fn record_last(o: &TestOutcome, paths: LogPaths, settings_provenance: Vec<SettingOrigin>) {
     use yardstick_core::results::summary::ResultMetric;
     let r = o.result();
     let (sps, lat) = match r.map(|s| s.result_metric()) {
@@ -239,6 +257,7 @@ fn record_last(o: &TestOutcome, paths: LogPaths) {
         accuracy_samples: o.accuracy_samples,
         faults: o.faults.iter().map(|f| f.to_string()).collect(),
         paths,
+        settings_provenance,
     };
     *LAST.lock().unwrap_or_else(|e| e.into_inner()) = Some(last);
 }
@@ -246,7 +265,9 @@ fn record_last(o: &TestOutcome, paths: LogPaths) {
 /// Extension (not in the official API): what the last test of this process
 /// gave, as a dict (`valid`, `scenario`, `mode`, `result`,
 /// `samples_per_second` or `latency_ns`, `samples`, `accuracy_samples`,
-/// `faults`, and the log file paths), or None before the first test.
+/// `faults`, the log file paths, and `settings_provenance`: every setting
+/// the test ran with and where it came from, audit.config included, as
+/// `TestSettings.provenance()` gives it), or None before the first test.
 #[pyfunction]
 pub fn last_test_outcome(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
     let Some(l) = LAST.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
@@ -270,6 +291,10 @@ pub fn last_test_outcome(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> 
     paths.set_item("accuracy", text(&l.paths.accuracy))?;
     paths.set_item("trace", l.paths.trace.as_deref().map(text))?;
     d.set_item("logs", paths)?;
+    d.set_item(
+        "settings_provenance",
+        provenance_to_py(py, &l.settings_provenance)?,
+    )?;
     Ok(Some(d))
 }
 

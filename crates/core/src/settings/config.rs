@@ -243,10 +243,11 @@ pub fn from_config(
     TestSettings::from_config(user_conf_name, user_conf_text, model, scenario)
 }
 
-/// LoadGen matches the scenario argument against key text verbatim, so a
-/// misspelt scenario ("server") would silently miss every scenario-specific
-/// line; refuse it instead.
-fn scenario_argument(source_name: &str, scenario: &str) -> Result<Scenario, ConfigError> {
+/// The scenario argument of a config text (`source_name` names it in the
+/// error). LoadGen matches it against key text verbatim, so a misspelt
+/// scenario ("server") would silently miss every scenario-specific line;
+/// refuse it instead.
+pub fn scenario_argument(source_name: &str, scenario: &str) -> Result<Scenario, ConfigError> {
     Scenario::ALL
         .into_iter()
         .find(|s| s.as_str() == scenario)

@@ -227,6 +227,16 @@ setting_fields! {
     TokenLatencyScalingFactor(u64) => token_latency_scaling_factor,
 }
 
+/// Every field of `settings` with its value as text (as in
+/// [`SettingOrigin::value`]), in declaration order.
+pub fn field_values(settings: &TestSettings) -> Vec<(&'static str, String)> {
+    FIELD_NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, field)| (*field, field_text(settings, i)))
+        .collect()
+}
+
 fn field_index(field: &str) -> Option<usize> {
     FIELD_NAMES.iter().position(|f| *f == field)
 }
