@@ -16,6 +16,8 @@ use yardstick_accuracy::{
     Outcome, PunktModel, QualityTarget, ResponseFormat, Score, Verdict, WerMode,
 };
 
+use crate::recording::{print_record_lines, Recording, RecordingArgs};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MetricArg {
     /// Top-1 classification accuracy (labels file).
@@ -103,6 +105,8 @@ pub struct AccuracyArgs {
     /// Print the quality-target table and exit.
     #[arg(long)]
     pub list_targets: bool,
+    #[command(flatten)]
+    pub recording: RecordingArgs,
 }
 
 const GROUND_TRUTH_HELP: &str = "\
@@ -144,6 +148,7 @@ pub fn run(args: AccuracyArgs) -> Result<ExitCode> {
     };
     let dtype = args.dtype.as_deref().map(str::parse::<Dtype>).transpose()?;
 
+    let started_at = chrono::Utc::now();
     let log = read_accuracy_log(log_path)?;
     let mut notes = Vec::new();
     let score = match metric {
@@ -226,14 +231,37 @@ pub fn run(args: AccuracyArgs) -> Result<ExitCode> {
         }
     }
 
+    let mut record = accuracy_record(
+        started_at,
+        &score,
+        verdict.as_ref(),
+        args.benchmark.as_deref(),
+        metric,
+        log_path,
+        gt_path,
+    );
+    record.notes = notes;
+    let out = args
+        .output
+        .clone()
+        .unwrap_or_else(|| beside(log_path, "accuracy.txt"));
     if !args.no_accuracy_txt {
-        let out = args
-            .output
-            .clone()
-            .unwrap_or_else(|| beside(log_path, "accuracy.txt"));
         write_accuracy_txt(&out, &score, log_path)?;
         println!("  wrote {}", out.display());
+        record.add_file("accuracy_txt", &out);
     }
+    // Beside accuracy.txt, under its own name: the folder may hold the
+    // run.json of the LoadGen run that wrote the log.
+    let recording = Recording::open(&args.recording);
+    recording.stamp(&mut record);
+    let observers = [recording.observer()];
+    let recorder = yardstick_pipeline::Recorder::new(&observers);
+    recorder.started(&record);
+    let record_path = out.with_file_name("accuracy.run.json");
+    let written = recorder
+        .finished_as(&record_path, &mut record)
+        .context("writing the run record")?;
+    print_record_lines(&record, Some(&written), &recording);
 
     Ok(match verdict.map(|v| v.outcome()) {
         None | Some(Outcome::Pass) => ExitCode::SUCCESS,
@@ -393,4 +421,110 @@ fn targets_table() -> String {
         }
     }
     out
+}
+
+/// The record of one scoring: the metrics, the verdict and every check.
+fn accuracy_record(
+    started_at: chrono::DateTime<chrono::Utc>,
+    score: &Score,
+    verdict: Option<&Verdict>,
+    benchmark: Option<&str>,
+    metric: MetricArg,
+    log: &Path,
+    ground_truth: &Path,
+) -> yardstick_pipeline::record::RunRecord {
+    use yardstick_pipeline::record::{
+        AccuracyVerdict, Better, Metric, RunKind, RunRecord, RunStatus, SutInfo, Validity,
+        ValidityCheck, Verdict as RecordVerdict, WorkloadInfo,
+    };
+    let metric_name = format!("{metric:?}").to_lowercase();
+    let mut r = RunRecord::new(
+        RunKind::Accuracy,
+        started_at,
+        WorkloadInfo {
+            name: benchmark.unwrap_or(&metric_name).to_string(),
+            mode: Some("AccuracyOnly".into()),
+            sut: SutInfo {
+                name: "accuracy log".into(),
+                kind: "accuracy".into(),
+                params: [
+                    ("log".to_string(), log.display().to_string()),
+                    (
+                        "ground_truth".to_string(),
+                        ground_truth.display().to_string(),
+                    ),
+                    ("metric".to_string(), metric_name.clone()),
+                ]
+                .into(),
+            },
+            ..WorkloadInfo::default()
+        },
+    );
+    r.status = RunStatus::Completed;
+    r.add_file("accuracy_log", log);
+    r.add_file("ground_truth", ground_truth);
+    for (key, value) in score.metrics() {
+        // WER is the one metric where lower is better.
+        let better = if key.eq_ignore_ascii_case("wer") {
+            Better::Lower
+        } else {
+            Better::Higher
+        };
+        r.metrics.push(Metric::new(key, value, "", better));
+    }
+    let (headline_key, headline) = score.headline();
+    let checks: Vec<ValidityCheck> = verdict
+        .map(|v| {
+            v.checks
+                .iter()
+                .map(|c| {
+                    let op = match c.kind {
+                        BoundKind::AtLeast => ">=",
+                        BoundKind::AtMost => "<=",
+                    };
+                    ValidityCheck {
+                        name: c.key.to_string(),
+                        passed: c.passed() == Some(true),
+                        detail: match c.value {
+                            Some(v) => format!(
+                                "{} = {} (must be {op} {})",
+                                c.key,
+                                fmt_value(v),
+                                fmt_value(c.bound)
+                            ),
+                            None => format!(
+                                "{} was not scored (must be {op} {})",
+                                c.key,
+                                fmt_value(c.bound)
+                            ),
+                        },
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let outcome = verdict.map(|v| v.outcome());
+    r.validity = Validity {
+        verdict: match outcome {
+            None => RecordVerdict::NotApplicable,
+            Some(Outcome::Pass) => RecordVerdict::Valid,
+            Some(Outcome::Fail | Outcome::Incomplete) => RecordVerdict::Invalid,
+        },
+        checks,
+    };
+    r.accuracy = Some(AccuracyVerdict {
+        metric: headline_key.to_string(),
+        value: headline,
+        target: verdict
+            .and_then(|v| v.checks.iter().find(|c| c.key == headline_key))
+            .map(|c| c.bound),
+        passed: outcome.map(|o| o == Outcome::Pass),
+        detail: match outcome {
+            None => "no target given".into(),
+            Some(Outcome::Pass) => "PASS".into(),
+            Some(Outcome::Fail) => "FAIL".into(),
+            Some(Outcome::Incomplete) => "INCOMPLETE: a metric of the target was not scored".into(),
+        },
+    });
+    r
 }
