@@ -23,15 +23,24 @@ pub fn monotonic_ns() -> u64 {
 }
 
 /// Converts `Instant`s to CLOCK_MONOTONIC ns through one anchor pair taken
-/// at first use (the two clocks are the same clock on Linux; the anchor's
-/// error is the few tens of ns between the two reads).
+/// at first use (the two clocks are the same clock on Linux). The anchor is
+/// the narrowest of a few brackets `Instant`, clock, `Instant` (a pause in
+/// one widens it), dated at the bracket's start: the clock was read at or
+/// after it, so a converted time is never early (a stamp never precedes the
+/// server's), only late by at most the bracket's width, tens of ns.
 pub fn instant_to_monotonic_ns(t: Instant) -> u64 {
     static ANCHOR: OnceLock<(Instant, u64)> = OnceLock::new();
     let (a, ns) = *ANCHOR.get_or_init(|| {
-        let a0 = Instant::now();
-        let ns = monotonic_ns();
-        let a1 = Instant::now();
-        (a0 + (a1 - a0) / 2, ns)
+        let mut best: Option<(Instant, u64, std::time::Duration)> = None;
+        for _ in 0..8 {
+            let a0 = Instant::now();
+            let ns = monotonic_ns();
+            let width = a0.elapsed();
+            if best.is_none_or(|(_, _, w)| width < w) {
+                best = Some((a0, ns, width));
+            }
+        }
+        best.map_or_else(|| (Instant::now(), monotonic_ns()), |(a0, ns, _)| (a0, ns))
     });
     if t >= a {
         ns + (t - a).as_nanos() as u64

@@ -55,6 +55,15 @@ impl ReadStamp {
     pub fn arrival(&self, fallback: Instant) -> Instant {
         self.get().map_or(fallback, |t| t.min(fallback))
     }
+
+    /// [`arrival`](Self::arrival), but never before `not_before`: an instant
+    /// the caller knows the bytes came after (the request they answer was
+    /// sent then). A stamp before it can only be a clock error (the
+    /// real-time clock stepped between receipt and read); the known bound is
+    /// then the better estimate.
+    pub fn arrival_after(&self, not_before: Instant, fallback: Instant) -> Instant {
+        self.arrival(fallback).max(not_before)
+    }
 }
 
 /// Whether reads of this process were stamped by the kernel, and whether
@@ -168,7 +177,7 @@ mod kernel {
         rc == 0
     }
 
-    fn clock(id: libc::clockid_t) -> Option<Duration> {
+    pub(super) fn clock(id: libc::clockid_t) -> Option<Duration> {
         let mut ts = libc::timespec {
             tv_sec: 0,
             tv_nsec: 0,
@@ -180,16 +189,52 @@ mod kernel {
         Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
     }
 
-    /// The kernel's stamp is CLOCK_REALTIME; its age, read against the
-    /// real-time clock now, dated back from `Instant::now()` gives the
-    /// instant (immune to clock steps, which move both readings alike).
-    fn to_instant(received: Duration) -> Instant {
-        let now = Instant::now();
-        match clock(libc::CLOCK_REALTIME) {
-            Some(real) => now
-                .checked_sub(real.saturating_sub(received))
-                .unwrap_or(now),
-            None => now,
+    /// How many times [`realtime_bracket`] reads the clocks at most, and the
+    /// bracket width at which it stops early (typical vDSO reads take tens
+    /// of nanoseconds; a wider bracket had a pause or an interrupt in it).
+    const BRACKET_TRIES: usize = 4;
+    const GOOD_BRACKET: Duration = Duration::from_micros(1);
+
+    /// CLOCK_REALTIME read between two `Instant`s: `(before, real, after)`,
+    /// the real-time reading taken somewhere in `[before, after]`. Of a few
+    /// tries, the narrowest bracket: a pause (preemption, an interrupt)
+    /// between the reads widens one bracket, rarely all of them.
+    fn realtime_bracket() -> Option<(Instant, Duration, Instant)> {
+        let mut best: Option<(Instant, Duration, Instant)> = None;
+        for _ in 0..BRACKET_TRIES {
+            let before = Instant::now();
+            let real = clock(libc::CLOCK_REALTIME)?;
+            let after = Instant::now();
+            let width = after.saturating_duration_since(before);
+            if best.is_none_or(|(b, _, a)| width < a.saturating_duration_since(b)) {
+                best = Some((before, real, after));
+            }
+            if width <= GOOD_BRACKET {
+                break;
+            }
+        }
+        best
+    }
+
+    /// The kernel's stamp `received` is CLOCK_REALTIME; its age (the
+    /// real-time clock now minus it) dated back from an `Instant` gives the
+    /// instant (immune to clock steps before the receipt, which move both
+    /// readings alike). The age is dated back from the *end* of the
+    /// narrowest bracket around the real-time reading, so a pause between
+    /// the clock reads can only make the stamp late (by at most the bracket
+    /// width), never early; and it is never before `not_before`, an instant
+    /// the data is known to have arrived after (the connection's previous
+    /// stamp), nor after the end of the bracket (it was read by then).
+    pub(super) fn to_instant(received: Duration, not_before: Option<Instant>) -> Instant {
+        let Some((_, real, after)) = realtime_bracket() else {
+            return Instant::now();
+        };
+        let at = after
+            .checked_sub(real.saturating_sub(received))
+            .unwrap_or(after);
+        match not_before {
+            Some(earliest) => at.max(earliest.min(after)),
+            None => at,
         }
     }
 
@@ -255,7 +300,9 @@ mod kernel {
                         let at = match received {
                             Some(r) if r > Duration::ZERO => {
                                 mark(&KERNEL_STAMPS_SEEN);
-                                to_instant(r)
+                                // In-order delivery: these bytes became
+                                // readable no earlier than the previous ones.
+                                to_instant(r, stamp.get())
                             }
                             _ => {
                                 mark(&READ_STAMPS_SEEN);
@@ -330,6 +377,65 @@ impl AsyncWrite for StampedStream {
 mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A real-time reading taken at some moment converts to an instant no
+    /// earlier than that moment (never early, whatever pauses fall between
+    /// the conversion's clock reads: many tries, on a loaded machine too)
+    /// and no later than the end of the conversion.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn converted_kernel_stamps_are_never_early() {
+        use std::time::Duration;
+        let mut latest_excess = Duration::ZERO;
+        for _ in 0..20_000 {
+            let taken_after = Instant::now();
+            let received = kernel::clock(libc::CLOCK_REALTIME).expect("CLOCK_REALTIME");
+            let at = kernel::to_instant(received, None);
+            let done = Instant::now();
+            assert!(
+                taken_after <= at && at <= done,
+                "stamp {:?} outside [{taken_after:?}, {done:?}]",
+                at
+            );
+            latest_excess = latest_excess.max(at - taken_after);
+        }
+        eprintln!("largest lateness seen: {latest_excess:?}");
+    }
+
+    /// A stamp the clocks would put before an instant the data is known to
+    /// have arrived after is clamped to it; one after it is kept.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn converted_kernel_stamps_respect_the_known_earlier_instant() {
+        use std::time::Duration;
+        let real_now = kernel::clock(libc::CLOCK_REALTIME).expect("CLOCK_REALTIME");
+        // Received (by the real-time clock) a second ago, but known to have
+        // arrived after `not_before` (as if the clock stepped forward since).
+        let not_before = Instant::now();
+        let at = kernel::to_instant(real_now - Duration::from_secs(1), Some(not_before));
+        assert_eq!(at, not_before);
+        // Received after `earlier`: the conversion stands.
+        let earlier = Instant::now() - Duration::from_secs(10);
+        let received = kernel::clock(libc::CLOCK_REALTIME).expect("CLOCK_REALTIME");
+        let at = kernel::to_instant(received, Some(earlier));
+        assert!(
+            at > earlier + Duration::from_secs(9),
+            "{at:?} vs {earlier:?}"
+        );
+        // ReadStamp::arrival_after applies the caller's bound the same way.
+        let stamp = ReadStamp::default();
+        let t0 = Instant::now();
+        stamp.set(t0);
+        let later = t0 + Duration::from_millis(5);
+        assert_eq!(
+            stamp.arrival_after(later, later + Duration::from_secs(1)),
+            later
+        );
+        assert_eq!(
+            stamp.arrival_after(t0 - Duration::from_millis(5), later),
+            t0
+        );
+    }
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_read_with_data_is_stamped_and_none_before() {
