@@ -36,4 +36,4 @@ pub use detail::{
 };
 pub use error::LogError;
 pub use trace::{write_query_records, QueryRecordWriter, TimelineView};
-pub use writer::{CompositeSink, LogOutputSettings, LogPaths, MlperfLogWriter};
+pub use writer::{flush_all_now, CompositeSink, LogOutputSettings, LogPaths, MlperfLogWriter};

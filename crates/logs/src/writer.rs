@@ -4,7 +4,7 @@
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Instant, SystemTime};
 
 use yardstick_core::log::{AccuracyEntry, DetailEvent, LogSink, Severity};
@@ -116,9 +116,11 @@ pub struct MlperfLogWriter {
     warnings: AtomicUsize,
     errors: AtomicUsize,
     finished: AtomicBool,
-    detail: Mutex<Output>,
-    accuracy: Mutex<AccuracyLog>,
-    trace: Option<Mutex<Output>>,
+    // Shared (`Arc`) so that [`flush_all_now`] can reach them from a
+    // signal thread without a handle on the writer.
+    detail: Arc<Mutex<Output>>,
+    accuracy: Arc<Mutex<AccuracyLog>>,
+    trace: Option<Arc<Mutex<Output>>>,
     summary: Mutex<SummaryState>,
 }
 
@@ -154,11 +156,11 @@ impl MlperfLogWriter {
             Some(path) => {
                 let mut out = Output::create(path)?;
                 out.write(trace::TRACE_HEADER.as_bytes());
-                Some(Mutex::new(out))
+                Some(Arc::new(Mutex::new(out)))
             }
             None => None,
         };
-        Ok(MlperfLogWriter {
+        let writer = MlperfLogWriter {
             paths,
             origin,
             origin_wall,
@@ -169,18 +171,20 @@ impl MlperfLogWriter {
             warnings: AtomicUsize::new(0),
             errors: AtomicUsize::new(0),
             finished: AtomicBool::new(false),
-            detail: Mutex::new(detail),
-            accuracy: Mutex::new(AccuracyLog {
+            detail: Arc::new(Mutex::new(detail)),
+            accuracy: Arc::new(Mutex::new(AccuracyLog {
                 out: accuracy,
                 has_entries: false,
-            }),
+            })),
             trace,
             summary: Mutex::new(SummaryState {
                 out: summary,
                 runs: Vec::new(),
                 interrupted: None,
             }),
-        })
+        };
+        register_live(&writer);
+        Ok(writer)
     }
 
     /// The paths being written.
@@ -259,18 +263,17 @@ impl MlperfLogWriter {
     /// Pushes what has been written so far to the files without finishing
     /// them (no summary, no closing bytes): for a process about to exit at
     /// once (a second Ctrl-C). A file another thread is writing at that
-    /// moment is skipped rather than waited for.
+    /// moment is skipped rather than waited for. [`flush_all_now`] does
+    /// this for every open writer.
     pub fn flush_now(&self) {
-        if let Some(mut out) = try_lock(&self.detail) {
-            out.flush();
-        }
-        if let Some(mut acc) = try_lock(&self.accuracy) {
-            acc.out.flush();
-        }
-        if let Some(trace) = &self.trace {
-            if let Some(mut out) = try_lock(trace) {
-                out.flush();
-            }
+        self.live_files().flush();
+    }
+
+    fn live_files(&self) -> LiveFiles {
+        LiveFiles {
+            detail: Arc::downgrade(&self.detail),
+            accuracy: Arc::downgrade(&self.accuracy),
+            trace: self.trace.as_ref().map(Arc::downgrade),
         }
     }
 
@@ -424,6 +427,59 @@ fn render_summary_file(
 /// useful than none, and the logs are what shows what went wrong.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The files of one open writer, as [`flush_all_now`] reaches them.
+struct LiveFiles {
+    detail: Weak<Mutex<Output>>,
+    accuracy: Weak<Mutex<AccuracyLog>>,
+    trace: Option<Weak<Mutex<Output>>>,
+}
+
+impl LiveFiles {
+    fn is_open(&self) -> bool {
+        self.detail.strong_count() > 0
+    }
+
+    fn flush(&self) {
+        if let Some(detail) = self.detail.upgrade() {
+            if let Some(mut out) = try_lock(&detail) {
+                out.flush();
+            }
+        }
+        if let Some(accuracy) = self.accuracy.upgrade() {
+            if let Some(mut acc) = try_lock(&accuracy) {
+                acc.out.flush();
+            }
+        }
+        if let Some(trace) = self.trace.as_ref().and_then(Weak::upgrade) {
+            if let Some(mut out) = try_lock(&trace) {
+                out.flush();
+            }
+        }
+    }
+}
+
+/// Every writer created in this process and not yet dropped.
+static LIVE_WRITERS: Mutex<Vec<LiveFiles>> = Mutex::new(Vec::new());
+
+fn register_live(writer: &MlperfLogWriter) {
+    let mut live = lock(&LIVE_WRITERS);
+    live.retain(LiveFiles::is_open);
+    live.push(writer.live_files());
+}
+
+/// Pushes what every open [`MlperfLogWriter`] of the process has written
+/// so far to its files, without finishing them: for a process about to
+/// exit at once (a second Ctrl-C), whose writers are out of reach.
+/// Never blocks: a file being written at that moment is skipped.
+pub fn flush_all_now() {
+    let Some(live) = try_lock(&LIVE_WRITERS) else {
+        return;
+    };
+    for files in live.iter() {
+        files.flush();
+    }
 }
 
 /// Locks `m` if no one holds it (carrying on after a panic, as [`lock`]).

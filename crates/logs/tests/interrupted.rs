@@ -115,3 +115,34 @@ fn flush_now_puts_the_detail_log_on_disk_without_finishing() {
     let summary = std::fs::read_to_string(&writer.paths().summary).expect("read");
     assert_eq!(summary, "", "the summary waits for finish");
 }
+
+#[test]
+fn flush_all_now_reaches_every_open_writer() {
+    let dirs = [
+        tempfile::tempdir().expect("dir"),
+        tempfile::tempdir().expect("dir"),
+    ];
+    let writers: Vec<MlperfLogWriter> = dirs
+        .iter()
+        .map(|d| {
+            let settings = LogOutputSettings {
+                outdir: d.path().to_path_buf(),
+                ..LogOutputSettings::default()
+            };
+            MlperfLogWriter::create(&settings).expect("writer")
+        })
+        .collect();
+    for (i, w) in writers.iter().enumerate() {
+        w.detail(DetailEvent::new("generic_message", format!("writer {i}")));
+    }
+    // A dropped writer is finished and forgotten, not flushed again.
+    drop(MlperfLogWriter::create(&LogOutputSettings {
+        outdir: dirs[0].path().join("dropped"),
+        ..LogOutputSettings::default()
+    }));
+    yardstick_logs::flush_all_now();
+    for (i, w) in writers.iter().enumerate() {
+        let detail = std::fs::read_to_string(&w.paths().detail).expect("read");
+        assert!(detail.contains(&format!("writer {i}")), "{detail}");
+    }
+}
