@@ -32,6 +32,7 @@ pub mod bench;
 pub mod client;
 pub mod dataset;
 pub mod error;
+pub mod import;
 pub mod metrics;
 pub mod mock;
 pub mod output;
