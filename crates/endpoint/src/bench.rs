@@ -529,6 +529,15 @@ impl Bench {
                 metrics.first_error.as_deref().unwrap_or("")
             ));
         }
+        let cut_short = records
+            .iter()
+            .filter(|r| r.ok() && r.stream && r.output.finish_reason.is_none())
+            .count();
+        if cut_short > 0 {
+            warnings.push(format!(
+                "{cut_short} stream(s) ended without a finish_reason (cut short by the server?); --min-tokens N counts answers shorter than N as failed"
+            ));
+        }
         if let Some(c) = &metrics.token_check {
             if c.mismatched > 0 {
                 warnings.push(format!(

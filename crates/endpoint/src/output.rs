@@ -224,7 +224,7 @@ pub fn write_index(out: &Path, points: &[&PointSummary]) -> Result<(), EndpointE
 /// The rule of the `pareto` column, printed under the table.
 pub fn pareto_footer() -> String {
     format!(
-        "pareto: * = on the front of system_tps against tps_per_user. Q = the point queues: its TTFT p90 is over {QUEUE_TTFT_RATIO}x the sweep's lowest, time tokens/s per user does not see; a Q point never pushes a point without Q off the front. ! = more than half the requests failed: never on the front.\n"
+        "pareto: * = on the front of system_tps against tps_per_user. Q = the point queues (TTFT p90 over {QUEUE_TTFT_RATIO}x the sweep's lowest: waiting that tokens/s per user does not show); a Q point never pushes a point without Q off the front. ! = more than half the requests failed: never on the front.\n"
     )
 }
 

@@ -581,14 +581,23 @@ async fn concurrent_streams_check(ctx: Arc<ExecCtx>) -> ProbeCheck {
     }
     if problems.is_empty() {
         ttfts.sort_unstable();
+        let (first, last) = (ttfts.first().copied(), ttfts.last().copied());
+        // Streams served together start together; streams served one after
+        // another start one answer apart.
+        let queues = matches!((first, last), (Some(a), Some(b)) if b as f64 > crate::metrics::QUEUE_TTFT_RATIO * a as f64);
         ProbeCheck::new(
             name,
             true,
             CheckStatus::Ok,
             format!(
-                "all {CONCURRENT_STREAMS} ended with text and a finish_reason; TTFT {} .. {}",
-                ms(ttfts.first().copied()),
-                ms(ttfts.last().copied())
+                "all {CONCURRENT_STREAMS} ended with text and a finish_reason; TTFT {} .. {}{}",
+                ms(first),
+                ms(last),
+                if queues {
+                    " (the later ones waited: the server queues concurrent requests)"
+                } else {
+                    ""
+                }
             ),
         )
     } else {

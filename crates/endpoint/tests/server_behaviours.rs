@@ -278,3 +278,48 @@ fn probe_optional_routes_absent_or_garbage_are_not_failures() {
     assert_eq!(c.status, CheckStatus::Info, "{}", r.render());
     assert!(c.detail.contains("not Prometheus text"), "{}", c.detail);
 }
+
+const ROLE: &str =
+    "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n";
+const HI: &str = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n";
+const DONE: &str = "data: [DONE]\n\n";
+
+#[test]
+fn role_chunk_then_done_is_an_empty_stream_byte_for_byte() {
+    // Exactly what llama-cpp-python sends for an interrupted request.
+    let addr = scripted(vec![w(SSE_HEAD_CLOSE), w(ROLE), w(DONE)]);
+    let b = bench(
+        &format!("http://{addr}"),
+        true,
+        Duration::from_secs(5),
+        None,
+    );
+    let p = b.run_concurrency(1, None, Some(3), 0).expect("run");
+    for r in &p.records {
+        assert_eq!(r.error, Some(RequestError::EmptyStream { events: 2 }));
+    }
+    assert_eq!(p.summary.metrics.n_samples_failed, 3);
+    assert_eq!(p.summary.metrics.total_output_tokens, 0);
+    assert!(p.summary.most_requests_failed);
+}
+
+#[test]
+fn text_without_a_finish_reason_is_warned_about() {
+    let addr = scripted(vec![w(SSE_HEAD_CLOSE), w(ROLE), w(HI), w(DONE)]);
+    let b = bench(
+        &format!("http://{addr}"),
+        true,
+        Duration::from_secs(5),
+        None,
+    );
+    let p = b.run_concurrency(1, None, Some(3), 0).expect("run");
+    assert_eq!(p.summary.metrics.n_samples_failed, 0);
+    assert!(
+        p.summary
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("3 stream(s) ended without a finish_reason")),
+        "{:?}",
+        p.summary.warnings
+    );
+}
