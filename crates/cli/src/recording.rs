@@ -1,13 +1,12 @@
 //! What every run command does around its runs: capture the system once,
 //! keep the results store informed, tag runs, and say where the record is.
 
-use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use yardstick_pipeline::record::{GroupKind, GroupRef, RunRecord};
 use yardstick_pipeline::RunObserver;
-use yardstick_store::Store;
+use yardstick_store::{Store, StoreObserver};
 
 /// The flags of recording, shared by `run`, `endpoint`, `train` and
 /// `accuracy`.
@@ -31,7 +30,7 @@ pub struct RecordingArgs {
 
 /// The store (if any) and the system description of this process's runs.
 pub struct Recording {
-    store: Option<RefCell<Store>>,
+    store: Option<StoreObserver>,
     pub system: Option<serde_json::Value>,
     pub tags: Vec<String>,
     git_commit: String,
@@ -49,7 +48,7 @@ impl Recording {
                 None => Store::open_default(),
             };
             match opened {
-                Ok(s) => Some(RefCell::new(s)),
+                Ok(s) => Some(StoreObserver::new(s)),
                 Err(e) => {
                     eprintln!(
                         "yardstick: warning: {}; the run is not added to the results store (its run.json is still written)",
@@ -92,24 +91,20 @@ impl Recording {
     }
 
     pub fn store_path(&self) -> Option<PathBuf> {
-        self.store.as_ref().map(|s| s.borrow().path().to_path_buf())
+        self.store.as_ref().map(StoreObserver::path)
     }
 }
 
 impl RunObserver for Recording {
     fn run_started(&self, record: &RunRecord) {
         if let Some(s) = &self.store {
-            if let Err(e) = s.borrow_mut().begin(record) {
-                eprintln!("yardstick: warning: results store: {}", error_chain(&e));
-            }
+            s.run_started(record);
         }
     }
 
     fn run_finished(&self, record: &RunRecord) {
         if let Some(s) = &self.store {
-            if let Err(e) = s.borrow_mut().finish(record) {
-                eprintln!("yardstick: warning: results store: {}", error_chain(&e));
-            }
+            s.run_finished(record);
         }
     }
 }

@@ -24,7 +24,9 @@ mod timeline;
 pub use from_outcome::{record_settings, validity_of, RecordInputs};
 pub use logs::{open_logs, Logs};
 pub use recorder::Recorder;
-pub use run::{execute, fill_from_outcome, FinishedRun, PipelineError, RunObserver, RunSpec};
+pub use run::{
+    execute, fill_from_outcome, finish_record, FinishedRun, PipelineError, RunObserver, RunSpec,
+};
 pub use timeline::TimelineCapture;
 
 pub use yardstick_record as record;

@@ -32,13 +32,7 @@ pub enum PipelineError {
     Record(#[from] RecordError),
 }
 
-/// Told of a run before it starts and after it ends; never during it.
-pub trait RunObserver {
-    /// The run is about to start (status `running`).
-    fn run_started(&self, _record: &RunRecord) {}
-    /// The run ended and its record is final.
-    fn run_finished(&self, _record: &RunRecord) {}
-}
+pub use yardstick_record::RunObserver;
 
 /// What to run and how to describe it.
 pub struct RunSpec {
@@ -172,7 +166,33 @@ pub fn execute(
     let outcome = result?;
     finished.map_err(PipelineError::FinishLogs)?;
 
-    let paths = logs.paths().clone();
+    finish_record(
+        &mut record,
+        &outcome,
+        logs.paths(),
+        logs.query_records_path(),
+        &capture,
+    );
+    Ok(FinishedRun {
+        outcome,
+        record,
+        dir: spec.log.outdir.clone(),
+        write_record: spec.write_record,
+    })
+}
+
+/// Completes a started record from the test's outcome and its log files:
+/// the end time, the files, the measurements and the rate timeline. For a
+/// front end that opens its own logs (the Python module, whose accuracy
+/// entries pass through the harness's callbacks) but records like
+/// [`execute`].
+pub fn finish_record(
+    record: &mut RunRecord,
+    outcome: &TestOutcome,
+    paths: &yardstick_logs::LogPaths,
+    query_records: Option<&std::path::Path>,
+    capture: &TimelineCapture,
+) {
     record.ended_at = Some(Utc::now());
     record.add_file("summary", &paths.summary);
     record.add_file("detail", &paths.detail);
@@ -180,22 +200,16 @@ pub fn execute(
     if let Some(t) = &paths.trace {
         record.add_file("trace", t);
     }
-    if let Some(q) = logs.query_records_path() {
+    if let Some(q) = query_records {
         record.add_file("queries", q);
     }
-    fill_from_outcome(&mut record, &outcome);
+    fill_from_outcome(record, outcome);
     record.timeline = capture.take();
-    if let Some(raw) = logs.query_records_path() {
+    if let Some(raw) = query_records {
         if let Some(d) = record.latencies.get_mut("sample") {
             d.raw_file = Some(raw.to_path_buf());
         }
     }
-    Ok(FinishedRun {
-        outcome,
-        record,
-        dir: spec.log.outdir.clone(),
-        write_record: spec.write_record,
-    })
 }
 
 /// Metrics, latencies, validity, status and interruption from an outcome.

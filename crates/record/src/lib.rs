@@ -27,6 +27,15 @@ pub use record::*;
 /// version rather than misreading it.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// Told of a run before it starts and after it ends; never during it (the
+/// results store is one).
+pub trait RunObserver {
+    /// The run is about to start (status `running`).
+    fn run_started(&self, _record: &RunRecord) {}
+    /// The run ended and its record is final.
+    fn run_finished(&self, _record: &RunRecord) {}
+}
+
 /// The JSON Schema of `run.json`, generated from the types.
 pub fn json_schema() -> serde_json::Value {
     let schema = schemars::schema_for!(RunRecord);

@@ -21,6 +21,7 @@
 mod export;
 mod filter;
 pub mod liveness;
+mod observer;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ use yardstick_record::{RunRecord, RunStatus};
 
 pub use export::{to_csv, to_json};
 pub use filter::{parse_date, DateBound, RowStatus, RunFilter, RunRow};
+pub use observer::StoreObserver;
 pub use schema::SCHEMA_VERSION;
 
 /// The environment variable naming the store file.
