@@ -242,11 +242,17 @@ fn answers_after_the_run_are_refused() {
         &RunOptions::default(),
     )
     .unwrap();
-    assert!(outcome.is_valid() || outcome.faults.is_empty());
+    // Every sample was answered in time: the run itself is clean and valid.
+    assert!(outcome.faults.is_empty(), "{:?}", outcome.faults);
+    assert!(
+        outcome.is_valid(),
+        "a run with every answer in time is VALID"
+    );
     let Behaviour::AnswersLate(keep) = &sut.behaviour else {
         unreachable!()
     };
     let kept = keep.lock().unwrap();
+    assert_eq!(kept.len(), 20, "one kept completer per issued sample");
     let (c, id) = &kept[0];
     assert!(matches!(
         c.complete_one(*id, b"late"),
