@@ -26,6 +26,7 @@
 
 mod complete;
 mod rawtypes;
+mod recording;
 mod samples;
 mod settings;
 mod sut;

@@ -183,6 +183,19 @@ fn run(
     }
 
     let resolved = resolver.finish();
+    // Only when the user asks (YARDSTICK_RECORD): the record of the test,
+    // built as `yardstick run` builds it.
+    let recording = crate::recording::TestRecording::from_env(&name, &resolved);
+    let sink: Arc<dyn LogSink> = match &recording {
+        Some(r) => Arc::new(yardstick_logs::CompositeSink::new(vec![
+            Arc::clone(&sink),
+            r.capture.clone(),
+        ])),
+        None => sink,
+    };
+    if let Some(r) = &recording {
+        r.started();
+    }
     let settings = resolved.settings;
     let settings_provenance = resolved.provenance;
 
@@ -208,6 +221,9 @@ fn run(
     let paths = writer.paths().clone();
     let callback_error = ctx.take_error();
 
+    if let (Some(r), Ok(o)) = (recording, &outcome) {
+        r.finished(o, &paths);
+    }
     if let Ok(o) = &outcome {
         record_last(o, paths.clone(), settings_provenance);
     } else {
