@@ -31,6 +31,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -108,16 +109,115 @@ SETTINGS_FIELDS = [
 # Locating the tools
 # --------------------------------------------------------------------------------------
 
-def reference_python() -> str | None:
-    """A Python that can import mlperf_loadgen: $YARDSTICK_REF_PYTHON, .venv-ref, or this one."""
-    cands = [os.environ.get("YARDSTICK_REF_PYTHON"), str(REPO / ".venv-ref" / "bin" / "python"), sys.executable]
-    for c in cands:
+def pinned_loadgen_version() -> str:
+    """The mlcommons-loadgen version CI installs (pinned in .ci/setup-python.sh)."""
+    setup = REPO / ".ci" / "setup-python.sh"
+    m = re.search(r"mlcommons-loadgen==([0-9][0-9A-Za-z.+-]*)", setup.read_text())
+    if not m:
+        raise RuntimeError(f"no mlcommons-loadgen==VERSION pin in {setup}")
+    return m.group(1)
+
+
+OFFICIAL_VERSION = pinned_loadgen_version()
+# How the official wheel's distribution and top-level module are named.
+OFFICIAL_DIST = "mlcommons-loadgen"
+OFFICIAL_MODULE = "mlperf_loadgen"
+
+
+def official_env(base: dict | None = None) -> dict:
+    """The environment to run the official side in: without LOADGEN_MODULE (gen.py's switch)
+    and without PYTHONPATH, which may hold yardstick's mlperf_loadgen shim (the README's
+    `PYTHONPATH="$(python -m yardstick.mlperf_loadgen --pythonpath)"`)."""
+    env = dict(os.environ if base is None else base)
+    env.pop("LOADGEN_MODULE", None)
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+# Run by a candidate Python (in official_env): where its mlperf_loadgen comes from.
+_OFFICIAL_PROBE = r"""
+import importlib.metadata as md, importlib.util, json, os, site, sys, sysconfig
+dist_name, module = sys.argv[1:3]
+out = {"missing": [m for m in (module, "numpy") if importlib.util.find_spec(m) is None]}
+if not out["missing"]:
+    mod = __import__(module)
+    __import__("numpy")
+    out["file"] = os.path.realpath(getattr(mod, "__file__", None) or "")
+    try:
+        dist = md.distribution(dist_name)
+        out["version"] = dist.version
+        out["wheel_files"] = [os.path.realpath(dist.locate_file(f)) for f in dist.files or []
+                              if f.parts[0].startswith(module)]
+    except md.PackageNotFoundError:
+        out["version"], out["wheel_files"] = None, []
+    dirs = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")} | set(site.getsitepackages())
+    out["site_packages"] = sorted(os.path.realpath(d) for d in dirs)
+print(json.dumps(out))
+"""
+
+
+class NotOfficial(Exception):
+    """A Python's mlperf_loadgen is there but is not the pinned official wheel's (or crashed)."""
+
+
+@dataclass
+class OfficialModule:
+    python: str
+    file: str
+    version: str
+
+
+def probe_official(python: str) -> OfficialModule | None:
+    """Proves that `python` (run in official_env) imports the official wheel's mlperf_loadgen:
+    the module file is one the mlcommons-loadgen distribution installed, inside that
+    interpreter's site-packages, at the pinned version. None when
+    the module (or numpy) is not installed there; NotOfficial when it is but is not the
+    wheel's, or when importing it fails."""
+    try:
+        r = subprocess.run([python, "-c", _OFFICIAL_PROBE, OFFICIAL_DIST, OFFICIAL_MODULE],
+                           capture_output=True, text=True, timeout=120, env=official_env())
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise NotOfficial(f"{python}: cannot run it: {e}") from e
+    if r.returncode != 0:
+        raise NotOfficial(f"{python}: importing {OFFICIAL_MODULE} failed (rc {r.returncode}):\n{r.stderr[-3000:]}")
+    info = json.loads(r.stdout.strip().splitlines()[-1])
+    if info["missing"]:
+        return None
+    file, version = info["file"], info["version"]
+    problems = []
+    if version != OFFICIAL_VERSION:
+        problems.append(f"{OFFICIAL_DIST} is {version}, expected {OFFICIAL_VERSION} (the pin in .ci)")
+    if file not in info["wheel_files"]:
+        problems.append(f"{OFFICIAL_MODULE} is {file}, not a file of the {OFFICIAL_DIST} wheel "
+                        f"({info['wheel_files']})")
+    if not any(Path(file).is_relative_to(d) for d in info["site_packages"]):
+        problems.append(f"{file} is not inside its site-packages {info['site_packages']}")
+    if problems:
+        raise NotOfficial(f"{python}: " + "; ".join(problems))
+    return OfficialModule(python, file, version)
+
+
+def reference_official() -> OfficialModule | None:
+    """A Python whose mlperf_loadgen is proven to be the official wheel's (see probe_official):
+    $YARDSTICK_REF_PYTHON, else .venv-ref, else this one. None when none of them has
+    mlperf_loadgen and numpy installed; NotOfficial when the first one that has it does not
+    pass the proof (or $YARDSTICK_REF_PYTHON is set to a file that is not there)."""
+    env = os.environ.get("YARDSTICK_REF_PYTHON")
+    if env and not Path(env).exists():
+        raise NotOfficial(f"YARDSTICK_REF_PYTHON={env} does not exist")
+    for c in (env, str(REPO / ".venv-ref" / "bin" / "python"), sys.executable):
         if not c or not Path(c).exists():
             continue
-        r = subprocess.run([c, "-c", "import mlperf_loadgen, numpy"], capture_output=True)
-        if r.returncode == 0:
-            return c
+        found = probe_official(c)
+        if found is not None:
+            return found
     return None
+
+
+def reference_python() -> str | None:
+    """The interpreter of reference_official(), or None."""
+    found = reference_official()
+    return found.python if found else None
 
 
 def yardstick_binary() -> str | None:
@@ -330,7 +430,7 @@ def resolve_settings(cases: list[dict], ref_python: str) -> list[dict]:
     """The TestSettings each case asks for (mlperf.conf + user.conf + settings), as the
     official binding sees them, keyed by the C++ field names."""
     r = subprocess.run([ref_python, "-c", _RESOLVER, json.dumps(SETTINGS_FIELDS)], input=json.dumps(cases),
-                       capture_output=True, text=True, timeout=120)
+                       capture_output=True, text=True, timeout=120, env=official_env())
     if r.returncode != 0:
         raise RuntimeError(f"settings resolver failed (rc {r.returncode}):\n{r.stderr[-3000:]}")
     return [{PY_TO_FIELD.get(k, k): v for k, v in d.items()} for d in json.loads(r.stdout)]
@@ -548,10 +648,9 @@ def _run(cmd: list[str], outdir: Path, env: dict | None = None) -> RunResult:
 
 
 def run_official(case_path: Path, outdir: Path, ref_python: str, name: str) -> RunResult:
-    env = dict(os.environ)
-    env.pop("LOADGEN_MODULE", None)
-    r = _run([ref_python, str(GEN_PY), str(case_path), str(outdir)], outdir / name, env)
-    return r
+    """gen.py on the official wheel: `ref_python` is one reference_python() proved, and it runs
+    in the same official_env as the proof, so it imports the same module."""
+    return _run([ref_python, str(GEN_PY), str(case_path), str(outdir)], outdir / name, official_env())
 
 
 def run_yardstick(case_path: Path, outdir: Path, binary: str, ref_python: str, name: str) -> RunResult:
@@ -781,7 +880,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--keep", type=Path, help="keep both outputs of every case under this folder")
     ap.add_argument("-j", "--jobs", type=int, default=2)
     args = ap.parse_args(argv)
-    ref = reference_python()
+    try:
+        ref = reference_python()
+    except NotOfficial as e:
+        print(f"the reference Python is not the official LoadGen: {e}", file=sys.stderr)
+        return 2
     if not ref:
         print("no Python with mlperf_loadgen: run .ci/setup-python.sh", file=sys.stderr)
         return 2

@@ -12,11 +12,15 @@ Environment:
                            part of every random test id: r<seed>-<index>-<scenario>-<mode>)
     YARDSTICK_DIFF_JOBS    cases run in parallel (default 2)
     YARDSTICK_BIN          the yardstick binary (default: newer of target/{debug,release}/yardstick)
-    YARDSTICK_REF_PYTHON   a Python with mlperf_loadgen (default: .venv-ref/bin/python, or this one)
+    YARDSTICK_REF_PYTHON   a Python with the official wheel (default: .venv-ref/bin/python, or this one);
+                           its mlperf_loadgen must be the mlcommons-loadgen wheel's file, at the version
+                           pinned in .ci/setup-python.sh, or every test fails. PYTHONPATH and
+                           LOADGEN_MODULE are dropped on the official side.
     YARDSTICK_DIFF_OTHER   "yardstick" (default); "official" runs the official LoadGen on both sides
                            (checks that the cases are deterministic); "module:NAME" runs gen.py with
                            LOADGEN_MODULE=NAME on the second side
-    CI                     when "true"/"1", missing prerequisites fail instead of skipping
+    CI                     when "true"/"1", a missing official wheel fails instead of skipping (a
+                           broken one, a missing binary or gen_reference.py fail everywhere)
 
 Failing cases are saved to tests/differential/failures/<name>.json (+ .diff.txt); rerun one with
     .venv-ref/bin/python tests/differential/differential.py tests/differential/failures/<name>.json
@@ -47,17 +51,25 @@ RAW_RANDOM = D.random_cases(SEED, N_CASES)
 print(f"[differential] random cases: seed={SEED} count={N_CASES} (YARDSTICK_DIFF_SEED / YARDSTICK_DIFF_CASES)")
 
 
-def _prereqs() -> tuple[str | None, str | None, list[str]]:
-    missing = []
-    ref = D.reference_python()
-    if not ref:
-        missing.append("no Python with mlperf_loadgen (run .ci/setup-python.sh, or set YARDSTICK_REF_PYTHON)")
+def _prereqs() -> tuple[str | None, str | None, list[str], list[str]]:
+    """The reference Python, the yardstick binary, what is missing that may skip the tests
+    outside CI (the official wheel, an optional install), and what is broken (fails them
+    everywhere: an mlperf_loadgen that is not the official wheel's, no binary to test)."""
+    missing, broken = [], []
+    try:
+        ref = D.reference_python()
+        if not ref:
+            missing.append("no Python with the official mlperf_loadgen and numpy "
+                           "(run .ci/setup-python.sh, or set YARDSTICK_REF_PYTHON)")
+    except D.NotOfficial as e:
+        ref = None
+        broken.append(f"the reference Python is not the official LoadGen {D.OFFICIAL_VERSION}: {e}")
     binary = D.yardstick_binary()
     if not binary and os.environ.get("YARDSTICK_DIFF_OTHER", "yardstick") == "yardstick":
-        missing.append("no yardstick binary (cargo build -p yardstick, or set YARDSTICK_BIN)")
+        broken.append("no yardstick binary (cargo build -p yardstick, or set YARDSTICK_BIN)")
     if not D.GEN_PY.exists():
-        missing.append(f"missing {D.GEN_PY}")
-    return ref, binary, missing
+        broken.append(f"missing {D.GEN_PY}")
+    return ref, binary, missing, broken
 
 
 class _Session:
@@ -67,16 +79,20 @@ class _Session:
     def __init__(self, selected_ids: set[str]):
         self.selected = selected_ids
         self.outcomes: dict[str, D.CaseOutcome] = {}
-        self.error: str | None = None
+        self.error: str | None = None  # something is broken: every test fails
+        self.missing: str | None = None  # an optional install is missing: skip outside CI
         self.ran = False
 
     def run(self):
         if self.ran:
             return
         self.ran = True
-        ref, binary, missing = _prereqs()
+        ref, binary, missing, broken = _prereqs()
+        if broken:
+            self.error = "; ".join(broken + missing)
+            return
         if missing:
-            self.error = "; ".join(missing)
+            self.missing = "; ".join(missing)
             return
         print(f"\n[differential] reference python: {ref}\n[differential] yardstick: {binary}"
               f" (other side: {os.environ.get('YARDSTICK_DIFF_OTHER', 'yardstick')})")
@@ -121,9 +137,11 @@ def diff_session(request):
 
 def _check(diff_session: _Session, case_id: str):
     if diff_session.error:
+        pytest.fail(f"differential prerequisites broken: {diff_session.error}", pytrace=False)
+    if diff_session.missing:
         if IN_CI:
-            pytest.fail(f"differential prerequisites missing in CI: {diff_session.error}")
-        pytest.skip(f"differential prerequisites missing: {diff_session.error}")
+            pytest.fail(f"differential prerequisites missing in CI: {diff_session.missing}", pytrace=False)
+        pytest.skip(f"differential prerequisites missing: {diff_session.missing}")
     o = diff_session.outcomes.get(case_id)
     assert o is not None, f"case {case_id} did not run"
     if not o.ok:
@@ -146,6 +164,6 @@ def test_random_case(diff_session, case_id):
 def test_gen_reference_matches_shared_copy():
     """gen_reference.py is a copy of ../shared/golden/gen.py (kept here so CI needs no shared/)."""
     shared = D.REPO.parent / "shared" / "golden" / "gen.py"
-    if not shared.exists():
-        pytest.skip(f"{shared} not present")
+    # Like the golden tests: ../shared sits beside the checkout, so its absence fails.
+    assert shared.is_file(), f"{shared} is missing (shared/ must sit beside the checkout)"
     assert D.GEN_PY.read_text() == shared.read_text(), f"{D.GEN_PY} differs from {shared}: copy it again"
