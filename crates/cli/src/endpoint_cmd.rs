@@ -115,7 +115,8 @@ pub struct EndpointArgs {
     /// loop and constant rate: requests sent. Poisson and the LoadGen
     /// scenarios: LoadGen's min and max query count (MultiStream: queries
     /// of --samples-per-query requests, rounded up; Offline: samples of its
-    /// one query); refused with --mode accuracy-only (every sample once).
+    /// one query); refused with --mode accuracy-only (every sample once)
+    /// and, for Offline, with --duration.
     #[arg(long)]
     pub requests: Option<u64>,
     /// Requests sent before measuring a concurrency point (not recorded;
@@ -703,10 +704,11 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
     })
 }
 
-/// `--requests N` through LoadGen: N queries (MultiStream: N requests in
-/// queries of samples_per_query; Offline: N samples of its one query) as
-/// both the minimum and the maximum, and no minimum duration unless
-/// --duration asks for one (then whichever comes first ends the run).
+/// `--requests N` through LoadGen. Alone: N queries (MultiStream: N
+/// requests in queries of samples_per_query, rounded up; Offline: N samples
+/// in its one query) as both the minimum and the maximum, with no minimum
+/// duration. With --duration, whichever comes first: N is the maximum only
+/// (Offline, one query sized up front, refuses the pair).
 fn requests_as_query_counts(
     settings: &mut yardstick_core::TestSettings,
     flags: &SettingsArgs,
@@ -720,14 +722,20 @@ fn requests_as_query_counts(
         settings.mode != yardstick_core::Mode::AccuracyOnly,
         "--requests does not apply to --mode accuracy-only: an accuracy run sends every sample once"
     );
+    anyhow::ensure!(
+        !(settings.scenario == Scenario::Offline && flags.duration.is_some()),
+        "Offline sends one query sized before it starts: give --requests (its samples) or --duration, not both"
+    );
     let queries = match settings.scenario {
         Scenario::MultiStream => n.div_ceil(settings.multi_stream_samples_per_query.max(1)),
         _ => n,
     };
-    settings.min_query_count = queries;
     settings.max_query_count = queries;
     if flags.duration.is_none() {
+        settings.min_query_count = queries;
         settings.min_duration_ms = 0;
+    } else {
+        settings.min_query_count = 1;
     }
     Ok(())
 }

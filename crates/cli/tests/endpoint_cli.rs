@@ -167,6 +167,19 @@ fn requests_bounds_every_load() {
         assert_eq!(s["n_samples_issued"], n, "{label}: {s}");
         assert_eq!(s["n_samples_failed"], 0, "{label}: {s}");
     }
+    // With --duration, whichever comes first: here the duration.
+    let out_dir = dir.join("both");
+    let (code, out, err) = run(bin()
+        .args([
+            "endpoint", "--url", &m.url, "--load", "poisson", "--rate", "20",
+        ])
+        .args(["--requests", "1000", "--duration", "1s", "-o"])
+        .arg(&out_dir));
+    assert!(code == 0 || code == 1, "{out}{err}");
+    let issued = result_summary(&out_dir.join("poisson-20"))["n_samples_issued"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!((1..200).contains(&issued), "{issued} issued in 1 s at 20/s");
     // Where it cannot apply, it is refused, not ignored.
     let (code, _, err) = run(bin()
         .args([
@@ -279,11 +292,16 @@ fn poisson_runs_through_the_core_and_writes_mlperf_logs() {
         "-o",
         dir.to_str().unwrap_or_default(),
     ]));
-    assert!(code == 0 || code == 1, "{out}{err}");
+    // ~200 queries, every one far under the latency bounds, yet INVALID by
+    // LoadGen's rules: Server early stopping at the 99th percentile with 99%
+    // confidence needs at least 459 queries. INVALID exits 1.
+    assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("open loop:"), "{out}");
     let point = dir.join("poisson-200");
     let summary = std::fs::read_to_string(point.join("mlperf_log_summary.txt")).expect("summary");
     assert!(summary.contains("Server"), "{summary}");
+    assert!(summary.contains("Result is : INVALID"), "{summary}");
+    assert!(summary.contains(" * Run unsuccessful."), "{summary}");
     assert!(point.join("mlperf_log_detail.txt").exists());
     assert!(dir.join("sweep.json").exists());
     let s = result_summary(&point);
