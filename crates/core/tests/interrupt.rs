@@ -172,11 +172,13 @@ fn a_stopped_server_run_is_invalid_and_says_why() {
     assert_eq!(r.query_count, 100);
     let reason = r.invalid_reason();
     assert!(
-        reason.starts_with(&format!(
-            "interrupted at {}",
-            &i.reason()["interrupted at ".len()..]
-        )),
-        "{reason}"
+        reason.starts_with(&format!("{}. ", i.reason())),
+        "the interruption leads the reasons: {reason}"
+    );
+    assert!(
+        i.reason().starts_with("interrupted at 20"),
+        "{}",
+        i.reason()
     );
     assert!(
         i.reason()

@@ -596,7 +596,7 @@ impl PerformanceSummary {
         let mut reason = String::new();
         if let Some(interruption) = &self.interrupted {
             reason.push_str(&interruption.reason());
-            reason.push(' ');
+            reason.push_str(". ");
         }
         if !self.perf_constraints_met {
             reason.push_str(&self.perf_constraints_recommendation);
