@@ -1,12 +1,17 @@
 //! Building `TestSettings` from config files and command-line flags, in
-//! LoadGen's order: mlperf.conf, user.conf, flags, then audit.config.
+//! LoadGen's order: mlperf.conf, user.conf, flags, then audit.config, once,
+//! through the core's [`SettingsPlan`], which records where every effective
+//! value came from.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use yardstick_core::settings::{ConfigKind, ConfigWarning, MLPERF_CONF};
+use yardstick_core::settings::{
+    ConfigText, ConfigWarning, MlperfConfText, Override, ResolvedSettings, SettingSource,
+    SettingValue, SettingsPlan,
+};
 use yardstick_core::{Mode, Scenario, TestSettings};
 
 #[derive(Debug, Clone, Args)]
@@ -67,6 +72,38 @@ pub struct SettingsArgs {
     /// Report token latencies (TTFT, TPOT); the SUT must report tokens.
     #[arg(long)]
     pub token_latencies: bool,
+    /// Scenario and mode a front end supplies when the flags are not given
+    /// (a workload's), and who supplies them, for provenance. Not flags.
+    #[arg(skip)]
+    pub defaults: FrontEndDefaults,
+}
+
+/// A front end's own defaults for `--scenario` and `--mode` (a workload's
+/// scenario, say), named in provenance by `source`.
+#[derive(Debug, Clone, Default)]
+pub struct FrontEndDefaults {
+    pub scenario: Option<Scenario>,
+    pub mode: Option<Mode>,
+    /// E.g. `workload fashion-mnist`; `None`: yardstick's own defaults.
+    pub source: Option<String>,
+}
+
+/// An mlperf.conf put together by a front end: a base file (the official
+/// one or the user's) followed by lines of another origin (a workload's
+/// settings). Provenance names the base file's lines by file and line, and
+/// the appended lines by `appended_source`, not by the combined text.
+#[derive(Debug, Clone)]
+pub struct ComposedMlperfConf {
+    /// Where the combined text was written (errors and warnings name it:
+    /// it is the file LoadGen would read).
+    pub combined_name: String,
+    /// The combined text, as LoadGen reads it.
+    pub text: String,
+    /// The base file's name (the embedded official file's when `None`).
+    pub base_name: Option<String>,
+    /// Lines 1 to `base_lines` are the base file's.
+    pub base_lines: usize,
+    pub appended_source: SettingSource,
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -77,114 +114,232 @@ fn ms(d: Duration) -> u64 {
     d.as_millis() as u64
 }
 
+/// The embedded official mlperf.conf's name in provenance and warnings.
+const EMBEDDED_NAME: &str = yardstick_core::settings::resolve::EMBEDDED_MLPERF_CONF_NAME;
+
 impl SettingsArgs {
     pub fn scenario(&self) -> Scenario {
-        self.scenario.unwrap_or(Scenario::Offline)
+        self.scenario
+            .or(self.defaults.scenario)
+            .unwrap_or(Scenario::Offline)
     }
 
     pub fn mode(&self) -> Mode {
-        self.mode.unwrap_or(Mode::PerformanceOnly)
+        self.mode
+            .or(self.defaults.mode)
+            .unwrap_or(Mode::PerformanceOnly)
     }
 
     pub fn model(&self) -> &str {
         self.model.as_deref().unwrap_or("resnet50")
     }
 
-    /// The settings and any config warnings (unknown keys and the like).
-    pub fn build(&self) -> Result<(TestSettings, Vec<ConfigWarning>)> {
-        let mut s = TestSettings::default();
-        let scenario = self.scenario().as_str();
-        let model = self.model();
-        let mut warnings = Vec::new();
-        match &self.mlperf_conf {
-            Some(p) => {
-                let text = read(p)?;
-                let name = p.display().to_string();
-                warnings.extend(s.apply_config(
-                    &name,
-                    &text,
-                    model,
-                    scenario,
-                    ConfigKind::MlperfConf,
-                )?);
-            }
-            None => {
-                // The official file has two lines LoadGen never reads; they
-                // are not the user's to fix, so their warnings are dropped.
-                s.apply_config(
-                    "mlperf.conf (embedded)",
-                    MLPERF_CONF,
-                    model,
-                    scenario,
-                    ConfigKind::MlperfConf,
-                )?;
-            }
+    /// Where a value the user did not type comes from.
+    fn default_source(&self, flag: &str, front_end_has_one: bool) -> SettingSource {
+        match &self.defaults.source {
+            Some(source) if front_end_has_one => SettingSource::api(source.clone()),
+            _ => SettingSource::api(format!("default of {flag}")),
         }
-        if let Some(p) = &self.user_conf {
-            let text = read(p)?;
-            warnings.extend(s.apply_config(
-                &p.display().to_string(),
-                &text,
-                model,
-                scenario,
-                ConfigKind::UserConf,
-            )?);
-        }
-        s.scenario = self.scenario();
-        s.mode = self.mode();
+    }
+
+    /// The flags as typed overrides, each named by its flag, in the order
+    /// they apply (after user.conf, before audit.config).
+    pub fn flag_overrides(&self) -> Result<Vec<Override>> {
+        let mut out = Vec::new();
+        // The mode is always set, as a harness sets it: typed, or the
+        // front end's default.
+        let mode_source = match self.mode {
+            Some(_) => SettingSource::flag("--mode"),
+            None => self.default_source("--mode", self.defaults.mode.is_some()),
+        };
+        out.push(Override::new(
+            mode_source,
+            [SettingValue::Mode(self.mode())],
+        ));
         if let Some(q) = self.target_qps {
             anyhow::ensure!(
                 q > 0.0 && q.is_finite(),
                 "--target-qps must be a positive number, got {q}"
             );
-            s.server_target_qps = q;
-            s.offline_expected_qps = q;
+            out.push(Override::flag(
+                "--target-qps",
+                [
+                    SettingValue::ServerTargetQps(q),
+                    SettingValue::OfflineExpectedQps(q),
+                ],
+            ));
         }
         if let Some(l) = self.expected_latency {
-            s.single_stream_expected_latency_ns = l.as_nanos() as f64;
-            s.multi_stream_expected_latency_ns = l.as_nanos() as f64;
+            let ns = l.as_nanos() as f64;
+            out.push(Override::flag(
+                "--expected-latency",
+                [
+                    SettingValue::SingleStreamExpectedLatencyNs(ns),
+                    SettingValue::MultiStreamExpectedLatencyNs(ns),
+                ],
+            ));
         }
         if let Some(l) = self.target_latency {
-            s.server_target_latency_ns = l.as_nanos() as u64;
+            out.push(Override::flag(
+                "--target-latency",
+                [SettingValue::ServerTargetLatencyNs(l.as_nanos() as u64)],
+            ));
         }
         if let Some(d) = self.duration {
-            s.min_duration_ms = ms(d);
+            out.push(Override::flag(
+                "--duration",
+                [SettingValue::MinDurationMs(ms(d))],
+            ));
         }
         if let Some(d) = self.max_duration {
-            s.max_duration_ms = ms(d);
+            out.push(Override::flag(
+                "--max-duration",
+                [SettingValue::MaxDurationMs(ms(d))],
+            ));
         }
         if let Some(n) = self.min_query_count {
-            s.min_query_count = n;
+            out.push(Override::flag(
+                "--min-query-count",
+                [SettingValue::MinQueryCount(n)],
+            ));
         }
         if let Some(n) = self.max_query_count {
-            s.max_query_count = n;
+            out.push(Override::flag(
+                "--max-query-count",
+                [SettingValue::MaxQueryCount(n)],
+            ));
         }
         if let Some(n) = self.samples_per_query {
             anyhow::ensure!(n > 0, "--samples-per-query must be at least 1");
-            s.multi_stream_samples_per_query = n;
+            out.push(Override::flag(
+                "--samples-per-query",
+                [SettingValue::MultiStreamSamplesPerQuery(n)],
+            ));
         }
         if self.coalesce_queries {
-            s.server_coalesce_queries = true;
+            out.push(Override::flag(
+                "--coalesce-queries",
+                [SettingValue::ServerCoalesceQueries(true)],
+            ));
         }
         if let Some(n) = self.issue_threads {
-            s.server_num_issue_query_threads = n;
+            out.push(Override::flag(
+                "--issue-threads",
+                [SettingValue::ServerNumIssueQueryThreads(n)],
+            ));
         }
         if let Some(n) = self.max_async_queries {
-            s.server_max_async_queries = n;
+            out.push(Override::flag(
+                "--max-async-queries",
+                [SettingValue::ServerMaxAsyncQueries(n)],
+            ));
         }
         if self.token_latencies {
-            s.use_token_latencies = true;
+            out.push(Override::flag(
+                "--token-latencies",
+                [SettingValue::UseTokenLatencies(true)],
+            ));
         }
-        if self.audit_conf.exists() {
-            let text = read(&self.audit_conf)?;
-            warnings.extend(s.apply_config(
-                &self.audit_conf.display().to_string(),
-                &text,
-                "*",
-                scenario,
-                ConfigKind::AuditConf,
-            )?);
-        }
-        Ok((s, warnings))
+        Ok(out)
     }
+
+    /// The settings, where each came from, and any config warnings
+    /// (unknown keys and the like).
+    pub fn build(&self) -> Result<ResolvedSettings> {
+        self.resolve_with(Vec::new())
+    }
+
+    /// [`SettingsArgs::build`] with a front end's own overrides, applied
+    /// after the flags and before audit.config (so a compliance test's
+    /// audit.config still wins over them, as in LoadGen). Name each by the
+    /// flag or choice behind it.
+    pub fn resolve_with(&self, extra: Vec<Override>) -> Result<ResolvedSettings> {
+        self.resolve_full(extra, None)
+    }
+
+    /// [`SettingsArgs::resolve_with`], reading mlperf.conf from `composed`
+    /// rather than `--mlperf-conf` or the embedded file.
+    pub fn resolve_full(
+        &self,
+        extra: Vec<Override>,
+        composed: Option<&ComposedMlperfConf>,
+    ) -> Result<ResolvedSettings> {
+        let scenario = self.scenario();
+        let scenario_source = match self.scenario {
+            Some(_) => SettingSource::flag("--scenario"),
+            None => self.default_source("--scenario", self.defaults.scenario.is_some()),
+        };
+        let mut plan = SettingsPlan::new(self.model(), scenario, scenario_source);
+
+        let mlperf_conf_file = match (&self.mlperf_conf, composed) {
+            (Some(p), None) => Some((p.display().to_string(), read(p)?)),
+            _ => None,
+        };
+        plan.mlperf_conf = match (composed, &mlperf_conf_file) {
+            (Some(c), _) => MlperfConfText::File(ConfigText {
+                name: &c.combined_name,
+                text: &c.text,
+            }),
+            (None, Some((name, text))) => MlperfConfText::File(ConfigText { name, text }),
+            (None, None) => MlperfConfText::Embedded,
+        };
+
+        let user_conf = match &self.user_conf {
+            Some(p) => Some((p.display().to_string(), read(p)?)),
+            None => None,
+        };
+        plan.user_conf = user_conf
+            .as_ref()
+            .map(|(name, text)| ConfigText { name, text });
+
+        plan.overrides = self.flag_overrides()?;
+        plan.overrides.extend(extra);
+
+        // LoadGen reads ./audit.config when it is there.
+        let audit_conf = if self.audit_conf.exists() {
+            Some((
+                self.audit_conf.display().to_string(),
+                read(&self.audit_conf)?,
+            ))
+        } else {
+            None
+        };
+        plan.audit_conf = audit_conf
+            .as_ref()
+            .map(|(name, text)| ConfigText { name, text });
+
+        // A composed file's lines name their real origin: the base file's
+        // line (the same number in both), or the appended part's source.
+        let mut resolved = plan.resolve_labelled(|line, key| {
+            composed.map(|c| {
+                if line > c.base_lines {
+                    c.appended_source.clone()
+                } else {
+                    SettingSource::MlperfConf {
+                        file: c.base_name.as_deref().unwrap_or(EMBEDDED_NAME).to_string(),
+                        line,
+                        key: key.to_string(),
+                    }
+                }
+            })
+        })?;
+        if let Some(c) = composed.filter(|c| c.base_name.is_none()) {
+            // The official file has two lines LoadGen never reads; they are
+            // not the user's to fix (as for the embedded file).
+            resolved
+                .warnings
+                .retain(|w| !(w.source_name == c.combined_name && w.line <= c.base_lines));
+        }
+        Ok(resolved)
+    }
+
+    /// The settings and warnings only, for callers without provenance.
+    pub fn build_settings(&self) -> Result<(TestSettings, Vec<ConfigWarning>)> {
+        Ok(self.build()?.into_parts())
+    }
+}
+
+/// Prints every effective setting and its source, one per line.
+pub fn print_settings(resolved: &ResolvedSettings) {
+    print!("{}", resolved.describe());
 }
