@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import os
 import pickle
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import textwrap
 import pytest
 
 import yardstick.loadgen as lg
+from conftest import official_env
 
 OFFICIAL_NAMES = [
     "ConstructFastSUT", "ConstructQDL", "ConstructQSL", "ConstructSUT",
@@ -224,13 +226,14 @@ FROM_CONFIG = textwrap.dedent("""
             if callable(v): continue
             out[k] = v.name if hasattr(v, "name") else v
         return out
-    print(json.dumps({"rc": [rc, rc2], "first": dump(ts), "second": dump(ts2), "mlperf": dump(ts3)}))
+    print(json.dumps({"rc": [rc, rc2], "first": dump(ts), "second": dump(ts2), "mlperf": dump(ts3),
+                      "file": os.path.realpath(lg.__file__)}))
 """)
 
 
 @pytest.mark.parametrize("model,scenario", [("resnet50", "Offline"), ("llama2-70b", "Server"),
                                             ("bert-99", "SingleStream"), ("unknown", "MultiStream")])
-def test_from_config_matches_official(ref_python, tmp_path, model, scenario):
+def test_from_config_matches_official(ref_official, tmp_path, model, scenario):
     conf = tmp_path / "user.conf"
     conf.write_text(textwrap.dedent("""
         # user.conf
@@ -246,12 +249,15 @@ def test_from_config_matches_official(ref_python, tmp_path, model, scenario):
     script.write_text(FROM_CONFIG)
     import json
     out = {}
-    for mod, py in (("mlperf_loadgen", ref_python), ("yardstick.loadgen", sys.executable)):
+    for mod, py, env in (("mlperf_loadgen", ref_official.python, official_env()),
+                         ("yardstick.loadgen", sys.executable, None)):
         r = subprocess.run([py, str(script), mod, str(conf), model, scenario], capture_output=True,
-                           text=True, timeout=60)
+                           text=True, timeout=60, env=env)
         assert r.returncode == 0, r.stderr
         out[mod] = json.loads(r.stdout.strip().splitlines()[-1])
     a, b = out["mlperf_loadgen"], out["yardstick.loadgen"]
+    assert a["file"] == ref_official.file, "the official side did not run the proven official wheel"
+    assert b["file"] == os.path.realpath(lg.__file__)
     assert a["rc"] == b["rc"] == [0, 0]
     for part in ("first", "second", "mlperf"):
         diffs = {k: (a[part][k], b[part][k]) for k in a[part] if a[part][k] != b[part][k]}

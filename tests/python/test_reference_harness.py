@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import official_env
 
 HARNESS = Path(__file__).resolve().parent / "harnesses" / "reference_style.py"
 
@@ -23,6 +24,8 @@ def run(python, args, tmp_path, name, yardstick):
     cmd += [str(HARNESS), "--outdir", str(out), "--data-dir", str(tmp_path / "data")] + args
     env = dict(os.environ)
     env.pop("LOADGEN_MODULE", None)
+    if not yardstick:  # the official side: as ref_official was proven, without the shim's PYTHONPATH
+        env = official_env()
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     return json.loads((out / "result.json").read_text())
@@ -38,11 +41,12 @@ def test_reference_harness_on_yardstick(tmp_path, scenario):
 
 
 @pytest.mark.parametrize("scenario", ["Offline", "Server"])
-def test_reference_harness_same_as_official(tmp_path, ref_python, scenario):
+def test_reference_harness_same_as_official(tmp_path, ref_official, scenario):
     args = ["--scenario", scenario, "--mode", "AccuracyOnly"]
-    a = run(ref_python, args, tmp_path, "official", False)
+    a = run(ref_official.python, args, tmp_path, "official", False)
     b = run(sys.executable, args, tmp_path, "yardstick", True)
     assert a["module"] == "mlperf_loadgen" and b["module"] == "yardstick.loadgen"
+    assert a["file"] == ref_official.file, "the official side did not run the proven official wheel"
     assert a["loaded_sets"] == b["loaded_sets"]
     assert a["accuracy_entries"] == b["accuracy_entries"] == 200
     assert a["predictions"] == b["predictions"]

@@ -177,6 +177,7 @@ def main(argv=None):
     summary = open(os.path.join(args.outdir, "mlperf_log_summary.txt")).read()
     result = {
         "module": lg.__name__,
+        "file": os.path.realpath(lg.__file__),
         "loaded_sets": ds.loaded_sets,
         "accuracy_entries": len(entries),
         "predictions": {str(k): v for k, v in sorted(predictions.items())},
