@@ -24,7 +24,17 @@ use yardstick_endpoint::{
 };
 use yardstick_suts::SyntheticLibrary;
 
-use crate::settings_args::SettingsArgs;
+use yardstick_core::settings::{Override, SettingSource, SettingValue};
+use yardstick_endpoint::run_record::fill_point_record;
+use yardstick_pipeline::record::{
+    GroupKind, RunKind, RunRecord, SettingRecord, SettingSource as RecordSource, SutInfo,
+    WorkloadInfo,
+};
+use yardstick_pipeline::{finish_record, open_logs, record_settings, Recorder, TimelineCapture};
+
+use crate::recording::{print_record_lines, Group, Recording, RecordingArgs};
+use crate::settings_args::{FrontEndDefaults, SettingsArgs};
+use crate::signals::Interrupts;
 use crate::{progress, report};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -213,6 +223,8 @@ pub struct EndpointArgs {
     /// Output folder.
     #[arg(long, short = 'o', default_value = "yardstick-out/endpoint")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub recording: RecordingArgs,
     /// Scenarios: end the run when the server answers nothing for this long.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "120s")]
     pub stall_timeout: Duration,
@@ -572,39 +584,84 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         None
     });
 
+    let recording = Recording::open(&args.recording);
+    let interrupts = Interrupts::install()?;
+    let point_count = match args.load {
+        LoadArg::Concurrency => args.concurrency.len(),
+        LoadArg::Constant | LoadArg::Poisson => args.rate.len().max(1),
+        LoadArg::Scenario => 1,
+    };
+    let group = (point_count > 1).then(|| Group::new(GroupKind::Sweep, point_count));
+    let recorder_observers = [recording.observer()];
+    let recorder = Recorder::new(&recorder_observers);
+    // The record of a point before it runs: what, where, which flags.
+    let new_record = |index: usize, label: &str| -> RunRecord {
+        let mut r = RunRecord::new(
+            RunKind::Endpoint,
+            chrono::Utc::now(),
+            WorkloadInfo {
+                name: bench.dataset.name.clone(),
+                model: Some(bench.config.request.model.clone()),
+                sut: SutInfo {
+                    name: format!("HttpSUT({})", args.url),
+                    kind: "http".into(),
+                    params: Default::default(),
+                },
+                ..WorkloadInfo::default()
+            },
+        );
+        r.group = group.as_ref().map(|g| g.member(index, label));
+        r.settings = endpoint_settings(&args, duration);
+        recording.stamp(&mut r);
+        r
+    };
+
     let mut points: Vec<PointResult> = Vec::new();
     let mut core_valid = true;
     match args.load {
-        LoadArg::Concurrency => {
-            for &c in &args.concurrency {
-                anyhow::ensure!(c > 0, "--concurrency must be at least 1");
-                let p = bench
-                    .run_concurrency(c, duration, args.requests, args.warmup)
-                    .with_context(|| format!("running concurrency {c}"))?;
-                save_point(out, &p)?;
+        LoadArg::Concurrency | LoadArg::Constant => {
+            let loads: Vec<(Option<usize>, Option<f64>)> = if args.load == LoadArg::Concurrency {
+                args.concurrency.iter().map(|&c| (Some(c), None)).collect()
+            } else {
+                anyhow::ensure!(!args.rate.is_empty(), "--load constant needs --rate");
+                args.rate.iter().map(|&r| (None, Some(r))).collect()
+            };
+            for (index, (c, r)) in loads.into_iter().enumerate() {
+                let label = match (c, r) {
+                    (Some(c), _) => point_label("concurrency", Some(c), None),
+                    (None, r) => point_label("constant", None, r),
+                };
+                let mut record = new_record(index, &label);
+                recorder.started(&record);
+                let p = match (c, r) {
+                    (Some(c), _) => {
+                        anyhow::ensure!(c > 0, "--concurrency must be at least 1");
+                        bench
+                            .run_concurrency(c, duration, args.requests, args.warmup)
+                            .with_context(|| format!("running concurrency {c}"))?
+                    }
+                    (None, Some(r)) => bench
+                        .run_constant_rate(r, duration, args.requests)
+                        .with_context(|| format!("running {r} requests/s"))?,
+                    (None, None) => unreachable!("every load point has a concurrency or a rate"),
+                };
+                let dir = save_point(out, &p)?;
                 print_point(&p.summary);
+                fill_point_record(&mut record, &p, None);
+                add_point_files(&mut record, &dir);
+                record.status = yardstick_pipeline::record::RunStatus::Completed;
+                let path = recorder
+                    .finished(&dir, &mut record)
+                    .context("writing the run record")?;
+                print_record_lines(&record, Some(&path), &recording);
                 points.push(p);
-            }
-        }
-        LoadArg::Constant => {
-            anyhow::ensure!(!args.rate.is_empty(), "--load constant needs --rate");
-            for &r in &args.rate {
-                let p = bench
-                    .run_constant_rate(r, duration, args.requests)
-                    .with_context(|| format!("running {r} requests/s"))?;
-                save_point(out, &p)?;
-                print_point(&p.summary);
-                points.push(p);
+                if interrupts.is_requested() {
+                    eprintln!("yardstick: interrupted: stopping the sweep after {label}; the finished points are kept");
+                    break;
+                }
             }
         }
         LoadArg::Poisson | LoadArg::Scenario => {
-            let (mut settings, warnings) = args.settings.build_settings()?;
-            for w in &warnings {
-                eprintln!(
-                    "yardstick: warning: {}:{}: {}",
-                    w.source_name, w.line, w.message
-                );
-            }
             let rates: Vec<Option<f64>> = if args.load == LoadArg::Poisson {
                 let mut r: Vec<Option<f64>> = args.rate.iter().copied().map(Some).collect();
                 if r.is_empty() {
@@ -614,33 +671,22 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                     r.iter().all(|x| x.is_some()),
                     "--load poisson needs --rate (or --target-qps)"
                 );
-                settings.scenario = Scenario::Server;
-                settings.min_duration_ms = duration.map_or(0, |d| d.as_millis() as u64);
-                if args.settings.min_query_count.is_none() {
-                    settings.min_query_count = 1;
-                }
-                // A pure load test: only SLOs given on the command line (or
-                // the request timeout) bound the latency LoadGen judges.
-                let bound = |d: Option<Duration>| d.unwrap_or(args.timeout).as_nanos() as u64;
-                if args.settings.target_latency.is_none() {
-                    settings.server_target_latency_ns = bound(args.slo_e2e);
-                }
-                if bench.config.request.stream {
-                    settings.use_token_latencies = true;
-                    settings.server_ttft_latency = bound(args.slo_ttft);
-                    settings.server_tpot_latency = bound(args.slo_tpot);
-                }
                 r
             } else {
                 vec![None]
             };
-            if let Some(n) = args.requests {
-                requests_as_query_counts(&mut settings, &args.settings, n)?;
-            }
-            for rate in rates {
-                if let Some(r) = rate {
-                    settings.server_target_qps = r;
+            for (index, rate) in rates.into_iter().enumerate() {
+                // Resolved once per point, with this front end's choices as
+                // overrides before audit.config (which still wins).
+                let resolved =
+                    resolve_core_settings(&args, bench.config.request.stream, duration, rate)?;
+                for w in &resolved.warnings {
+                    eprintln!(
+                        "yardstick: warning: {}:{}: {}",
+                        w.source_name, w.line, w.message
+                    );
                 }
+                let settings = &resolved.settings;
                 // The folder is named before the run (LoadGen writes its
                 // logs there as it goes), as the summary will name it.
                 let label = if settings.scenario == Scenario::Server {
@@ -649,7 +695,18 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                     point_label(&settings.scenario.to_string(), None, None)
                 };
                 let dir = point_dir(out, &label);
-                let logs = report::open_logs(&dir, args.trace, None)?;
+                let mut record = new_record(index, &label);
+                record.settings = record_settings(&resolved);
+                record.settings.extend(endpoint_settings(&args, duration));
+                recorder.started(&record);
+                let capture = Arc::new(TimelineCapture::new());
+                let log_settings = yardstick_logs::LogOutputSettings {
+                    outdir: dir.clone(),
+                    enable_trace: args.trace,
+                    ..yardstick_logs::LogOutputSettings::default()
+                };
+                let logs = open_logs(&log_settings, None, vec![capture.clone()])
+                    .with_context(|| format!("opening the logs in {}", dir.display()))?;
                 let qsl = SyntheticLibrary::new(
                     bench.dataset.name.clone(),
                     bench.dataset.len(),
@@ -658,27 +715,50 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                 logs.header(
                     &format!("HttpSUT({})", args.url),
                     &qsl as &dyn yardstick_core::sut::QuerySampleLibrary,
-                    &warnings,
+                    &resolved.warnings,
                 );
                 let live = Arc::new(LiveProgress::new());
                 let options = RunOptions {
                     stall_timeout: args.stall_timeout,
                     progress: Some(Arc::clone(&live)),
+                    stop: Some(interrupts.stop_request()),
                     ..RunOptions::default()
                 };
                 let display = progress::ProgressDisplay::start(Arc::clone(&live));
-                let result = bench.run_core(&settings, logs.sink(), &options);
+                let result = bench.run_core(settings, logs.sink(), &options);
                 display.stop();
+                let finished = logs.finish();
                 let (outcome, mut p) = result.context("the test could not run")?;
-                logs.finish().context("writing the logs")?;
+                finished.context("writing the logs")?;
                 p.summary.label = label;
                 save_point(out, &p)?;
                 report::print_human_summary(&outcome, &dir);
                 core_valid &= outcome.is_valid();
                 print_point(&p.summary);
+                finish_record(&mut record, &outcome, logs.paths(), None, &capture);
+                fill_point_record(&mut record, &p, Some(outcome.is_valid()));
+                add_point_files(&mut record, &dir);
+                let path = recorder
+                    .finished(&dir, &mut record)
+                    .context("writing the run record")?;
+                print_record_lines(&record, Some(&path), &recording);
                 points.push(p);
+                if interrupts.is_requested() {
+                    eprintln!(
+                        "yardstick: interrupted: stopping the sweep; the finished points are kept"
+                    );
+                    break;
+                }
             }
         }
+    }
+    if let Some(g) = &group {
+        println!(
+            "sweep {} ({} points): yardstick report group:{} -o report.html",
+            g.id,
+            points.len(),
+            g.id
+        );
     }
     let summaries: Vec<&PointSummary> = points.iter().map(|p| &p.summary).collect();
     write_index(out, &summaries).context("writing the index of the points")?;
@@ -697,11 +777,165 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
             .join(", ")
     );
     let failed: u64 = summaries.iter().map(|s| s.metrics.n_samples_failed).sum();
-    Ok(if failed == 0 && core_valid {
+    Ok(if failed == 0 && core_valid && !interrupts.is_requested() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The LoadGen settings of one core-driven point (`--load poisson` at
+/// `rate`, or `--load scenario`), resolved once with provenance: the
+/// endpoint's own choices are overrides named by their flags, applied
+/// after the other flags and before audit.config, as in `yardstick run`.
+fn resolve_core_settings(
+    args: &EndpointArgs,
+    streaming: bool,
+    duration: Option<Duration>,
+    rate: Option<f64>,
+) -> Result<yardstick_core::settings::ResolvedSettings> {
+    let mut sa = args.settings.clone();
+    let mut extra: Vec<Override> = Vec::new();
+    let poisson = args.load == LoadArg::Poisson;
+    if poisson {
+        anyhow::ensure!(
+            sa.scenario.is_none() || sa.scenario == Some(Scenario::Server),
+            "--load poisson runs LoadGen's Server scenario: drop --scenario (or use --load scenario)"
+        );
+        sa.defaults = FrontEndDefaults {
+            scenario: Some(Scenario::Server),
+            mode: None,
+            source: Some("--load poisson".into()),
+        };
+        if args.settings.duration.is_none() {
+            extra.push(Override::new(
+                SettingSource::api("endpoint default --duration"),
+                [SettingValue::MinDurationMs(
+                    duration.map_or(0, |d| d.as_millis() as u64),
+                )],
+            ));
+        }
+        if args.settings.min_query_count.is_none() {
+            extra.push(Override::new(
+                SettingSource::api("--load poisson"),
+                [SettingValue::MinQueryCount(1)],
+            ));
+        }
+        // A pure load test: only SLOs given on the command line (or the
+        // request timeout) bound the latency LoadGen judges.
+        let bound = |d: Option<Duration>, flag: &str| match d {
+            Some(d) => (d.as_nanos() as u64, SettingSource::flag(flag)),
+            None => (
+                args.timeout.as_nanos() as u64,
+                SettingSource::api("--timeout (no SLO given)"),
+            ),
+        };
+        if args.settings.target_latency.is_none() {
+            let (ns, src) = bound(args.slo_e2e, "--slo-e2e");
+            extra.push(Override::new(
+                src,
+                [SettingValue::ServerTargetLatencyNs(ns)],
+            ));
+        }
+        if streaming {
+            extra.push(Override::new(
+                SettingSource::api("--load poisson (streaming)"),
+                [SettingValue::UseTokenLatencies(true)],
+            ));
+            let (ns, src) = bound(args.slo_ttft, "--slo-ttft");
+            extra.push(Override::new(src, [SettingValue::ServerTtftLatency(ns)]));
+            let (ns, src) = bound(args.slo_tpot, "--slo-tpot");
+            extra.push(Override::new(src, [SettingValue::ServerTpotLatency(ns)]));
+        }
+        if let Some(r) = rate {
+            anyhow::ensure!(
+                r > 0.0 && r.is_finite(),
+                "--rate must be a positive number, got {r}"
+            );
+            extra.push(Override::flag("--rate", [SettingValue::ServerTargetQps(r)]));
+        }
+    }
+    if let Some(n) = args.requests {
+        // The counts depend on the scenario and mode the flags give.
+        let base = sa.resolve_with(extra.clone())?;
+        extra.extend(requests_as_query_counts(&base.settings, &args.settings, n)?);
+    }
+    sa.resolve_with(extra)
+}
+
+/// The endpoint's own options that shape a point, as record settings.
+fn endpoint_settings(args: &EndpointArgs, duration: Option<Duration>) -> Vec<SettingRecord> {
+    let typed = |flag: &str| {
+        // Whether the user typed the flag (clap gives no provenance).
+        std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")))
+    };
+    let source = |flag: &str| {
+        if typed(flag) {
+            RecordSource::Flag { name: flag.into() }
+        } else {
+            RecordSource::Default
+        }
+    };
+    let mut out = vec![
+        SettingRecord {
+            key: "endpoint.url".into(),
+            value: args.url.clone(),
+            source: source("--url"),
+        },
+        SettingRecord {
+            key: "endpoint.load".into(),
+            value: format!("{:?}", args.load).to_lowercase(),
+            source: source("--load"),
+        },
+        SettingRecord {
+            key: "endpoint.duration".into(),
+            value: duration.map_or("none".into(), |d| humantime::format_duration(d).to_string()),
+            source: source("--duration"),
+        },
+        SettingRecord {
+            key: "endpoint.seed".into(),
+            value: args.seed.to_string(),
+            source: source("--seed"),
+        },
+    ];
+    if let Some(n) = args.requests {
+        out.push(SettingRecord {
+            key: "endpoint.requests".into(),
+            value: n.to_string(),
+            source: source("--requests"),
+        });
+    }
+    out
+}
+
+/// The files a point's folder holds besides the MLPerf logs.
+fn add_point_files(record: &mut RunRecord, dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    names.sort();
+    for path in names {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name == yardstick_pipeline::record::RUN_JSON
+            || record.files.iter().any(|f| f.path == path)
+        {
+            continue;
+        }
+        let role = if name.ends_with(".jsonl") {
+            "requests"
+        } else if name.ends_with(".csv") {
+            "requests_csv"
+        } else if name.contains("summary") && name.ends_with(".json") {
+            "endpoint_summary"
+        } else {
+            "other"
+        };
+        record.add_file(role, path);
+    }
 }
 
 /// `--requests N` through LoadGen. Alone: N queries (MultiStream: N
@@ -710,10 +944,10 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
 /// duration. With --duration, whichever comes first: N is the maximum only
 /// (Offline, one query sized up front, refuses the pair).
 fn requests_as_query_counts(
-    settings: &mut yardstick_core::TestSettings,
+    settings: &yardstick_core::TestSettings,
     flags: &SettingsArgs,
     n: u64,
-) -> Result<()> {
+) -> Result<Vec<Override>> {
     anyhow::ensure!(
         flags.min_query_count.is_none() && flags.max_query_count.is_none(),
         "--requests sets LoadGen's min and max query count: give --requests or --min-query-count/--max-query-count, not both"
@@ -730,14 +964,14 @@ fn requests_as_query_counts(
         Scenario::MultiStream => n.div_ceil(settings.multi_stream_samples_per_query.max(1)),
         _ => n,
     };
-    settings.max_query_count = queries;
+    let mut values = vec![SettingValue::MaxQueryCount(queries)];
     if flags.duration.is_none() {
-        settings.min_query_count = queries;
-        settings.min_duration_ms = 0;
+        values.push(SettingValue::MinQueryCount(queries));
+        values.push(SettingValue::MinDurationMs(0));
     } else {
-        settings.min_query_count = 1;
+        values.push(SettingValue::MinQueryCount(1));
     }
-    Ok(())
+    Ok(vec![Override::flag("--requests", values)])
 }
 
 pub fn run_probe(args: ProbeArgs) -> Result<ExitCode> {

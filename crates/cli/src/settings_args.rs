@@ -9,10 +9,10 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use yardstick_core::settings::{
-    ConfigText, ConfigWarning, MlperfConfText, Override, ResolvedSettings, SettingSource,
+    ConfigText, MlperfConfText, Override, ResolvedSettings, SettingSource,
     SettingValue, SettingsPlan,
 };
-use yardstick_core::{Mode, Scenario, TestSettings};
+use yardstick_core::{Mode, Scenario};
 
 #[derive(Debug, Clone, Args)]
 pub struct SettingsArgs {
@@ -331,11 +331,6 @@ impl SettingsArgs {
                 .retain(|w| !(w.source_name == c.combined_name && w.line <= c.base_lines));
         }
         Ok(resolved)
-    }
-
-    /// The settings and warnings only, for callers without provenance.
-    pub fn build_settings(&self) -> Result<(TestSettings, Vec<ConfigWarning>)> {
-        Ok(self.build()?.into_parts())
     }
 }
 

@@ -38,6 +38,7 @@ pub mod mock;
 pub mod output;
 pub mod probe;
 pub mod record;
+pub mod run_record;
 pub mod runtime;
 pub mod sse;
 pub mod stamped_io;

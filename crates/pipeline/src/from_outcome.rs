@@ -128,14 +128,30 @@ pub fn validity_of(outcome: &TestOutcome) -> Validity {
                 ),
             });
         }
+        // Token runs have their own early-stopping estimates for TTFT and
+        // TPOT; say whichever LoadGen gave.
+        let early: Vec<&str> = [
+            s.early_stopping_recommendation.as_str(),
+            s.early_stopping_ttft_recommendation.as_str(),
+            s.early_stopping_tpot_recommendation.as_str(),
+        ]
+        .into_iter()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
         checks.push(ValidityCheck {
             name: "early_stopping".into(),
             passed: s.early_stopping_met,
-            detail: reason(
-                s.early_stopping_met,
-                &s.early_stopping_recommendation,
-                "met",
-            ),
+            detail: if early.is_empty() {
+                if s.early_stopping_met {
+                    "met"
+                } else {
+                    "not met"
+                }
+                .to_string()
+            } else {
+                early.join("\n")
+            },
         });
     }
     checks.push(ValidityCheck {
