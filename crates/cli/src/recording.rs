@@ -20,6 +20,10 @@ pub struct RecordingArgs {
     /// Keep the run out of the results store (run.json is still written).
     #[arg(long)]
     pub no_store: bool,
+    /// Record nothing: no run.json, no store, no system capture (the MLPerf
+    /// logs are written as always). For measuring the cost of recording.
+    #[arg(long, conflicts_with_all = ["no_store", "tags"])]
+    pub no_record: bool,
     /// Tag the run (repeatable): `yardstick runs --tag T`, `compare tag:A tag:B`.
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
@@ -34,12 +38,23 @@ pub struct Recording {
     pub system: Option<serde_json::Value>,
     pub tags: Vec<String>,
     git_commit: String,
+    /// `--no-record`: the runs write no record at all.
+    pub disabled: bool,
 }
 
 impl Recording {
     /// Opens the store and captures the system. A store that cannot be
     /// opened is a warning, not an error: the run still writes run.json.
     pub fn open(args: &RecordingArgs) -> Recording {
+        if args.no_record {
+            return Recording {
+                store: None,
+                system: None,
+                tags: Vec::new(),
+                git_commit: String::new(),
+                disabled: true,
+            };
+        }
         let store = if args.no_store {
             None
         } else {
@@ -69,6 +84,7 @@ impl Recording {
             system,
             tags: args.tags.clone(),
             git_commit: yardstick_sysinfo::BuildInfo::current().commit,
+            disabled: false,
         }
     }
 
@@ -155,6 +171,10 @@ impl Group {
 /// The closing lines every run command prints: where the record is and how
 /// to look at it.
 pub fn print_record_lines(record: &RunRecord, path: Option<&Path>, recording: &Recording) {
+    if recording.disabled {
+        println!("  run record              : none (--no-record)");
+        return;
+    }
     if let Some(p) = path {
         println!("  run record              : {}", p.display());
     }

@@ -270,6 +270,7 @@ fn run_logged(
     spec.group = ctx.group.clone();
     spec.tags = ctx.recording.tags.clone();
     spec.system = ctx.recording.system.clone();
+    spec.write_record = !ctx.recording.disabled;
     let display = progress::ProgressDisplay::start(Arc::clone(&live));
     let run = execute(&spec, sut, qsl, &[ctx.recording.observer()]);
     display.stop();
