@@ -6,10 +6,12 @@ mod accuracy_cmd;
 mod bench;
 mod endpoint_cmd;
 mod golden_case;
+mod import_cmd;
 mod progress;
 mod recording;
 mod report;
 mod run_cmd;
+mod runs_cmd;
 mod settings_args;
 mod signals;
 mod system_cmd;
@@ -48,6 +50,11 @@ enum Command {
     Accuracy(accuracy_cmd::AccuracyArgs),
     /// Train a reference workload and report time-to-train.
     Train(train_cmd::TrainArgs),
+    /// List, show, tag, delete and export the runs of the results store.
+    Runs(runs_cmd::RunsArgs),
+    /// Import runs other tools wrote (MLPerf LoadGen output, MLPerf
+    /// Endpoints results, MLPerf Inference submission trees) into the store.
+    Import(import_cmd::ImportArgs),
     /// The system description: `init` writes the facts no probe can know, `show` prints it.
     #[command(subcommand)]
     System(system_cmd::SystemCommand),
@@ -64,6 +71,8 @@ fn main() -> std::process::ExitCode {
         Command::MockServer(args) => endpoint_cmd::run_mock_server(args),
         Command::Accuracy(args) => accuracy_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
+        Command::Runs(args) => runs_cmd::run(args),
+        Command::Import(args) => import_cmd::run(args),
         Command::System(cmd) => system_cmd::run(cmd),
     };
     match result {
