@@ -212,6 +212,13 @@ pub struct GpuInfo {
     pub pcie_link_width_max: Option<u32>,
     /// NVLinks that are up.
     pub nvlink_active_links: u32,
+    /// The PCI bus id at the far end of each active NVLink (a peer GPU or an
+    /// NVSwitch), link by link: the NVLink topology.
+    #[serde(default)]
+    pub nvlink_peers: Vec<String>,
+    /// The NUMA node the GPU is attached to.
+    #[serde(default)]
+    pub numa_node: Option<u32>,
 }
 
 /// The NVIDIA driver, when NVML loaded.

@@ -49,9 +49,16 @@ pub fn probe(library: Option<&Path>, notes: &mut Vec<String>) -> (Option<GpuDriv
         };
         // NVLink: count links until the first one the GPU does not have.
         let mut nvlink_active_links = 0;
+        let mut nvlink_peers = Vec::new();
         for link in 0..NVLINK_MAX_LINKS {
-            match device.link_wrapper_for(link).is_active() {
-                Ok(true) => nvlink_active_links += 1,
+            let wrapper = device.link_wrapper_for(link);
+            match wrapper.is_active() {
+                Ok(true) => {
+                    nvlink_active_links += 1;
+                    if let Ok(remote) = wrapper.remote_pci_info() {
+                        nvlink_peers.push(remote.bus_id);
+                    }
+                }
                 Ok(false) => {}
                 Err(_) => break,
             }
@@ -70,6 +77,8 @@ pub fn probe(library: Option<&Path>, notes: &mut Vec<String>) -> (Option<GpuDriv
             pcie_link_gen_max: device.max_pcie_link_gen().ok(),
             pcie_link_width_max: device.max_pcie_link_width().ok(),
             nvlink_active_links,
+            nvlink_peers,
+            numa_node: device.numa_node_id().ok(),
         });
     }
     (Some(driver), gpus)
