@@ -467,3 +467,119 @@ fn a_run_killed_with_sigkill_is_listed_incomplete() {
     assert_eq!(listed[0]["id"], id.as_str());
     assert_eq!(listed[0]["status"], "incomplete");
 }
+
+fn copy_logs(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for f in ["mlperf_log_summary.txt", "mlperf_log_detail.txt"] {
+        std::fs::copy(from.join(f), to.join(f)).unwrap();
+    }
+}
+
+#[test]
+fn submission_trees_and_endpoints_results_import() {
+    let golden = common::repo().join("../shared/golden/loadgen-6.0.17");
+    let dir = target_scratch("store-cli", "tree");
+    let store = dir.join("runs.sqlite");
+    // An MLPerf Inference submission: closed/<submitter>/results/<system>/<benchmark>/<scenario>/...
+    let acme = dir.join("submission/closed/Acme");
+    let results = acme.join("results/box1/resnet50");
+    copy_logs(
+        &golden.join("resnet50-offline-perf"),
+        &results.join("Offline/performance/run_1"),
+    );
+    copy_logs(
+        &golden.join("resnet50-server-perf"),
+        &results.join("Server/performance/run_1"),
+    );
+    std::fs::create_dir_all(acme.join("systems")).unwrap();
+    std::fs::write(
+        acme.join("systems/box1.json"),
+        r#"{"system_name": "Box 1", "accelerators_per_node": 8}"#,
+    )
+    .unwrap();
+    // A folder that looks like LoadGen output but is not.
+    let broken = results.join("SingleStream/performance/run_1");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(broken.join("mlperf_log_summary.txt"), "not a summary\n").unwrap();
+
+    let out = ys(
+        &store,
+        &["import", dir.join("submission").to_str().unwrap()],
+    );
+    let printed = stdout(&out);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        printed.contains("an MLPerf Inference submission tree"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("2 run(s) imported (2 mlperf_submission)"),
+        "{printed}"
+    );
+    assert!(printed.contains("1 skipped"), "{printed}");
+    assert!(
+        printed.contains("SingleStream/performance/run_1/mlperf_log_summary.txt: ")
+            && printed.contains("is not an MLPerf LoadGen summary"),
+        "{printed}"
+    );
+    let rows = list(&store);
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert_eq!(row["workload"], "resnet50");
+        assert_eq!(row["sut"], "box1");
+        let record = show(&store, row["id"].as_str().unwrap());
+        assert_eq!(record["system"]["system_name"], "Box 1");
+        assert_eq!(record["extra"]["import"]["division"], "closed");
+        assert_eq!(record["extra"]["import"]["submitter"], "Acme");
+        assert_eq!(record["extra"]["import"]["phase"], "performance/run_1");
+    }
+    let offline = rows.iter().find(|r| r["scenario"] == "Offline").unwrap();
+    assert_eq!(offline["metric_value"].as_f64(), Some(341057.0));
+    assert_eq!(offline["verdict"], "INVALID");
+
+    // MLPerf Endpoints: <report dir>/performance/result_summary.json.
+    let report = dir.join("endpoints/run-a");
+    std::fs::create_dir_all(report.join("performance")).unwrap();
+    let stats = |p50: f64, p90: f64| {
+        serde_json::json!({"total": 1.0, "min": p50 / 2.0, "max": p90 * 2.0, "median": p50, "avg": p50,
+            "std_dev": 0.0, "percentiles": {"50.0": p50, "90.0": p90, "99.0": p90, "99.9": p90},
+            "histogram": {"buckets": [], "counts": []}})
+    };
+    let summary = serde_json::json!({
+        "version": "0.4.1", "git_sha": null, "test_started_at": 0,
+        "n_samples_issued": 50, "n_samples_completed": 50, "n_samples_failed": 0,
+        "duration_ns": 5_000_000_000u64, "state": "complete", "complete": true,
+        "ttft": stats(2e7, 4e7), "tpot": stats(1e7, 2e7), "latency": stats(5e8, 9e8),
+        "output_sequence_lengths": stats(64.0, 64.0), "input_sequence_lengths": {},
+        "legacy_loadgen_window_duration_ns": null, "qps": 10.0, "tps": 640.0,
+        "finish_reason_counts": {}, "run_config": {"load_pattern": {"type": "concurrency", "target_concurrency": 8}}
+    });
+    std::fs::write(
+        report.join("performance/result_summary.json"),
+        serde_json::to_string_pretty(&summary).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        report.join("config.yaml"),
+        "model_params:\n  name: Qwen/Qwen3-8B\n",
+    )
+    .unwrap();
+    let printed = ok(ys(
+        &store,
+        &["import", report.to_str().unwrap(), "--tag", "ep"],
+    ));
+    assert!(printed.contains("an endpoint result folder"), "{printed}");
+    assert!(
+        printed.contains("1 run(s) imported (1 mlperf_endpoints)"),
+        "{printed}"
+    );
+    let ep: Vec<Value> =
+        serde_json::from_str(&ok(ys(&store, &["runs", "--tag", "ep", "--json"]))).unwrap();
+    assert_eq!(ep.len(), 1);
+    assert_eq!(ep[0]["workload"], "Qwen/Qwen3-8B");
+    assert_eq!(ep[0]["metric_name"], "tokens_per_second");
+    assert_eq!(ep[0]["metric_value"].as_f64(), Some(640.0));
+    let record = show(&store, ep[0]["id"].as_str().unwrap());
+    assert_eq!(metric(&record, "ttft.p90"), 4e7);
+    assert_eq!(metric(&record, "tps_per_user"), 1e9 / 2e7);
+}
