@@ -64,6 +64,14 @@ pub enum StoreError {
         found: u32,
         supported: u32,
     },
+    #[error(
+        "the results store {path} has schema {found}; this yardstick reads schema {supported}: open it once without read-only (yardstick runs --store {path}) to upgrade it"
+    )]
+    TooOld {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error("cannot upgrade the results store {path} from schema {from} to {to}")]
     Migrate {
         path: PathBuf,
@@ -166,6 +174,37 @@ impl Store {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
         migrate(&mut conn, path)?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+            host: liveness::host_name(),
+        })
+    }
+
+    /// Opens an existing store for reading only (`yardstick serve`): no
+    /// migration, no journal-mode change; every write fails. A store of an
+    /// older schema must be opened read-write once (any `yardstick runs`)
+    /// to be upgraded first.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        let found = user_version(&conn).map_err(open_err)?;
+        check_version(path, found)?;
+        if found < SCHEMA_VERSION {
+            return Err(StoreError::TooOld {
+                path: path.to_path_buf(),
+                found,
+                supported: SCHEMA_VERSION,
+            });
+        }
         Ok(Store {
             conn,
             path: path.to_path_buf(),

@@ -395,3 +395,22 @@ fn a_run_killed_with_sigkill_leaves_a_sound_store_and_an_incomplete_run() {
     assert!(!busy.is_empty(), "the child's committed writes are kept");
     assert!(busy.iter().all(|r| r.status == RowStatus::Completed));
 }
+
+#[test]
+fn read_only_stores_read_and_refuse_writes() {
+    let path = scratch("read-only");
+    let r = record("20261206-090000-abcdef", at(9, 0), "x", "Offline", "y");
+    {
+        let mut store = Store::open(&path).unwrap();
+        store.finish(&r).unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let mut ro = Store::open_read_only(&path).unwrap();
+    assert_eq!(ro.get(&r.id).unwrap(), r);
+    assert_eq!(ro.list(&RunFilter::default()).unwrap().len(), 1);
+    assert!(matches!(ro.delete(&r.id), Err(StoreError::Sql(_))));
+    assert!(ro.tag(&r.id, &["t".into()], &[]).is_err());
+    drop(ro);
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert!(Store::open_read_only(&path.with_file_name("missing.sqlite")).is_err());
+}
