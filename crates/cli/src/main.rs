@@ -4,13 +4,16 @@
 
 mod accuracy_cmd;
 mod bench;
+mod compare_cmd;
 mod endpoint_cmd;
 mod golden_case;
 mod import_cmd;
 mod progress;
 mod recording;
 mod report;
+mod report_cmd;
 mod run_cmd;
+mod run_refs;
 mod runs_cmd;
 mod settings_args;
 mod signals;
@@ -50,6 +53,11 @@ enum Command {
     Accuracy(accuracy_cmd::AccuracyArgs),
     /// Train a reference workload and report time-to-train.
     Train(train_cmd::TrainArgs),
+    /// Write one self-contained HTML report of one or more runs (overlaid).
+    Report(report_cmd::ReportArgs),
+    /// Compare two runs or groups of runs metric by metric (medians, 95%
+    /// intervals, Mann-Whitney U; `~` = no significant difference).
+    Compare(compare_cmd::CompareArgs),
     /// List, show, tag, delete and export the runs of the results store.
     Runs(runs_cmd::RunsArgs),
     /// Import runs other tools wrote (MLPerf LoadGen output, MLPerf
@@ -71,6 +79,8 @@ fn main() -> std::process::ExitCode {
         Command::MockServer(args) => endpoint_cmd::run_mock_server(args),
         Command::Accuracy(args) => accuracy_cmd::run(args),
         Command::Train(args) => train_cmd::run(args),
+        Command::Report(args) => report_cmd::run(args),
+        Command::Compare(args) => compare_cmd::run(args),
         Command::Runs(args) => runs_cmd::run(args),
         Command::Import(args) => import_cmd::run(args),
         Command::System(cmd) => system_cmd::run(cmd),

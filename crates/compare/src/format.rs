@@ -253,6 +253,10 @@ fn number(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return format!("{v}");
     }
+    // Counts stay whole numbers.
+    if v.fract() == 0.0 && v.abs() < 1e7 {
+        return format!("{v:.0}");
+    }
     let magnitude = v.abs().log10().floor() as i32;
     if !(-3..7).contains(&magnitude) {
         return format!("{v:.3e}");
@@ -276,7 +280,8 @@ mod tests {
     #[test]
     fn values_scale_to_readable_units() {
         assert_eq!(format_value(12_345_678.0, "ns"), "12.35 ms");
-        assert_eq!(format_value(950.0, "ns"), "950.0 ns");
+        assert_eq!(format_value(950.0, "ns"), "950 ns");
+        assert_eq!(format_value(61.0, "1"), "61");
         assert_eq!(format_value(2.5e9, "ns"), "2.500 s");
         assert_eq!(format_value(1024.0, "samples/s"), "1024 samples/s");
         assert_eq!(format_value(0.25, "1"), "0.2500");

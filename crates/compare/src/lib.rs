@@ -400,7 +400,7 @@ fn group_row(values_a: &[f64], values_b: &[f64], options: &CompareOptions) -> Op
 
 /// The statistic a metric name stands for: `latency.p99` is the 99th
 /// percentile of the `query` distribution (LoadGen's per-query latency),
-/// `ttft.p50` the median of `ttft`, `tpot.mean` its mean.
+/// (or `sample`), `ttft.p50` the median of `ttft`, `tpot.mean` its mean.
 #[derive(Debug, Clone, PartialEq)]
 enum Statistic {
     Percentile(f64),
@@ -421,8 +421,10 @@ fn distribution_of<'r>(
         }
         Statistic::Percentile(percent)
     };
+    // `latency.*` is LoadGen's per-query (per-sample) latency, recorded
+    // under one of these names.
     let candidates: &[&str] = if base == "latency" {
-        &["latency", "query"]
+        &["latency", "query", "sample"]
     } else {
         &[base]
     };

@@ -75,6 +75,10 @@ fn number(v: f64) -> String {
         let sign = if v < 0.0 { "-" } else { "" };
         return format!("{sign}{}", group_thousands(rounded));
     }
+    // Counts stay whole numbers.
+    if v.fract() == 0.0 {
+        return format!("{v:.0}");
+    }
     let magnitude = v.abs().log10().floor() as i32;
     if magnitude < -3 {
         return format!("{v:.3e}");
@@ -182,7 +186,8 @@ mod tests {
         assert_eq!(format_metric(12_345_678.0, "ns"), "12.35 ms");
         assert_eq!(format_metric(12_345.6, "samples/s"), "12,346 samples/s");
         assert_eq!(format_metric(0.5, "1"), "0.5000");
-        assert_eq!(format_metric(2.0, "s"), "2.000 s");
+        assert_eq!(format_metric(2.5, "s"), "2.500 s");
+        assert_eq!(format_metric(61.0, "1"), "61");
         assert_eq!(group_thousands(1_234_567), "1,234,567");
         assert_eq!(trim_float(99.9), "99.9");
         assert_eq!(trim_float(50.0), "50");

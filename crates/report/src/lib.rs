@@ -63,8 +63,9 @@ pub struct ReportOptions {
 
 /// Latency distributions in the order the page shows them, with their
 /// titles; others follow in name order.
-const KNOWN_DISTRIBUTIONS: [(&str, &str); 6] = [
+const KNOWN_DISTRIBUTIONS: [(&str, &str); 7] = [
     ("query", "Query latency"),
+    ("sample", "Sample latency"),
     ("ttft", "Time to first token (TTFT)"),
     ("tpot", "Time per output token (TPOT)"),
     ("itl", "Inter-token latency (ITL)"),
