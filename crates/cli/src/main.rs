@@ -15,6 +15,7 @@ mod report_cmd;
 mod run_cmd;
 mod run_refs;
 mod runs_cmd;
+mod serve_cmd;
 mod settings_args;
 mod signals;
 mod system_cmd;
@@ -63,6 +64,8 @@ enum Command {
     /// Import runs other tools wrote (MLPerf LoadGen output, MLPerf
     /// Endpoints results, MLPerf Inference submission trees) into the store.
     Import(import_cmd::ImportArgs),
+    /// A local web UI over the results store (127.0.0.1, read-only unless told otherwise).
+    Serve(serve_cmd::ServeArgs),
     /// The system description: `init` writes the facts no probe can know, `show` prints it.
     #[command(subcommand)]
     System(system_cmd::SystemCommand),
@@ -83,6 +86,7 @@ fn main() -> std::process::ExitCode {
         Command::Compare(args) => compare_cmd::run(args),
         Command::Runs(args) => runs_cmd::run(args),
         Command::Import(args) => import_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
         Command::System(cmd) => system_cmd::run(cmd),
     };
     match result {
