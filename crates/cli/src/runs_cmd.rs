@@ -487,6 +487,11 @@ fn write_system(o: &mut String, system: &serde_json::Value) {
 fn tag(store: &mut Store, spec: &str, changes: &[String]) -> Result<ExitCode> {
     let mut add = Vec::new();
     let mut remove = Vec::new();
+    // The changes take hyphen values (`-old`), so an option after them
+    // lands here: say where it belongs rather than tag runs `--store`.
+    if let Some(flag) = changes.iter().find(|c| c.starts_with("--")) {
+        bail!("{flag} after the tags is read as a tag: put it before `tag` (yardstick runs {flag} ... tag ID +t -t)");
+    }
     for c in changes {
         if let Some(t) = c.strip_prefix('-') {
             remove.push(t.to_string());

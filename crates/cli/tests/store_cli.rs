@@ -583,3 +583,20 @@ fn submission_trees_and_endpoints_results_import() {
     assert_eq!(metric(&record, "ttft.p90"), 4e7);
     assert_eq!(metric(&record, "tps_per_user"), 1e9 / 2e7);
 }
+
+#[test]
+fn an_option_after_the_tags_is_not_taken_for_a_tag() {
+    let dir = target_scratch("store-cli", "tag-flag");
+    let store = dir.join("runs.sqlite");
+    let golden = common::repo().join("../shared/golden/loadgen-6.0.17/resnet50-offline-perf");
+    ok(ys(&store, &["import", golden.to_str().unwrap()]));
+    let id = list(&store)[0]["id"].as_str().unwrap().to_string();
+    let o = bin()
+        .args(["runs", "tag", &id, "+x", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(stderr(&o).contains("put it before `tag`"), "{}", text(&o));
+    assert_eq!(list(&store)[0]["tags"], serde_json::json!([]));
+}
