@@ -82,7 +82,7 @@ impl RunResolver {
     }
 }
 
-/// A `run.json`, a run folder, or a folder of run folders (by name order).
+/// A `run.json`, a run folder, or a folder of run folders (in group order).
 fn read_path(path: &Path) -> Result<Vec<RunRecord>> {
     if path.is_file() || path.join(RUN_JSON).is_file() {
         return Ok(vec![read_record(path)?]);
@@ -99,8 +99,20 @@ fn read_path(path: &Path) -> Result<Vec<RunRecord>> {
         );
     }
     children.sort();
-    children
+    let mut runs = children
         .iter()
         .map(|c| read_record(c).map_err(anyhow::Error::from))
-        .collect()
+        .collect::<Result<Vec<RunRecord>>>()?;
+    // Folder names sort `c16` before `c4` and `repeat_10` before
+    // `repeat_2`: members of a group go in group order, then by start.
+    runs.sort_by(|a, b| {
+        let key = |r: &RunRecord| {
+            (
+                r.group.as_ref().map(|g| (g.id.clone(), g.index)),
+                r.started_at,
+            )
+        };
+        key(a).cmp(&key(b))
+    });
+    Ok(runs)
 }

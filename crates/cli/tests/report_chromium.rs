@@ -148,7 +148,10 @@ fn render_and_open(case: &str, runs: &[RunRecord]) -> Option<Vec<Value>> {
     let scratch = target_scratch("report_chromium", case);
     let runs_dir = scratch.join("runs");
     for r in runs {
-        let dir = runs_dir.join(&r.id);
+        // Sweep points in folders named by load (`c1`, `c16`, `c4` in name
+        // order), as `yardstick endpoint` writes them.
+        let folder = r.load.as_ref().map_or(r.id.clone(), |l| l.label.clone());
+        let dir = runs_dir.join(folder);
         std::fs::create_dir_all(&dir).expect("run folder");
         write_record(&dir, r).expect("run.json written");
     }
@@ -249,8 +252,17 @@ fn endpoint_sweep_renders_with_one_pareto_point_per_concurrency() {
         .collect();
     let expected: Vec<String> = concurrencies.iter().map(|c| format!("c{c}")).collect();
     assert_eq!(labels, expected);
-    // TTFT, TPOT, ITL and end-to-end CDFs, the rate, the Pareto.
-    assert_eq!(specs.len(), 6);
+    // Overlaid in sweep order, not folder-name order.
+    for cdf in specs.iter().filter(|s| s["kind"] == "cdf") {
+        let names: Vec<&str> = cdf["option"]["series"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|s| s["name"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(names, ["c1", "c4", "c16"]);
+    }
+    // TTFT, TPOT, ITL, chunk gap and end-to-end CDFs, the rate, the
+    // Pareto.
+    assert_eq!(specs.len(), 7);
 }
 
 #[test]

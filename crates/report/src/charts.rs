@@ -148,6 +148,9 @@ pub fn cdf_chart(
         .map(|(i, label, d)| {
             let data: Vec<Value> = thinned_cdf(d)
                 .into_iter()
+                // A log axis cannot place 0 (a gap of 0 ns between two
+                // chunks that arrived together): its points start above.
+                .filter(|&(v, _)| !log_scale || v > 0)
                 .map(|(v, f)| json!([round4(v as f64 * unit.per_ns), round4(f * 100.0)]))
                 .collect();
             json!({
@@ -258,10 +261,12 @@ pub struct ParetoCurve {
     pub skipped: Vec<String>,
 }
 
-/// The system throughput of a run: `tokens_per_second` for token runs,
-/// else `samples_per_second`, else the first higher-is-better rate.
+/// The system throughput of a run: `system_tokens_per_second` (or another
+/// tokens/s metric) for token runs, else `samples_per_second`, else the
+/// first higher-is-better rate.
 fn throughput(r: &RunRecord) -> Option<(f64, String)> {
     [
+        "system_tokens_per_second",
         "tokens_per_second",
         "output_tokens_per_second",
         "samples_per_second",
@@ -281,7 +286,12 @@ fn throughput(r: &RunRecord) -> Option<(f64, String)> {
 /// throughput shared by the concurrency.
 fn per_user(r: &RunRecord, system: f64, system_unit: &str) -> Option<(f64, String)> {
     if let Some(m) = r.metrics.iter().find(|m| m.name.contains("per_user")) {
-        return Some((m.value, m.unit.clone()));
+        let unit = if m.unit.contains("user") {
+            m.unit.clone()
+        } else {
+            format!("{}/user", m.unit)
+        };
+        return Some((m.value, unit));
     }
     if let Some(tpot) = r.latencies.get("tpot").and_then(|d| d.percentile(50.0)) {
         if tpot > 0 {

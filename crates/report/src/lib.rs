@@ -63,12 +63,13 @@ pub struct ReportOptions {
 
 /// Latency distributions in the order the page shows them, with their
 /// titles; others follow in name order.
-const KNOWN_DISTRIBUTIONS: [(&str, &str); 7] = [
+const KNOWN_DISTRIBUTIONS: [(&str, &str); 8] = [
     ("query", "Query latency"),
     ("sample", "Sample latency"),
     ("ttft", "Time to first token (TTFT)"),
     ("tpot", "Time per output token (TPOT)"),
     ("itl", "Inter-token latency (ITL)"),
+    ("chunk_gap", "Gap between streamed chunks"),
     ("e2e", "End-to-end request latency"),
     ("latency", "Latency"),
 ];

@@ -214,6 +214,7 @@ fn sweep_has_one_pareto_point_per_concurrency() {
             "Time to first token (TTFT): cumulative distribution",
             "Time per output token (TPOT): cumulative distribution",
             "Inter-token latency (ITL): cumulative distribution",
+            "Gap between streamed chunks: cumulative distribution",
             "End-to-end request latency: cumulative distribution",
         ]
     );
