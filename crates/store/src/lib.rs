@@ -223,7 +223,7 @@ impl Store {
     pub fn begin(&mut self, record: &RunRecord) -> Result<(), StoreError> {
         let pid = std::process::id();
         let start = liveness::process_start(pid);
-        let tx = self.conn.transaction()?;
+        let tx = write_tx(&mut self.conn)?;
         let exists: bool = tx
             .query_row("SELECT 1 FROM runs WHERE id = ?1", [&record.id], |_| Ok(()))
             .optional()?
@@ -245,7 +245,7 @@ impl Store {
     /// Replaces the run begun with [`Store::begin`] by its final record
     /// (inserts it if it was never begun).
     pub fn finish(&mut self, record: &RunRecord) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = write_tx(&mut self.conn)?;
         upsert(&tx, record)?;
         tx.commit()?;
         Ok(())
@@ -355,14 +355,18 @@ impl Store {
             check_tag(t)?;
         }
         let id = self.resolve(spec)?;
-        let mut record = self.get(&id)?;
+        // Read and write in one write transaction, so a concurrent tagger's
+        // change is not lost.
+        let tx = write_tx(&mut self.conn)?;
+        let text: String =
+            tx.query_row("SELECT record FROM runs WHERE id = ?1", [&id], |r| r.get(0))?;
+        let mut record = decode(&id, &text)?;
         record.tags.retain(|t| !remove.contains(t));
         for t in add {
             if !record.tags.contains(t) {
                 record.tags.push(t.clone());
             }
         }
-        let tx = self.conn.transaction()?;
         // The tags live in the record (exports and run.json carry them) and
         // in the side table (filters use it); both change together.
         let text = encode(&record)?;
@@ -431,6 +435,13 @@ pub fn imported_run_id(started_at: DateTime<Utc>, source: &str) -> String {
     }
     let tag = (h ^ (h >> 24) ^ (h >> 48)) & 0xff_ffff;
     format!("{}-{tag:06x}", started_at.format("%Y%m%d-%H%M%S"))
+}
+
+/// A transaction that takes the write lock at once: a deferred one that
+/// reads first could fail to upgrade (SQLITE_BUSY_SNAPSHOT, which the busy
+/// timeout does not retry) when another process wrote meanwhile.
+fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    Ok(conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
 }
 
 fn user_version(conn: &Connection) -> rusqlite::Result<u32> {

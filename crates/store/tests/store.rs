@@ -414,3 +414,34 @@ fn read_only_stores_read_and_refuse_writes() {
     assert_eq!(std::fs::read(&path).unwrap(), before);
     assert!(Store::open_read_only(&path.with_file_name("missing.sqlite")).is_err());
 }
+
+#[test]
+fn two_writers_at_once_lose_nothing() {
+    let path = scratch("two-writers");
+    drop(Store::open(&path).unwrap());
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                // Each writer its own connection, as two processes would have.
+                let mut store = Store::open(&path).unwrap();
+                for i in 0..50 {
+                    let id = format!("20261206-10{w:02}00-{i:06x}");
+                    let r = record(&id, at(10, w), "w", "Offline", "s");
+                    // begin reads before it writes: the path that needs
+                    // the write lock taken up front.
+                    store.begin(&r).unwrap();
+                    store.finish(&r).unwrap();
+                    store.tag(&id, &[format!("w{w}")], &[]).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.list(&RunFilter::default()).unwrap().len(), 100);
+    assert_eq!(store.by_tag("w1").unwrap().len(), 50);
+    assert_eq!(store.integrity_check().unwrap(), ["ok"]);
+}
