@@ -116,6 +116,23 @@ pub fn format_metric(value: f64, unit: &str) -> String {
     }
 }
 
+/// A `*bytes` field's value with its size in decimal units first:
+/// `25.32 GB (25324953600)`.
+pub fn with_bytes(key: &str, value: &str) -> String {
+    let Some(bytes) = key
+        .ends_with("bytes")
+        .then(|| value.parse::<u64>().ok())
+        .flatten()
+    else {
+        return value.to_string();
+    };
+    let units = [(1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")];
+    match units.iter().find(|(size, _)| bytes as f64 >= *size) {
+        Some((size, name)) => format!("{:.2} {name} ({bytes})", bytes as f64 / size),
+        None => format!("{bytes} B"),
+    }
+}
+
 /// `12.3 s`, `4 min 05 s`, `1 h 02 min`.
 pub fn format_duration(seconds: f64) -> String {
     if seconds < 60.0 {
@@ -192,6 +209,12 @@ mod tests {
         assert_eq!(trim_float(99.9), "99.9");
         assert_eq!(trim_float(50.0), "50");
         assert_eq!(format_duration(75.0), "1 min 15 s");
+        assert_eq!(
+            with_bytes("total_bytes", "25324953600"),
+            "25.32 GB (25324953600)"
+        );
+        assert_eq!(with_bytes("total_bytes", "512"), "512 B");
+        assert_eq!(with_bytes("name", "25324953600"), "25324953600");
     }
 
     #[test]

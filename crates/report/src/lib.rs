@@ -603,10 +603,6 @@ fn system_section(body: &mut String, runs: &[(usize, &str, &RunRecord)]) {
     for (n, (i, label, system)) in shown.iter().enumerate() {
         let mut flat: BTreeMap<String, String> = BTreeMap::new();
         html::flatten_json("", system, &mut flat);
-        let rows: Vec<Vec<String>> = flat
-            .iter()
-            .map(|(k, v)| vec![format!("<code>{}</code>", escape(k)), escape(v)])
-            .collect();
         let _ = write!(
             body,
             "<details{}><summary><span class=\"swatch\" style=\"background:{}\"></span>{}</summary>",
@@ -618,8 +614,26 @@ fn system_section(body: &mut String, runs: &[(usize, &str, &RunRecord)]) {
                 escape(label)
             }
         );
-        body.push_str(&table(&["field", "value"], &rows, ""));
-        body.push_str("</details>");
+        // One small table per top-level part (cpu, memory, gpus, ...),
+        // side by side: a long single table is hard to scan.
+        let mut parts: BTreeMap<&str, Vec<Vec<String>>> = BTreeMap::new();
+        for (key, value) in &flat {
+            let (part, rest) = match key.split_once(['.', '[']) {
+                Some((part, _)) => (part, key[part.len()..].trim_start_matches('.')),
+                None => ("general", key.as_str()),
+            };
+            parts.entry(part).or_default().push(vec![
+                format!("<code>{}</code>", escape(rest)),
+                escape(&html::with_bytes(rest, value)),
+            ]);
+        }
+        body.push_str("<div class=\"parts\">");
+        for (part, rows) in &parts {
+            let _ = write!(body, "<div class=\"part\"><h4>{}</h4>", escape(part));
+            body.push_str(&table(&[], rows, "fields"));
+            body.push_str("</div>");
+        }
+        body.push_str("</div></details>");
     }
     body.push_str("</section>");
 }

@@ -86,7 +86,8 @@ fn single_run_page_has_every_section() {
     assert!(html.contains("flag --target-qps"));
     // The system, flattened.
     assert!(html.contains("AMD EPYC 9454 48-Core Processor"));
-    assert!(html.contains("<code>gpus[0].name</code>"));
+    assert!(html.contains("<h4>gpus</h4>"));
+    assert!(html.contains("<td><code>[0].name</code></td><td>NVIDIA H100 80GB HBM3"));
     // Percentiles in readable units; the primary metric on the card.
     assert!(html.contains("<td>p99.9</td>"));
     assert!(html.contains("1,999 samples/s"));
