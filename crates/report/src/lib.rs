@@ -135,16 +135,23 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
 
     // Validity checks.
     body.push_str("<section id=\"validity\"><h2>Validity</h2>");
+    // With many runs, those whose checks all passed fold away; a failure
+    // stays open.
+    let fold_passing = indexed.len() > 3;
     for (i, label, r) in &indexed {
+        let all_passed = r.validity.checks.iter().all(|c| c.passed);
         let _ = write!(
             body,
-            "<h3><span class=\"swatch\" style=\"background:{}\"></span>{} {}</h3>",
+            "<details class=\"plain\"{}><summary><h3><span class=\"swatch\" \
+             style=\"background:{}\"></span>{} {} <span class=\"muted small\">{}</span></h3></summary>",
+            if fold_passing && all_passed { "" } else { " open" },
             run_colour(*i),
             escape(label),
-            verdict_badge(r.validity.verdict)
+            verdict_badge(r.validity.verdict),
+            check_counts(r)
         );
         if r.validity.checks.is_empty() {
-            body.push_str("<p class=\"muted\">No validity checks recorded.</p>");
+            body.push_str("<p class=\"muted\">No validity checks recorded.</p></details>");
             continue;
         }
         let rows: Vec<Vec<String>> = r
@@ -164,6 +171,7 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
             })
             .collect();
         body.push_str(&table(&["", "check", "why"], &rows, "checks"));
+        body.push_str("</details>");
     }
     body.push_str("</section>");
 
@@ -404,6 +412,17 @@ fn summary_card(body: &mut String, index: usize, label: &str, r: &RunRecord) {
         let _ = write!(body, "<p class=\"warn\">{}</p>", escape(&i.reason));
     }
     body.push_str("</div>");
+}
+
+/// `5 checks passed`, `1 of 2 checks failed`.
+fn check_counts(r: &RunRecord) -> String {
+    let total = r.validity.checks.len();
+    let failed = r.validity.checks.iter().filter(|c| !c.passed).count();
+    match (total, failed) {
+        (0, _) => String::new(),
+        (t, 0) => format!("{t} check{} passed", if t == 1 { "" } else { "s" }),
+        (t, f) => format!("{f} of {t} checks failed"),
+    }
 }
 
 fn run_header_cells(runs: &[(usize, &str, &RunRecord)]) -> Vec<String> {

@@ -283,3 +283,24 @@ fn rendering_is_pure() {
     let empty = render_html(&[], &options);
     assert!(empty.contains("No runs were given."));
 }
+
+#[test]
+fn many_runs_fold_passing_checks_and_keep_failures_open() {
+    let mut runs = fixtures::sweep_runs();
+    runs.push(fixtures::offline_invalid_run());
+    let html = render_html(&runs, &ReportOptions::default());
+    let validity = &html[html.find("<section id=\"validity\">").unwrap()..];
+    let validity = &validity[..validity.find("</section>").unwrap()];
+    // Three sweep points passed: folded; the invalid run: open.
+    assert_eq!(validity.matches("<details class=\"plain\">").count(), 3);
+    assert_eq!(
+        validity.matches("<details class=\"plain\" open>").count(),
+        1
+    );
+    assert!(validity.contains("1 of 2 checks failed"));
+    // Folded, every reason is still in the page.
+    assert_eq!(validity.matches("0 of 400 requests failed").count(), 3);
+    // Up to three runs, everything is open.
+    let few = render_html(&runs[..3], &ReportOptions::default());
+    assert_eq!(few.matches("<details class=\"plain\" open>").count(), 3);
+}
