@@ -283,6 +283,21 @@ pub fn compare(a: &[RunRecord], b: &[RunRecord], options: &CompareOptions) -> Co
         });
     }
     let mut notes = Vec::new();
+    for (name, runs) in [("A", a), ("B", b)] {
+        let mut loads: Vec<&str> = runs
+            .iter()
+            .filter_map(|r| r.load.as_ref().map(|l| l.label.as_str()))
+            .collect();
+        loads.sort_unstable();
+        loads.dedup();
+        if loads.len() > 1 {
+            notes.push(format!(
+                "{name} holds runs at different loads ({}): its medians mix them; compare one \
+                 load point at a time",
+                loads.join(", ")
+            ));
+        }
+    }
     match method {
         Method::SingleRuns => notes.push(
             "two single runs: latency intervals are a bootstrap over each run's per-query \

@@ -337,3 +337,25 @@ fn metrics_on_one_side_only_are_listed() {
     assert_eq!(c.only_in_b, vec!["tokens_per_second".to_string()]);
     assert_eq!(c.metrics.len(), 3);
 }
+
+#[test]
+fn sides_mixing_load_points_are_flagged() {
+    let mut a = group("a", 1_000_000.0, 4, 1100);
+    for (i, r) in a.iter_mut().enumerate() {
+        r.load = Some(yardstick_record::LoadPoint {
+            label: format!("c{}", 1 << i),
+            concurrency: Some(1 << i),
+            rate: None,
+        });
+    }
+    let b = group("b", 1_000_000.0, 4, 1200);
+    let c = compare(&a, &b, &CompareOptions::default());
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.starts_with("A holds runs at different loads (c1, c2, c4, c8)")),
+        "{:?}",
+        c.notes
+    );
+    assert!(!c.notes.iter().any(|n| n.starts_with("B holds")));
+}
