@@ -3,9 +3,11 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::{Child, Stdio};
 
-use common::{mllog, stdout, temp_scratch, text, yardstick_in};
+use common::{bin, mllog, read_json, stdout, temp_scratch, text, yardstick_in};
 use serde_json::Value;
 
 /// user.conf over mlperf.conf (min_duration, min_query_count), a flag over
@@ -153,4 +155,106 @@ fn a_workload_s_settings_name_the_workload_not_the_combined_file() {
     );
     let (_, source) = printed(&out, "schedule_rng_seed");
     assert!(source.starts_with("mlperf.conf (embedded):"), "{source}");
+}
+
+/// A `yardstick mock-server` on 127.0.0.1, killed when dropped.
+struct Mock {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mock() -> Mock {
+    let mut child = bin()
+        .args([
+            "mock-server",
+            "--listen",
+            "127.0.0.1:0",
+            "--serve-for",
+            "60s",
+            "--mode",
+            "max-throughput",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn mock-server");
+    let out = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(out)
+        .read_line(&mut line)
+        .expect("first line");
+    let url = line.split_whitespace().last().expect("url").to_string();
+    Mock { child, url }
+}
+
+/// The LoadGen settings of a run record (`run.json`), by field.
+fn record_settings(run_json: &Path) -> Vec<(String, Value)> {
+    let record = read_json(run_json);
+    record["settings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no settings in {}", run_json.display()))
+        .iter()
+        // The endpoint adds its own options (`endpoint.*`) after LoadGen's.
+        .filter(|s| !s["key"].as_str().unwrap_or("").contains('.'))
+        .map(|s| {
+            let key = s["key"].as_str().unwrap_or_default().to_string();
+            (key, serde_json::json!([s["value"], s["source"]]))
+        })
+        .collect()
+}
+
+#[test]
+fn run_and_endpoint_record_the_same_provenance() {
+    let dir = setup("endpoint");
+    let o = yardstick_in(&dir, ARGS);
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    let from_run = record_settings(&dir.join("out/run.json"));
+
+    let m = mock();
+    let o = yardstick_in(
+        &dir,
+        &[
+            "endpoint",
+            "--url",
+            &m.url,
+            "--load",
+            "scenario",
+            "--scenario",
+            "Offline",
+            "--model",
+            "resnet50",
+            "--user-conf",
+            "user.conf",
+            "--target-qps",
+            "500",
+            "--min-query-count",
+            "40",
+            "-o",
+            "ep",
+        ],
+    );
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
+    let from_endpoint = record_settings(&dir.join("ep/offline/run.json"));
+
+    assert_eq!(from_run.len(), 42, "{from_run:?}");
+    assert_eq!(from_run, from_endpoint);
+    let min_query_count = from_run
+        .iter()
+        .find(|(k, _)| k == "min_query_count")
+        .map(|(_, v)| v.clone());
+    assert_eq!(
+        min_query_count,
+        Some(serde_json::json!(["120", {
+            "kind": "audit_conf", "file": "audit.config", "line": 2, "key": "*.*.min_query_count"
+        }]))
+    );
+    let detail = dir.join("ep/offline/mlperf_log_detail.txt");
+    assert_eq!(detail_value(&detail, "requested_min_query_count"), 120);
+    assert_eq!(detail_value(&detail, "effective_target_qps"), 500.0);
 }
