@@ -18,7 +18,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use common::{bin, read_json, repo, stdout, target_scratch, text};
+use common::{bin, read_json, repo, stdout, temp_scratch, text};
 use serde_json::Value;
 
 /// Images of the workload slice: enough for a stable top-1 above the
@@ -338,7 +338,8 @@ fn check_run(dir: &Path, store: &Path, rows: &[Value], e: &Expected) -> Value {
 
 #[test]
 fn every_front_end_s_runs_are_in_the_store_with_system_and_run_json() {
-    let dir = target_scratch("records-e2e", "all");
+    // Of this test process: a concurrent `cargo test` gets its own.
+    let dir = temp_scratch("yardstick-records-e2e", "all");
     let store = dir.join("results.sqlite");
     let mut expected: Vec<Expected> = Vec::new();
 
@@ -623,4 +624,5 @@ fn every_front_end_s_runs_are_in_the_store_with_system_and_run_json() {
         assert_eq!(py["workload"]["scenario"], "Offline");
         assert_eq!(py["workload"]["sut"]["kind"], "python");
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
