@@ -499,9 +499,10 @@ impl Bench {
         if let Some(t) = &self.tokenizer {
             count_tokens(&mut records, t, self.config.usage);
         }
-        if let Some(min) = self.config.request.min_tokens {
-            fail_short_answers(&mut records, min);
-        }
+        // One --min-tokens for every request; a prompt may carry its own
+        // (extend `min_for`), each checked on its own answer.
+        let min_for = |_sample: usize| self.config.request.min_tokens;
+        fail_short_answers(&mut records, &min_for);
         let input = |i: usize| self.input_tokens.get(i).copied().flatten();
         let mut metrics = Aggregate::new(&records, &self.config.slo, &input);
         if self.config.usage != UsageMode::Both {
@@ -632,11 +633,14 @@ pub fn count_tokens(records: &mut [RequestRecord], t: &TokenCounter, mode: Usage
     });
 }
 
-/// Marks successful answers with fewer output tokens than `min` as failed
-/// (`--min-tokens`): a server that stops early is not measured as a fast
-/// one.
-pub fn fail_short_answers(records: &mut [RequestRecord], min: u32) {
+/// Marks successful answers with fewer output tokens than their minimum
+/// (`min_for(sample)`, from `--min-tokens`) as failed: a server that stops
+/// early is not measured as a fast one.
+pub fn fail_short_answers(records: &mut [RequestRecord], min_for: &dyn Fn(usize) -> Option<u32>) {
     for r in records.iter_mut().filter(|r| r.ok()) {
+        let Some(min) = min_for(r.sample) else {
+            continue;
+        };
         let got = r.output_tokens().unwrap_or(0);
         if got < u64::from(min) {
             r.error = Some(crate::error::RequestError::TooFewTokens {
