@@ -312,7 +312,7 @@ impl RequestOptions {
             if self.ignore_eos {
                 body.insert("ignore_eos".into(), json!(true));
             }
-            if let Some(n) = self.min_tokens {
+            if let Some(n) = self.min_tokens.or(p.min_tokens) {
                 body.insert("min_tokens".into(), json!(n));
             }
             body.insert("stream".into(), json!(self.stream));

@@ -499,6 +499,9 @@ impl Bench {
         if let Some(t) = &self.tokenizer {
             count_tokens(&mut records, t, self.config.usage);
         }
+        for r in &mut records {
+            r.prefix_id = self.dataset.prompts.get(r.sample).and_then(|p| p.prefix_id);
+        }
         // One --min-tokens for every request; a prompt may carry its own
         // (extend `min_for`), each checked on its own answer.
         let min_for = |_sample: usize| self.config.request.min_tokens;

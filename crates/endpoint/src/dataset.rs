@@ -31,6 +31,13 @@ pub struct Prompt {
     /// Input length in tokens, when the dataset or generator knows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub input_tokens: Option<u32>,
+    /// Which shared prefix the prompt starts with (shared-prefix workloads).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_id: Option<u32>,
+    /// `min_tokens` to send with this prompt (its drawn output length, when
+    /// exact output lengths are asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_tokens: Option<u32>,
 }
 
 /// Dataset file formats.
@@ -43,15 +50,16 @@ pub enum DatasetFormat {
 }
 
 /// Field names read from JSONL records, in order of preference.
-const PROMPT_FIELDS: [&str; 6] = ["prompt", "text_input", "input", "question", "text", "query"];
-const MAX_TOKEN_FIELDS: [&str; 5] = [
+pub(crate) const PROMPT_FIELDS: [&str; 6] =
+    ["prompt", "text_input", "input", "question", "text", "query"];
+pub(crate) const MAX_TOKEN_FIELDS: [&str; 5] = [
     "max_tokens",
     "max_new_tokens",
     "max_output_tokens",
     "output_len",
     "max_completion_tokens",
 ];
-const REFERENCE_FIELDS: [&str; 4] = ["ref_output", "reference", "output", "answer"];
+pub(crate) const REFERENCE_FIELDS: [&str; 4] = ["ref_output", "reference", "output", "answer"];
 
 /// A set of prompts.
 #[derive(Debug, Clone, Default)]
@@ -218,6 +226,24 @@ fn clean_text(s: &str) -> String {
             }
         })
         .collect()
+}
+
+/// Synthetic text of `n` tokens: exact with a tokenizer (clean text, see
+/// [`Dataset::synthetic`]), else `n` words of a fixed vocabulary.
+pub(crate) fn synthetic_text(
+    tokenizer: Option<&TokenCounter>,
+    n: u32,
+    rng: &mut Mt19937,
+) -> Result<String, EndpointError> {
+    match tokenizer {
+        Some(t) => synthetic_with_tokenizer(t, n, rng),
+        None => {
+            let words: Vec<&str> = (0..n)
+                .map(|_| WORDS[uniform_int(rng, WORDS.len() as u64 - 1) as usize])
+                .collect();
+            Ok(words.join(" "))
+        }
+    }
 }
 
 fn synthetic_with_tokenizer(

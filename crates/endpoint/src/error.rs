@@ -25,6 +25,20 @@ pub enum EndpointError {
         line: usize,
         reason: String,
     },
+    #[error("{path}: {what}: {source}")]
+    Parquet {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("{path}: {what}: {source}")]
+    Arrow {
+        path: PathBuf,
+        what: String,
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
     #[error("tokenizer {path}: {reason}")]
     Tokenizer { path: PathBuf, reason: String },
     #[error("chat template: {0}")]

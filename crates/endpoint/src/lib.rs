@@ -30,9 +30,12 @@
 pub mod api;
 pub mod bench;
 pub mod client;
+pub mod content;
+pub mod datafile;
 pub mod dataset;
 pub mod error;
 pub mod import;
+pub mod lengths;
 pub mod metrics;
 pub mod mock;
 pub mod output;

@@ -56,11 +56,12 @@ pub fn record_json(r: &RequestRecord, origin: Instant) -> Value {
         "prompt_tokens_usage": r.usage.and_then(|u| u.prompt_tokens),
         "new_connection": r.new_connection,
         "first_token_delay_vs_server_ns": r.first_token_delay_ns(),
+        "prefix_id": r.prefix_id,
         "output": r.output,
     })
 }
 
-const CSV_HEADER: &str = "seq,sample,ok,error_kind,status,scheduled_ns,sent_ns,send_wait_ns,ttft_ns,tpot_ns,latency_ns,text_chunks,output_tokens,token_source,tokens_tokenizer,tokens_usage,new_connection,first_token_delay_vs_server_ns";
+const CSV_HEADER: &str = "seq,sample,ok,error_kind,status,scheduled_ns,sent_ns,send_wait_ns,ttft_ns,tpot_ns,latency_ns,text_chunks,output_tokens,token_source,tokens_tokenizer,tokens_usage,new_connection,first_token_delay_vs_server_ns,prefix_id";
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
@@ -68,7 +69,7 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
 
 fn csv_row(r: &RequestRecord, origin: Instant) -> String {
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         r.seq,
         r.sample,
         r.ok(),
@@ -87,6 +88,7 @@ fn csv_row(r: &RequestRecord, origin: Instant) -> String {
         opt(r.usage.and_then(|u| u.completion_tokens)),
         r.new_connection,
         opt(r.first_token_delay_ns()),
+        opt(r.prefix_id),
     )
 }
 

@@ -102,6 +102,8 @@ pub struct RequestRecord {
     pub tokens: Option<u64>,
     /// Tokens after the first text chunk, by the tokenizer.
     pub tokens_after_first: Option<u64>,
+    /// The shared prefix the prompt started with (filled after the run).
+    pub prefix_id: Option<u32>,
 }
 
 impl RequestRecord {
@@ -132,6 +134,7 @@ impl RequestRecord {
             stream,
             tokens: None,
             tokens_after_first: None,
+            prefix_id: None,
         }
     }
 
