@@ -18,13 +18,16 @@ use yardstick_endpoint::bench::parse_headers;
 use yardstick_endpoint::bench::point_label;
 use yardstick_endpoint::output::{pareto_table, point_dir, write_index, write_point};
 use yardstick_endpoint::{
-    ApiKind, Bench, BenchConfig, ChatTemplate, Dataset, DatasetFormat, MockConfig, MockFault,
+    ApiKind, Bench, BenchConfig, ChatTemplate, Dataset, MockConfig, MockFault,
     MockMode, MockServer, PointResult, PointSummary, RequestOptions, Slo, Timeouts, TlsTrust,
     TokenCounter, UsageMode,
 };
 use yardstick_suts::SyntheticLibrary;
 
 use yardstick_core::settings::{Override, SettingSource, SettingValue};
+use yardstick_endpoint::content::{SharedPrefixes, SyntheticSpec};
+use yardstick_endpoint::datafile::{self, DataFileFormat};
+use yardstick_endpoint::lengths::{LengthDistribution, LengthSide, PrefixChoice};
 use yardstick_endpoint::run_record::fill_point_record;
 use yardstick_pipeline::record::{
     GroupKind, RunKind, RunRecord, SettingRecord, SettingSource as RecordSource, SutInfo,
@@ -95,6 +98,10 @@ impl From<UsageArg> for UsageMode {
 pub enum FormatArg {
     Jsonl,
     Sharegpt,
+    /// Apache Parquet (Hugging Face datasets' files).
+    Parquet,
+    /// Arrow IPC, file or stream (`datasets`' cache `.arrow` files).
+    Arrow,
 }
 
 #[derive(Debug, Args)]
@@ -133,7 +140,9 @@ pub struct EndpointArgs {
     /// --load concurrency only).
     #[arg(long, default_value_t = 0)]
     pub warmup: u64,
-    /// Dataset: MLPerf Endpoints JSONL or ShareGPT-style JSON.
+    /// Dataset: MLPerf Endpoints JSONL, ShareGPT-style JSON, Parquet or
+    /// Arrow IPC (columns named like the JSONL keys). Unusable rows are
+    /// skipped, counted and noted in the run record.
     #[arg(long)]
     pub dataset: Option<PathBuf>,
     #[arg(long, value_enum)]
@@ -144,12 +153,32 @@ pub struct EndpointArgs {
     /// Synthetic prompts instead of a dataset: how many.
     #[arg(long, default_value_t = 512)]
     pub synthetic: usize,
-    /// Synthetic prompts: input tokens (exact with --tokenizer, else words).
-    #[arg(long, default_value_t = 128)]
-    pub input_tokens: u32,
-    /// Synthetic prompts: output tokens requested.
-    #[arg(long, default_value_t = 128)]
-    pub output_tokens: u32,
+    /// Synthetic prompts: input tokens (exact with --tokenizer, else words),
+    /// N or a distribution: fixed:N, uniform:A..B, normal:MEAN,SD,
+    /// lognormal:MEDIAN,SIGMA, empirical:FILE (a list of lengths, or a
+    /// dataset's prompt lengths). Drawn from --seed. With --shared-prefixes:
+    /// the length of each request's unique suffix.
+    #[arg(long, default_value = "128")]
+    pub input_tokens: String,
+    /// Synthetic prompts: output tokens requested (max_tokens), N or a
+    /// distribution as for --input-tokens (empirical: a dataset's
+    /// max_tokens or reference answer lengths).
+    #[arg(long, default_value = "128")]
+    pub output_tokens: String,
+    /// Synthetic prompts: also send each drawn output length as min_tokens.
+    #[arg(long)]
+    pub exact_output_tokens: bool,
+    /// Synthetic prompts: N shared prefixes; each request is one of them
+    /// (see --prefix-distribution) plus a unique suffix. requests.csv says
+    /// which (prefix_id).
+    #[arg(long, value_name = "N", requires = "prefix_tokens")]
+    pub shared_prefixes: Option<u32>,
+    /// Tokens of each shared prefix.
+    #[arg(long, value_name = "P", requires = "shared_prefixes")]
+    pub prefix_tokens: Option<u32>,
+    /// How requests choose a shared prefix: uniform or zipf:S.
+    #[arg(long, default_value = "uniform")]
+    pub prefix_distribution: String,
     /// The model's tokenizer.json (or its directory), to count tokens.
     #[arg(long)]
     pub tokenizer: Option<PathBuf>,
@@ -386,28 +415,58 @@ fn ms(d: Option<Duration>) -> Option<f64> {
     d.map(|d| d.as_secs_f64() * 1e3)
 }
 
-fn load_dataset(args: &EndpointArgs, tok: Option<&TokenCounter>) -> Result<Dataset> {
+/// The prompts, and notes for the run record (rows skipped).
+fn load_dataset(args: &EndpointArgs, tok: Option<&TokenCounter>) -> Result<(Dataset, Vec<String>)> {
     match &args.dataset {
         Some(path) => {
             let format = args.dataset_format.map(|f| match f {
-                FormatArg::Jsonl => DatasetFormat::Jsonl,
-                FormatArg::Sharegpt => DatasetFormat::ShareGpt,
+                FormatArg::Jsonl => DataFileFormat::Jsonl,
+                FormatArg::Sharegpt => DataFileFormat::ShareGpt,
+                FormatArg::Parquet => DataFileFormat::Parquet,
+                FormatArg::Arrow => DataFileFormat::Arrow,
             });
-            let mut d = Dataset::load(path, format, args.prompt_field.as_deref())
+            let loaded = datafile::load(path, format, args.prompt_field.as_deref())
                 .with_context(|| format!("loading the dataset {}", path.display()))?;
+            let notes: Vec<String> = loaded.skip_note().into_iter().collect();
+            for n in &notes {
+                eprintln!("yardstick: warning: {n}");
+            }
+            let mut d = loaded.dataset;
             if let Some(t) = tok {
                 d.lengths_from_references(t);
             }
-            Ok(d)
+            Ok((d, notes))
         }
-        None => Dataset::synthetic(
-            args.synthetic,
-            args.input_tokens,
-            args.output_tokens,
-            tok,
-            args.seed,
-        )
-        .context("building synthetic prompts"),
+        None => {
+            let shared_prefixes = match (args.shared_prefixes, args.prefix_tokens) {
+                (Some(count), Some(tokens)) => Some(SharedPrefixes {
+                    count,
+                    tokens,
+                    choice: PrefixChoice::parse(&args.prefix_distribution)
+                        .context("--prefix-distribution")?,
+                }),
+                _ => None,
+            };
+            let spec = SyntheticSpec {
+                count: args.synthetic,
+                input: LengthDistribution::parse(&args.input_tokens, LengthSide::Input, tok)
+                    .context("--input-tokens")?,
+                output: LengthDistribution::parse(&args.output_tokens, LengthSide::Output, tok)
+                    .context("--output-tokens")?,
+                exact_output: args.exact_output_tokens,
+                shared_prefixes,
+                seed: args.seed,
+            };
+            // Plain fixed lengths keep the original builder (same prompts
+            // as before for the same seed).
+            let d = match (spec.input.fixed(), spec.output.fixed(), &spec.shared_prefixes) {
+                (Some(i), Some(o), None) if !spec.exact_output => {
+                    Dataset::synthetic(args.synthetic, i, o, tok, args.seed)
+                }
+                _ => spec.build(tok),
+            };
+            Ok((d.context("building synthetic prompts")?, Vec::new()))
+        }
     }
 }
 
@@ -481,7 +540,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         ),
         None => None,
     };
-    let dataset = load_dataset(&args, tok.as_ref())?;
+    let (dataset, dataset_notes) = load_dataset(&args, tok.as_ref())?;
     let api: ApiKind = args.api.into();
     let hdrs = headers(&args.header)?;
     let key = api_key(&args.api_key);
@@ -612,6 +671,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         );
         r.group = group.as_ref().map(|g| g.member(index, label));
         r.settings = endpoint_settings(&args, duration);
+        r.notes.extend(dataset_notes.iter().cloned());
         recording.stamp(&mut r);
         r
     };
@@ -795,6 +855,9 @@ fn resolve_core_settings(
     rate: Option<f64>,
 ) -> Result<yardstick_core::settings::ResolvedSettings> {
     let mut sa = args.settings.clone();
+    // The endpoint's own defaults sit below user.conf (a submitter's file
+    // still decides what it sets); what the user typed sits above it.
+    let mut defaults: Vec<Override> = Vec::new();
     let mut extra: Vec<Override> = Vec::new();
     let poisson = args.load == LoadArg::Poisson;
     if poisson {
@@ -808,7 +871,7 @@ fn resolve_core_settings(
             source: Some("--load poisson".into()),
         };
         if args.settings.duration.is_none() {
-            extra.push(Override::new(
+            defaults.push(Override::new(
                 SettingSource::api("endpoint default --duration"),
                 [SettingValue::MinDurationMs(
                     duration.map_or(0, |d| d.as_millis() as u64),
@@ -816,36 +879,37 @@ fn resolve_core_settings(
             ));
         }
         if args.settings.min_query_count.is_none() {
-            extra.push(Override::new(
+            defaults.push(Override::new(
                 SettingSource::api("--load poisson"),
                 [SettingValue::MinQueryCount(1)],
             ));
         }
         // A pure load test: only SLOs given on the command line (or the
         // request timeout) bound the latency LoadGen judges.
-        let bound = |d: Option<Duration>, flag: &str| match d {
-            Some(d) => (d.as_nanos() as u64, SettingSource::flag(flag)),
-            None => (
-                args.timeout.as_nanos() as u64,
+        let mut bound = |d: Option<Duration>, flag: &str, value: fn(u64) -> SettingValue| match d {
+            Some(d) => extra.push(Override::new(
+                SettingSource::flag(flag),
+                [value(d.as_nanos() as u64)],
+            )),
+            None => defaults.push(Override::new(
                 SettingSource::api("--timeout (no SLO given)"),
-            ),
+                [value(args.timeout.as_nanos() as u64)],
+            )),
         };
         if args.settings.target_latency.is_none() {
-            let (ns, src) = bound(args.slo_e2e, "--slo-e2e");
-            extra.push(Override::new(
-                src,
-                [SettingValue::ServerTargetLatencyNs(ns)],
-            ));
+            bound(
+                args.slo_e2e,
+                "--slo-e2e",
+                SettingValue::ServerTargetLatencyNs,
+            );
         }
         if streaming {
+            bound(args.slo_ttft, "--slo-ttft", SettingValue::ServerTtftLatency);
+            bound(args.slo_tpot, "--slo-tpot", SettingValue::ServerTpotLatency);
             extra.push(Override::new(
                 SettingSource::api("--load poisson (streaming)"),
                 [SettingValue::UseTokenLatencies(true)],
             ));
-            let (ns, src) = bound(args.slo_ttft, "--slo-ttft");
-            extra.push(Override::new(src, [SettingValue::ServerTtftLatency(ns)]));
-            let (ns, src) = bound(args.slo_tpot, "--slo-tpot");
-            extra.push(Override::new(src, [SettingValue::ServerTpotLatency(ns)]));
         }
         if let Some(r) = rate {
             anyhow::ensure!(
@@ -857,10 +921,10 @@ fn resolve_core_settings(
     }
     if let Some(n) = args.requests {
         // The counts depend on the scenario and mode the flags give.
-        let base = sa.resolve_with(extra.clone())?;
+        let base = sa.resolve_layers(defaults.clone(), extra.clone(), None)?;
         extra.extend(requests_as_query_counts(&base.settings, &args.settings, n)?);
     }
-    sa.resolve_with(extra)
+    sa.resolve_layers(defaults, extra, None)
 }
 
 /// The endpoint's own options that shape a point, as record settings.
@@ -898,6 +962,33 @@ fn endpoint_settings(args: &EndpointArgs, duration: Option<Duration>) -> Vec<Set
             source: source("--seed"),
         },
     ];
+    // What the requests hold (the seed above draws the lengths/prefixes).
+    match &args.dataset {
+        Some(path) => out.push(SettingRecord {
+            key: "endpoint.dataset".into(),
+            value: path.display().to_string(),
+            source: source("--dataset"),
+        }),
+        None => {
+            for (key, flag, value) in [
+                ("endpoint.input_tokens", "--input-tokens", &args.input_tokens),
+                ("endpoint.output_tokens", "--output-tokens", &args.output_tokens),
+            ] {
+                out.push(SettingRecord {
+                    key: key.into(),
+                    value: value.clone(),
+                    source: source(flag),
+                });
+            }
+            if let (Some(n), Some(p)) = (args.shared_prefixes, args.prefix_tokens) {
+                out.push(SettingRecord {
+                    key: "endpoint.shared_prefixes".into(),
+                    value: format!("{n}x{p} {}", args.prefix_distribution),
+                    source: source("--shared-prefixes"),
+                });
+            }
+        }
+    }
     if let Some(n) = args.requests {
         out.push(SettingRecord {
             key: "endpoint.requests".into(),

@@ -468,6 +468,14 @@ fn show(store: &Store, spec: &str, json: bool) -> Result<ExitCode> {
 /// The system description, one line per top-level field (nested objects
 /// compact, cut at 160 characters).
 fn write_system(o: &mut String, system: &serde_json::Value) {
+    // A description this yardstick can read is shown as `system show`
+    // shows it; anything else (an older or foreign record) field by field.
+    if let Ok(d) = serde_json::from_value::<yardstick_sysinfo::SystemDescription>(system.clone()) {
+        for line in crate::system_cmd::summary(&d).lines() {
+            let _ = writeln!(o, "  {line}");
+        }
+        return;
+    }
     let Some(obj) = system.as_object() else {
         let _ = writeln!(o, "  {system}");
         return;

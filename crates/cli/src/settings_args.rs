@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use yardstick_core::settings::{
-    ConfigText, MlperfConfText, Override, ResolvedSettings, SettingSource,
-    SettingValue, SettingsPlan,
+    ConfigText, MlperfConfText, Override, ResolvedSettings, SettingSource, SettingValue,
+    SettingsPlan,
 };
 use yardstick_core::{Mode, Scenario};
 
@@ -264,6 +264,18 @@ impl SettingsArgs {
         extra: Vec<Override>,
         composed: Option<&ComposedMlperfConf>,
     ) -> Result<ResolvedSettings> {
+        self.resolve_layers(Vec::new(), extra, composed)
+    }
+
+    /// [`SettingsArgs::resolve_full`] with a front end's own defaults too:
+    /// `defaults` sit above mlperf.conf and below user.conf (a user.conf
+    /// line still wins over them), `extra` after the flags.
+    pub fn resolve_layers(
+        &self,
+        defaults: Vec<Override>,
+        extra: Vec<Override>,
+        composed: Option<&ComposedMlperfConf>,
+    ) -> Result<ResolvedSettings> {
         let scenario = self.scenario();
         let scenario_source = match self.scenario {
             Some(_) => SettingSource::flag("--scenario"),
@@ -292,6 +304,7 @@ impl SettingsArgs {
             .as_ref()
             .map(|(name, text)| ConfigText { name, text });
 
+        plan.front_end_defaults = defaults;
         plan.overrides = self.flag_overrides()?;
         plan.overrides.extend(extra);
 

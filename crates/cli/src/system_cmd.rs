@@ -258,7 +258,8 @@ fn show(args: ShowArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn summary(d: &SystemDescription) -> String {
+/// The description in a few lines, for people (`system show`, `runs show`).
+pub(crate) fn summary(d: &SystemDescription) -> String {
     let or_unknown = |v: Option<String>| v.unwrap_or_else(|| "unknown".to_owned());
     let mut out = String::new();
     let mut line = |label: &str, value: String| out.push_str(&format!("{label:<12} {value}\n"));

@@ -5,8 +5,8 @@
 //! front end add the rest (settings, system, files, group).
 
 use yardstick_record::{
-    Better, LatencyDistribution, LoadPoint, Metric, RunRecord, Validity, ValidityCheck, Verdict,
-    STANDARD_PERCENTS,
+    Better, LatencyDistribution, LoadPoint, Metric, RateTimeline, RunRecord, Validity,
+    ValidityCheck, Verdict, STANDARD_PERCENTS,
 };
 
 use crate::bench::PointResult;
@@ -85,6 +85,28 @@ pub fn fill_point_record(
     if let Some(g) = &m.goodput {
         if let Ok(v) = serde_json::to_value(g) {
             record.extra.insert("goodput".into(), v);
+        }
+    }
+
+    // Issued and completed over time, from the point's time origin (every
+    // request, failed ones included: they were sent and they ended).
+    if record.timeline.is_none() {
+        let since = |t: std::time::Instant| {
+            t.checked_duration_since(point.origin)
+                .map_or(0, |d| d.as_nanos() as u64)
+        };
+        let issued: Vec<u64> = point
+            .records
+            .iter()
+            .map(|r| since(r.sent.unwrap_or(r.scheduled)))
+            .collect();
+        let done: Vec<u64> = point
+            .records
+            .iter()
+            .filter_map(|r| r.done.map(since))
+            .collect();
+        if !issued.is_empty() {
+            record.timeline = Some(RateTimeline::from_offsets(&issued, &done, 240));
         }
     }
 

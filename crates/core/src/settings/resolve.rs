@@ -437,6 +437,10 @@ pub struct SettingsPlan<'a> {
     pub scenario: Scenario,
     pub scenario_source: SettingSource,
     pub mlperf_conf: MlperfConfText<'a>,
+    /// A front end's own defaults (an endpoint load test's duration, say):
+    /// above mlperf.conf, below user.conf, so a submitter's file still
+    /// decides what it sets.
+    pub front_end_defaults: Vec<Override>,
     pub user_conf: Option<ConfigText<'a>>,
     pub overrides: Vec<Override>,
     pub audit_conf: Option<ConfigText<'a>>,
@@ -450,6 +454,7 @@ impl<'a> SettingsPlan<'a> {
             scenario,
             scenario_source,
             mlperf_conf: MlperfConfText::Embedded,
+            front_end_defaults: Vec::new(),
             user_conf: None,
             overrides: Vec::new(),
             audit_conf: None,
@@ -484,6 +489,9 @@ impl<'a> SettingsPlan<'a> {
                     },
                 )?;
             }
+        }
+        for o in &self.front_end_defaults {
+            r.apply_override(o);
         }
         if let Some(conf) = self.user_conf {
             r.apply_config(
