@@ -8,7 +8,8 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum AccuracyError {
     /// A file could not be opened or read.
-    #[error("cannot read {}: {source}", path.display())]
+    // The OS error is the source: anyhow's `{:#}` prints it after this.
+    #[error("cannot read {}", path.display())]
     Io {
         path: PathBuf,
         #[source]
@@ -16,7 +17,7 @@ pub enum AccuracyError {
     },
 
     /// A file could not be written.
-    #[error("cannot write {}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
         #[source]

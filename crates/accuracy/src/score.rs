@@ -268,6 +268,12 @@ pub fn write_accuracy_txt(
 ) -> Result<()> {
     let text = accuracy_txt(score, &sha256_file(log_path)?);
     let out = out.as_ref();
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| AccuracyError::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
     std::fs::write(out, text).map_err(|source| AccuracyError::Write {
         path: out.to_path_buf(),
         source,

@@ -79,7 +79,8 @@ pub struct AccuracyArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "target")]
     pub benchmark: Option<String>,
     /// An explicit minimum for the headline metric instead of a benchmark's
-    /// target.
+    /// target, in the unit accuracy.txt prints it (top-1 in percent: 90 for
+    /// 90%).
     #[arg(long, value_name = "MIN")]
     pub target: Option<f64>,
     /// How responses encode text (wer).
