@@ -504,7 +504,12 @@ impl Bench {
         }
         // One --min-tokens for every request; a prompt may carry its own
         // (extend `min_for`), each checked on its own answer.
-        let min_for = |_sample: usize| self.config.request.min_tokens;
+        let min_for = |sample: usize| {
+            self.config
+                .request
+                .min_tokens
+                .or_else(|| self.dataset.prompts.get(sample).and_then(|p| p.min_tokens))
+        };
         fail_short_answers(&mut records, &min_for);
         let input = |i: usize| self.input_tokens.get(i).copied().flatten();
         let mut metrics = Aggregate::new(&records, &self.config.slo, &input);
