@@ -18,9 +18,9 @@ use yardstick_endpoint::bench::parse_headers;
 use yardstick_endpoint::bench::point_label;
 use yardstick_endpoint::output::{pareto_table, point_dir, write_index, write_point};
 use yardstick_endpoint::{
-    ApiKind, Bench, BenchConfig, ChatTemplate, Dataset, MockConfig, MockFault,
-    MockMode, MockServer, PointResult, PointSummary, RequestOptions, Slo, Timeouts, TlsTrust,
-    TokenCounter, UsageMode,
+    ApiKind, Bench, BenchConfig, ChatTemplate, Dataset, MockConfig, MockFault, MockMode,
+    MockServer, PointResult, PointSummary, RequestOptions, Slo, Timeouts, TlsTrust, TokenCounter,
+    UsageMode,
 };
 use yardstick_suts::SyntheticLibrary;
 
@@ -459,7 +459,11 @@ fn load_dataset(args: &EndpointArgs, tok: Option<&TokenCounter>) -> Result<(Data
             };
             // Plain fixed lengths keep the original builder (same prompts
             // as before for the same seed).
-            let d = match (spec.input.fixed(), spec.output.fixed(), &spec.shared_prefixes) {
+            let d = match (
+                spec.input.fixed(),
+                spec.output.fixed(),
+                &spec.shared_prefixes,
+            ) {
                 (Some(i), Some(o), None) if !spec.exact_output => {
                     Dataset::synthetic(args.synthetic, i, o, tok, args.seed)
                 }
@@ -971,8 +975,16 @@ fn endpoint_settings(args: &EndpointArgs, duration: Option<Duration>) -> Vec<Set
         }),
         None => {
             for (key, flag, value) in [
-                ("endpoint.input_tokens", "--input-tokens", &args.input_tokens),
-                ("endpoint.output_tokens", "--output-tokens", &args.output_tokens),
+                (
+                    "endpoint.input_tokens",
+                    "--input-tokens",
+                    &args.input_tokens,
+                ),
+                (
+                    "endpoint.output_tokens",
+                    "--output-tokens",
+                    &args.output_tokens,
+                ),
             ] {
                 out.push(SettingRecord {
                     key: key.into(),
