@@ -15,6 +15,7 @@ use yardstick_core::run::{start_test, RunOptions, TestOutcome};
 use yardstick_core::{Scenario, TestSettings};
 
 use crate::api::{ApiKind, RequestOptions, Target};
+use crate::arrivals::{Limits, Schedule};
 use crate::client::{ExecCtx, Hook, Timeouts};
 use crate::dataset::Dataset;
 use crate::error::EndpointError;
@@ -172,6 +173,16 @@ pub struct PointResult {
     pub origin: Instant,
 }
 
+/// Which prompt each request of an open-loop schedule sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleOrder {
+    /// The seeded shuffle of the dataset, cycled.
+    Shuffled,
+    /// Request `i` sends prompt `i` (cycled): a trace's requests with the
+    /// prompts built to its lengths.
+    InOrder,
+}
+
 /// A prepared benchmark: prompts serialized, client threads running.
 pub struct Bench {
     pub config: BenchConfig,
@@ -316,23 +327,37 @@ impl Bench {
     }
 
     /// A constant request rate (open loop): request `i` is due at
-    /// `origin + i / rate`; a dedicated thread sleeps then spins to each due
-    /// time (tokio timers are millisecond-granular) and hands the request to
-    /// a client shard. Latencies count from the due time.
+    /// `origin + i / rate` (see [`Bench::run_schedule`]).
     pub fn run_constant_rate(
         &self,
         rate: f64,
         duration: Option<Duration>,
         max_requests: Option<u64>,
     ) -> Result<PointResult, EndpointError> {
-        if !(rate > 0.0 && rate.is_finite()) {
-            return Err(EndpointError::Config(format!(
-                "rate must be positive, got {rate}"
-            )));
-        }
-        if duration.is_none() && max_requests.is_none() {
+        let schedule = Schedule::constant(
+            rate,
+            Limits {
+                duration,
+                max_requests,
+            },
+        )?;
+        self.run_schedule(&schedule, SampleOrder::Shuffled)
+    }
+
+    /// An open loop over a precomputed schedule ([`crate::arrivals`]):
+    /// request `i` is due at `origin + schedule.due_ns[i]`; a dedicated
+    /// thread sleeps then spins to each due time (tokio timers are
+    /// millisecond-granular) and hands the request to a client shard.
+    /// Latencies count from the due time, so a late send is charged to the
+    /// run, and the lateness is reported (`open_loop.send_wait`).
+    pub fn run_schedule(
+        &self,
+        schedule: &Schedule,
+        order: SampleOrder,
+    ) -> Result<PointResult, EndpointError> {
+        if schedule.is_empty() {
             return Err(EndpointError::Config(
-                "an open-loop run needs a duration or a request count".into(),
+                "the arrival schedule has no request".into(),
             ));
         }
         let run = self.run_id();
@@ -341,22 +366,19 @@ impl Bench {
         let queued0 = d.counters.waited_for_slot.load(Ordering::Relaxed);
         d.counters.max_in_flight.store(0, Ordering::Relaxed);
         let done0 = d.done.get();
-        let period = 1.0 / rate;
         let origin = Instant::now() + Duration::from_millis(5);
         let mut submitted = 0u64;
-        loop {
-            if max_requests.is_some_and(|m| submitted >= m) {
-                break;
-            }
-            let due_s = submitted as f64 * period;
-            if duration.is_some_and(|d| due_s >= d.as_secs_f64()) {
-                break;
-            }
-            let due = origin + Duration::from_secs_f64(due_s);
+        for &due_ns in &schedule.due_ns {
+            let due = origin + Duration::from_nanos(due_ns);
             wait_until(due, yardstick_core::run::clock::DEFAULT_SPIN);
+            let i = submitted as usize;
+            let sample = match order {
+                SampleOrder::Shuffled => self.order[i % self.order.len()],
+                SampleOrder::InOrder => i % self.dataset.len(),
+            };
             d.submit(Job {
                 seq: submitted,
-                sample: self.order[submitted as usize % self.order.len()],
+                sample,
                 run,
                 scheduled: due,
                 hook: Hook::None,
@@ -380,8 +402,8 @@ impl Bench {
         let queued = d.counters.waited_for_slot.load(Ordering::Relaxed) - queued0;
         let report = open_loop_report(
             &records,
-            "constant",
-            rate,
+            &schedule.arrival,
+            schedule.target_rate,
             queued,
             d.counters.max_in_flight.load(Ordering::Relaxed),
             d.max_connections as u64,
@@ -389,9 +411,9 @@ impl Bench {
         Ok(self.finish(
             records,
             origin,
-            "constant".into(),
+            schedule.arrival.clone(),
             None,
-            Some(rate),
+            Some(schedule.target_rate),
             Some(report),
             None,
             d.max_connections,

@@ -170,6 +170,49 @@ impl Dataset {
             prompts,
         })
     }
+
+    /// One synthetic prompt per `(input tokens, output tokens)` pair, in
+    /// order (a replayed trace's requests, [`crate::arrivals`]): the same
+    /// text as [`Dataset::synthetic`] at each request's own lengths.
+    pub fn synthetic_with_lengths(
+        name: &str,
+        lengths: &[(u32, u32)],
+        tokenizer: Option<&TokenCounter>,
+        seed: u64,
+    ) -> Result<Dataset, EndpointError> {
+        if lengths.is_empty() {
+            return Err(EndpointError::Config(
+                "synthetic dataset of 0 prompts".into(),
+            ));
+        }
+        let mut rng = Mt19937::new(seed);
+        let mut prompts = Vec::with_capacity(lengths.len());
+        for (i, &(input_tokens, output_tokens)) in lengths.iter().enumerate() {
+            let text = match tokenizer {
+                Some(t) if input_tokens > 0 => synthetic_with_tokenizer(t, input_tokens, &mut rng)?,
+                _ => {
+                    let words: Vec<&str> = (0..input_tokens)
+                        .map(|_| WORDS[uniform_int(&mut rng, WORDS.len() as u64 - 1) as usize])
+                        .collect();
+                    if words.is_empty() {
+                        format!("prompt {i}")
+                    } else {
+                        words.join(" ")
+                    }
+                }
+            };
+            prompts.push(Prompt {
+                text,
+                max_tokens: Some(output_tokens),
+                input_tokens: Some(input_tokens),
+                ..Prompt::default()
+            });
+        }
+        Ok(Dataset {
+            name: name.to_string(),
+            prompts,
+        })
+    }
 }
 
 const WORDS: [&str; 32] = [

@@ -55,6 +55,8 @@ pub enum EndpointError {
     Config(String),
     #[error("the load generator could not run the test: {0}")]
     Core(String),
+    #[error(transparent)]
+    Arrival(#[from] crate::arrivals::ArrivalError),
 }
 
 /// Why one request failed. Every failure is recorded with the request and

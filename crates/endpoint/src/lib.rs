@@ -28,6 +28,7 @@
 //! client; [`probe`] checks what an endpoint serves.
 
 pub mod api;
+pub mod arrivals;
 pub mod bench;
 pub mod client;
 pub mod content;
@@ -43,6 +44,7 @@ pub mod probe;
 pub mod record;
 pub mod run_record;
 pub mod runtime;
+pub mod slo_search;
 pub mod sse;
 pub mod stamped_io;
 pub mod sut;

@@ -401,10 +401,11 @@ pub fn open_loop_report(
     let p99_wait_ms = send_wait.as_ref().and_then(|s| s.p("99")).unwrap_or(0.0) / 1e6;
     // The rate is judged against the target for a constant rate, and against
     // the drawn schedule for Poisson arrivals (whose own count is random).
-    let rate_err = if arrival == "poisson" {
-        vs_schedule
-    } else {
+    // (Gamma arrivals, ramps and traces: against their own schedule too.)
+    let rate_err = if arrival == "constant" {
         vs_target
+    } else {
+        vs_schedule
     };
     let rate_ok = rate_err.abs() <= 1.0;
     let kept_up = rate_ok && queued_for_connection == 0;
@@ -426,6 +427,10 @@ pub fn open_loop_report(
     } else if arrival == "poisson" {
         format!(
             "delivered {delivered_rate:.1} req/s, the Poisson schedule's {scheduled_rate:.1} ({vs_schedule:+.2}%, within 1%), for a target of {target_rate:.1} ({vs_target:+.2}%; the schedule's own sampling error at {n} arrivals is ~{sampling:.1}%){late}"
+        )
+    } else if arrival != "constant" {
+        format!(
+            "delivered {delivered_rate:.1} req/s, the {arrival} schedule's {scheduled_rate:.1} ({vs_schedule:+.2}%, within 1%){late}"
         )
     } else {
         format!(
