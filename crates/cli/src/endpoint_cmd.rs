@@ -30,15 +30,16 @@ use yardstick_endpoint::datafile::{self, DataFileFormat};
 use yardstick_endpoint::lengths::{LengthDistribution, LengthSide, PrefixChoice};
 use yardstick_endpoint::run_record::fill_point_record;
 use yardstick_pipeline::record::{
-    GroupKind, RunKind, RunRecord, SettingRecord, SettingSource as RecordSource, SutInfo,
-    WorkloadInfo,
+    RunKind, RunRecord, SettingRecord, SettingSource as RecordSource, SutInfo, WorkloadInfo,
 };
 use yardstick_pipeline::{finish_record, open_logs, record_settings, Recorder, TimelineCapture};
 
-use crate::recording::{print_record_lines, Group, Recording, RecordingArgs};
+use crate::recording::{print_record_lines, Recording, RecordingArgs};
 use crate::settings_args::{FrontEndDefaults, SettingsArgs};
 use crate::signals::Interrupts;
 use crate::{progress, report};
+
+mod open_loop;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ApiArg {
@@ -70,6 +71,14 @@ pub enum LoadArg {
     Poisson,
     /// A LoadGen scenario (--scenario, --mode and the other LoadGen flags).
     Scenario,
+    /// Gamma arrivals, open loop, at --rate with --burstiness (the client's
+    /// own schedule, seeded by --seed).
+    Gamma,
+    /// Replays --trace-file (Mooncake JSONL or Azure CSV) at its time
+    /// stamps (--time-scale), with its request lengths.
+    Trace,
+    /// Rate stages one after another (--ramp 10:30s,50:30s,...).
+    Ramp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -128,6 +137,8 @@ pub struct EndpointArgs {
     /// Request rates per second (constant, poisson), e.g. 100 or 50,100,200.
     #[arg(long, value_delimiter = ',')]
     pub rate: Vec<f64>,
+    #[command(flatten)]
+    pub arrivals: open_loop::ArrivalArgs,
     /// Requests per point; with --duration, whichever comes first. Closed
     /// loop and constant rate: requests sent. Poisson and the LoadGen
     /// scenarios: LoadGen's min and max query count (MultiStream: queries
@@ -544,7 +555,13 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         ),
         None => None,
     };
-    let (dataset, dataset_notes) = load_dataset(&args, tok.as_ref())?;
+    let trace = open_loop::load_trace(&args)?;
+    let (dataset, mut dataset_notes) =
+        match open_loop::trace_dataset(&args, trace.as_ref(), tok.as_ref())? {
+            Some(d) => (d, Vec::new()),
+            None => load_dataset(&args, tok.as_ref())?,
+        };
+    dataset_notes.extend(open_loop::trace_notes(trace.as_ref()));
     let api: ApiKind = args.api.into();
     let hdrs = headers(&args.header)?;
     let key = api_key(&args.api_key);
@@ -601,7 +618,9 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
     anyhow::ensure!(args.requests != Some(0), "--requests must be at least 1");
     let threads = args.client_threads.unwrap_or_else(default_threads).max(1);
     let max_connections = match args.load {
-        LoadArg::Concurrency => args.concurrency.iter().copied().max().unwrap_or(1),
+        LoadArg::Concurrency if args.arrivals.slo_search.is_none() => {
+            args.concurrency.iter().copied().max().unwrap_or(1)
+        }
         _ => args.max_connections,
     }
     .max(1);
@@ -651,10 +670,10 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
     let interrupts = Interrupts::install()?;
     let point_count = match args.load {
         LoadArg::Concurrency => args.concurrency.len(),
-        LoadArg::Constant | LoadArg::Poisson => args.rate.len().max(1),
-        LoadArg::Scenario => 1,
+        LoadArg::Constant | LoadArg::Poisson | LoadArg::Gamma => args.rate.len().max(1),
+        LoadArg::Scenario | LoadArg::Trace | LoadArg::Ramp => 1,
     };
-    let group = (point_count > 1).then(|| Group::new(GroupKind::Sweep, point_count));
+    let group = open_loop::group(&args, point_count);
     let recorder_observers = [recording.observer()];
     let recorder = Recorder::new(&recorder_observers);
     // The record of a point before it runs: what, where, which flags.
@@ -682,7 +701,23 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
 
     let mut points: Vec<PointResult> = Vec::new();
     let mut core_valid = true;
+    let own_points = open_loop::PointCtx {
+        args: &args,
+        bench: &bench,
+        duration,
+        new_record: &new_record,
+        recorder: &recorder,
+        recording: &recording,
+        interrupts: &interrupts,
+        out,
+    };
     match args.load {
+        _ if args.arrivals.slo_search.is_some() => {
+            open_loop::run_slo_search(&own_points, &mut points)?;
+        }
+        LoadArg::Gamma | LoadArg::Trace | LoadArg::Ramp => {
+            open_loop::run_arrivals(&own_points, trace.as_ref(), &mut points)?;
+        }
         LoadArg::Concurrency | LoadArg::Constant => {
             let loads: Vec<(Option<usize>, Option<f64>)> = if args.load == LoadArg::Concurrency {
                 args.concurrency.iter().map(|&c| (Some(c), None)).collect()
