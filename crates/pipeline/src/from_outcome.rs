@@ -154,6 +154,15 @@ pub fn validity_of(outcome: &TestOutcome) -> Validity {
             },
         });
     }
+    if outcome.result().is_none() {
+        if let Some(i) = &outcome.interrupted {
+            checks.push(ValidityCheck {
+                name: "interrupted".into(),
+                passed: false,
+                detail: i.reason(),
+            });
+        }
+    }
     checks.push(ValidityCheck {
         name: "sut_faults".into(),
         passed: outcome.faults.is_empty(),
@@ -168,14 +177,16 @@ pub fn validity_of(outcome: &TestOutcome) -> Validity {
                 .join("; ")
         },
     });
-    let verdict = if outcome.result().is_none() && outcome.faults.is_empty() {
-        // Accuracy-only: no performance rules; the accuracy verdict decides.
-        Verdict::NotApplicable
-    } else if outcome.is_valid() {
-        Verdict::Valid
-    } else {
-        Verdict::Invalid
-    };
+    let verdict =
+        if outcome.result().is_none() && outcome.faults.is_empty() && outcome.interrupted.is_none()
+        {
+            // Accuracy-only: no performance rules; the accuracy verdict decides.
+            Verdict::NotApplicable
+        } else if outcome.is_valid() {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
+        };
     Validity { verdict, checks }
 }
 

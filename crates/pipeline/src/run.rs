@@ -218,7 +218,12 @@ pub fn fill_from_outcome(record: &mut RunRecord, outcome: &TestOutcome) {
     record.metrics = m.metrics;
     record.latencies = m.latencies;
     record.validity = validity_of(outcome);
-    let interrupted = outcome.result().and_then(|s| s.interrupted.clone());
+    // The outcome's own interruption covers a test stopped in its accuracy
+    // phase too (no performance summary then).
+    let interrupted = outcome
+        .interrupted
+        .clone()
+        .or_else(|| outcome.result().and_then(|s| s.interrupted.clone()));
     record.status = if interrupted.is_some() {
         RunStatus::Interrupted
     } else {
