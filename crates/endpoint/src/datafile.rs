@@ -4,6 +4,11 @@
 //! Hugging Face datasets are stored in), whose columns are named like the
 //! JSONL keys.
 //!
+//! A row may name local images (`image`: a path, or `images`: a list of
+//! paths, relative to the dataset's folder): the prompt is then a chat
+//! message whose content is the text and each image inline as a `data:`
+//! URL (OpenAI's `image_url` part), for vision models.
+//!
 //! A file of the wrong shape is an error naming the file, the line or row
 //! and what was expected. Rows that cannot be used are skipped and counted
 //! (with the first few reasons) when the rest of the file is usable.
@@ -88,6 +93,8 @@ fn wanted_keys(prompt_field: Option<&str>) -> Vec<&str> {
         "conversation",
         "tok_input_len",
         "input_tokens",
+        "image",
+        "images",
     ]);
     keys
 }
@@ -121,6 +128,75 @@ fn sharegpt_turn<'a>(conv: &'a [Value], want: &[&str]) -> Option<&'a str> {
             None
         }
     })
+}
+
+/// The MIME type of an image file, by extension.
+fn image_mime(path: &Path) -> Option<&'static str> {
+    let ext = path.extension()?.to_string_lossy().to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        _ => return None,
+    })
+}
+
+/// An `image_url` content part holding the file inline.
+fn image_part(base: &Path, name: &str) -> Result<Value, String> {
+    use base64::Engine;
+    let path = base.join(name);
+    let mime = image_mime(&path).ok_or_else(|| {
+        format!("image `{name}`: expected a .png, .jpg, .jpeg, .gif, .webp or .bmp file")
+    })?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| format!("image `{}`: cannot read: {e}", path.display()))?;
+    let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+    Ok(serde_json::json!({
+        "type": "image_url",
+        "image_url": {"url": format!("data:{mime};base64,{data}")}
+    }))
+}
+
+/// Turns a text prompt naming images (`image` / `images`) into one user
+/// message of text and image parts.
+fn attach_images(mut p: Prompt, obj: &Map<String, Value>, base: &Path) -> Result<Prompt, String> {
+    let names: Vec<&str> = match (obj.get("image"), obj.get("images")) {
+        (Some(Value::String(one)), _) => vec![one.as_str()],
+        (_, Some(Value::Array(many))) => many
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .ok_or_else(|| "`images`: expected a list of file paths".to_string())
+            })
+            .collect::<Result<_, _>>()?,
+        (Some(Value::Null) | None, Some(Value::Null) | None) => return Ok(p),
+        _ => return Err("`image`/`images`: expected a file path or a list of paths".into()),
+    };
+    if names.is_empty() {
+        return Ok(p);
+    }
+    if p.messages.is_some() || p.raw_body.is_some() {
+        return Err("`image`/`images` go with a text prompt, not `messages` or `body`".into());
+    }
+    let mut content = vec![serde_json::json!({"type": "text", "text": p.text})];
+    for name in names {
+        content.push(image_part(base, name)?);
+    }
+    p.messages = Some(vec![
+        serde_json::json!({"role": "user", "content": content}),
+    ]);
+    Ok(p)
+}
+
+/// A row as a prompt, with its images (paths relative to `base`).
+fn row_with_images(
+    obj: &Map<String, Value>,
+    prompt_field: Option<&str>,
+    base: &Path,
+) -> Result<Prompt, String> {
+    attach_images(prompt_from_row(obj, prompt_field)?, obj, base)
 }
 
 /// One row (a JSONL object, a ShareGPT item, a Parquet/Arrow row) as a
@@ -255,6 +331,11 @@ impl<'p> Rows<'p> {
     }
 }
 
+/// The folder image paths are relative to.
+fn base_dir(dataset: &Path) -> std::path::PathBuf {
+    dataset.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
 /// Guesses the format from the file name, then from its first bytes.
 pub fn detect_format(path: &Path, head: &[u8]) -> DataFileFormat {
     let ext = path
@@ -340,7 +421,7 @@ fn load_jsonl(
             continue;
         }
         let row = match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(obj)) => prompt_from_row(&obj, prompt_field),
+            Ok(Value::Object(obj)) => row_with_images(&obj, prompt_field, &base_dir(path)),
             Ok(_) => Err("expected a JSON object".to_string()),
             Err(e) => Err(format!("not JSON: {e}")),
         };
@@ -368,7 +449,7 @@ fn load_sharegpt(
     let mut rows = Rows::new(path, "item");
     for (i, item) in items.iter().enumerate() {
         let row = match item.as_object() {
-            Some(obj) => prompt_from_row(obj, prompt_field),
+            Some(obj) => row_with_images(obj, prompt_field, &base_dir(path)),
             None => Err("expected a JSON object".to_string()),
         };
         rows.push(i + 1, row);
@@ -472,7 +553,10 @@ fn push_batch(rows: &mut Rows, batch: &RecordBatch, prompt_field: Option<&str>) 
             obj.insert(f.name().clone(), cell(col.as_ref(), r));
         }
         let at = rows.rows + 1;
-        rows.push(at, prompt_from_row(&obj, prompt_field));
+        rows.push(
+            at,
+            row_with_images(&obj, prompt_field, &base_dir(rows.path)),
+        );
     }
 }
 

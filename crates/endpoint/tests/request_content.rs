@@ -380,7 +380,7 @@ fn parquet_and_arrow_files_load_and_skip_bad_rows() {
 }
 
 #[test]
-fn sharegpt_in_parquet_and_messages_columns() {
+fn sharegpt_conversations_in_parquet() {
     // conversations: list<struct<from, value>>, as ShareGPT datasets on the Hub.
     let turn = Fields::from(vec![
         Field::new("from", DataType::Utf8, true),
@@ -511,4 +511,64 @@ fn wrong_shapes_name_the_file_the_row_and_what_was_expected() {
         .expect_err("binary")
         .to_string();
     assert!(e.contains("blob.jsonl") && e.contains("UTF-8"), "{e}");
+}
+
+#[test]
+fn images_named_by_a_row_go_inline_in_a_chat_message() {
+    use base64::Engine;
+    let dir = std::env::temp_dir().join(format!("ys-rc-img-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("imgs")).expect("dir");
+    let png: &[u8] = b"\x89PNG\r\n\x1a\nnot really a png";
+    std::fs::write(dir.join("imgs/a.png"), png).expect("png");
+    std::fs::write(dir.join("imgs/b.jpg"), b"jpeg bytes").expect("jpg");
+    let path = dir.join("vision.jsonl");
+    std::fs::write(
+        &path,
+        concat!(
+            "{\"prompt\":\"what is this?\",\"image\":\"imgs/a.png\"}\n",
+            "{\"prompt\":\"compare\",\"images\":[\"imgs/a.png\",\"imgs/b.jpg\"]}\n",
+            "{\"prompt\":\"missing\",\"image\":\"imgs/nope.png\"}\n",
+            "{\"prompt\":\"odd\",\"image\":\"imgs/a.tiff\"}\n",
+            "{\"prompt\":\"plain text\"}\n",
+        ),
+    )
+    .expect("write");
+    let l = datafile::load(&path, None, None).expect("load");
+    assert_eq!((l.rows, l.skipped, l.dataset.len()), (5, 2, 3));
+    let note = l.skip_note().expect("note");
+    assert!(
+        note.contains("line 3") && note.contains("nope.png"),
+        "{note}"
+    );
+    assert!(
+        note.contains("line 4") && note.contains(".png, .jpg"),
+        "{note}"
+    );
+
+    let opts = RequestOptions::new(ApiKind::Chat, "m", true);
+    let body: serde_json::Value =
+        serde_json::from_slice(&opts.build_body(&l.dataset.prompts[1], None).expect("body"))
+            .expect("json");
+    let content = &body["messages"][0]["content"];
+    assert_eq!(body["messages"][0]["role"], "user");
+    assert_eq!(
+        content[0],
+        serde_json::json!({"type": "text", "text": "compare"})
+    );
+    let url = content[1]["image_url"]["url"].as_str().expect("url");
+    let data = url
+        .strip_prefix("data:image/png;base64,")
+        .expect("png data url");
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .expect("base64"),
+        png
+    );
+    assert!(content[2]["image_url"]["url"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("data:image/jpeg;base64,")));
+    // A row without images stays a plain text prompt.
+    assert!(l.dataset.prompts[2].messages.is_none());
+    assert_eq!(l.dataset.prompts[2].text, "plain text");
 }
