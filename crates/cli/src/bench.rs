@@ -157,7 +157,14 @@ fn child(args: &ChildArgs) -> Result<Measurement> {
         None => std::env::temp_dir().join(format!("yardstick-bench-{}", std::process::id())),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let logs = crate::report::open_logs(&dir, false, None)?;
+    let logs = yardstick_pipeline::open_logs(
+        &yardstick_logs::LogOutputSettings {
+            outdir: dir.clone(),
+            ..Default::default()
+        },
+        None,
+        Vec::new(),
+    )?;
     let sut = NullSut::new();
     let qsl = SyntheticLibrary::new("SyntheticQSL", args.total, args.perf);
     logs.header("NullSUT", &qsl, &[]);

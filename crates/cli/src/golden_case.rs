@@ -203,7 +203,14 @@ pub fn run(args: GoldenCaseArgs) -> Result<ExitCode> {
         perf: case.perf,
         loaded: Mutex::new(Vec::new()),
     };
-    let logs = crate::report::open_logs(&dir, false, None)?;
+    let logs = yardstick_pipeline::open_logs(
+        &yardstick_logs::LogOutputSettings {
+            outdir: dir.clone(),
+            ..Default::default()
+        },
+        None,
+        Vec::new(),
+    )?;
     logs.header(sut.name(), &qsl, &[]);
     let tap = Arc::new(ScheduleTap {
         inner: logs.sink(),
