@@ -6,45 +6,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 
-use common::{bin, read_json, stderr, stdout, temp_scratch};
-
-struct Mock {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{bin, read_json, start_mock, stderr, stdout, temp_scratch, Mock};
 
 fn mock(extra: &[&str]) -> Mock {
-    let mut child = bin()
-        .args([
-            "mock-server",
-            "--listen",
-            "127.0.0.1:0",
-            "--serve-for",
-            "120s",
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn mock-server");
-    let out = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(out)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line.split_whitespace().last().expect("url").to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    Mock { child, url }
+    start_mock("120s", extra)
 }
 
 /// Runs `yardstick endpoint` (no results store) and returns (code, stdout,

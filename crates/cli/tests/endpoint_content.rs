@@ -5,48 +5,16 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
-use common::{bin, read_json, stderr, temp_scratch};
+use common::{bin, read_json, start_mock, stderr, temp_scratch, Mock};
 use serde_json::Value;
 
-struct Mock {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An echo mock: each answer is its prompt, streamed back.
 fn mock() -> Mock {
-    let mut child = bin()
-        .args([
-            "mock-server",
-            "--listen",
-            "127.0.0.1:0",
-            "--serve-for",
-            "120s",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn mock-server");
-    let out = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(out)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line.split_whitespace().last().expect("url").to_string();
-    Mock { child, url }
+    start_mock("120s", &[])
 }
 
 fn endpoint(url: &str, out: &Path, extra: &[&str]) -> (i32, String) {

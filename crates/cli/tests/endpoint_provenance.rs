@@ -10,11 +10,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use common::{bin, mllog, read_json, repo, stdout, temp_scratch, text};
+use common::{bin, mllog, read_json, repo, start_mock, stdout, temp_scratch, text, Mock};
 use serde_json::{json, Value};
 
 const USER_CONF: &str = "*.Server.target_latency_percentile = 95\n\
@@ -23,49 +22,11 @@ const AUDIT_CONFIG: &str = "# compliance\n\
                             *.*.min_query_count = 60\n\
                             *.Server.target_qps = 80\n";
 
-/// A mock server, killed when dropped.
-struct Mock {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn mock_server() -> Mock {
-    let mut child = bin()
-        .args([
-            "mock-server",
-            "--mode",
-            "simulated",
-            "--ttft",
-            "5ms",
-            "--tpot",
-            "1ms",
-            "--listen",
-            "127.0.0.1:0",
-            "--serve-for",
-            "120s",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn mock-server");
-    let out = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(out)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
-        .split_whitespace()
-        .last()
-        .unwrap_or_default()
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    Mock { child, url }
+    start_mock(
+        "120s",
+        &["--mode", "simulated", "--ttft", "5ms", "--tpot", "1ms"],
+    )
 }
 
 /// `yardstick args` in `dir` (where LoadGen reads ./audit.config), its

@@ -3,11 +3,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
 
-use common::{bin, mllog, read_json, stdout, temp_scratch, text, yardstick_in};
+use common::{mllog, read_json, start_mock, stdout, temp_scratch, text, yardstick_in, Mock};
 use serde_json::Value;
 
 /// user.conf over mlperf.conf (min_duration, min_query_count), a flag over
@@ -157,40 +155,8 @@ fn a_workload_s_settings_name_the_workload_not_the_combined_file() {
     assert!(source.starts_with("mlperf.conf (embedded):"), "{source}");
 }
 
-/// A `yardstick mock-server` on 127.0.0.1, killed when dropped.
-struct Mock {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn mock() -> Mock {
-    let mut child = bin()
-        .args([
-            "mock-server",
-            "--listen",
-            "127.0.0.1:0",
-            "--serve-for",
-            "60s",
-            "--mode",
-            "max-throughput",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn mock-server");
-    let out = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(out)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line.split_whitespace().last().expect("url").to_string();
-    Mock { child, url }
+    start_mock("60s", &["--mode", "max-throughput"])
 }
 
 /// The LoadGen settings of a run record (`run.json`), by field.

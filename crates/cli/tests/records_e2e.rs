@@ -14,11 +14,10 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use common::{bin, read_json, repo, stdout, temp_scratch, text};
+use common::{bin, read_json, repo, start_mock, stdout, temp_scratch, text, Mock};
 use serde_json::Value;
 
 /// Images of the workload slice: enough for a stable top-1 above the
@@ -35,49 +34,11 @@ fn ys(dir: &Path, store: &Path, args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-/// A mock server, killed when dropped.
-struct Mock {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn mock_server() -> Mock {
-    let mut child = bin()
-        .args([
-            "mock-server",
-            "--mode",
-            "simulated",
-            "--ttft",
-            "5ms",
-            "--tpot",
-            "1ms",
-            "--listen",
-            "127.0.0.1:0",
-            "--serve-for",
-            "300s",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn mock-server");
-    let out = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(out)
-        .read_line(&mut line)
-        .expect("first line");
-    let url = line
-        .split_whitespace()
-        .last()
-        .unwrap_or_default()
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    Mock { child, url }
+    start_mock(
+        "300s",
+        &["--mode", "simulated", "--ttft", "5ms", "--tpot", "1ms"],
+    )
 }
 
 /// The uncompressed bytes of a gzip file of the repository's data.

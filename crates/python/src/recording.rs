@@ -124,11 +124,7 @@ impl TestRecording {
         );
         let observers = self.observers();
         match Recorder::new(&observers).finished(&dir, &mut record) {
-            Ok(p) => eprintln!(
-                "yardstick: run record {} (run {})",
-                p.display(),
-                record.id
-            ),
+            Ok(p) => eprintln!("yardstick: run record {} (run {})", p.display(), record.id),
             Err(e) => eprintln!("yardstick: warning: the run record was not written: {e}"),
         }
     }

@@ -3,8 +3,9 @@
 // Each tests/*.rs is its own crate and uses only some of these helpers.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -24,7 +25,10 @@ pub fn bin() -> Command {
 
 /// The results store of this test process's runs of the binary.
 pub fn test_store() -> PathBuf {
-    std::env::temp_dir().join(format!("yardstick-test-store-{}.sqlite", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "yardstick-test-store-{}.sqlite",
+        std::process::id()
+    ))
 }
 
 /// Runs `yardstick args` in the test's working directory.
@@ -94,4 +98,51 @@ pub fn mllog(path: &Path) -> Vec<Value> {
             serde_json::from_str(body).unwrap_or_else(|e| panic!("bad JSON ({e}): {l}"))
         })
         .collect()
+}
+
+/// A `yardstick mock-server` child, killed when dropped.
+pub struct Mock {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT` (or https with `--tls-cert`).
+    pub url: String,
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `yardstick mock-server` on a free port of 127.0.0.1 that stops by
+/// itself after `serve_for` (a test that dies cannot leave it behind), with
+/// `extra` flags, and waits for the line that names its URL.
+pub fn start_mock(serve_for: &str, extra: &[&str]) -> Mock {
+    let mut child = bin()
+        .args([
+            "mock-server",
+            "--listen",
+            "127.0.0.1:0",
+            "--serve-for",
+            serve_for,
+        ])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn mock-server");
+    let out = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(out)
+        .read_line(&mut line)
+        .expect("first line");
+    let url = line
+        .split_whitespace()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        url.starts_with("http://127.0.0.1:") || url.starts_with("https://127.0.0.1:"),
+        "{line}"
+    );
+    Mock { child, url }
 }
