@@ -190,3 +190,64 @@ fn a_second_sigint_quits_at_once() {
         "{detail}"
     );
 }
+
+#[test]
+fn an_endpoint_sweep_interrupted_in_its_second_point_keeps_the_first() {
+    // Three closed-loop points of 3 s each; the signal lands in the second.
+    // The sweep finishes that point, stops before the third, and keeps the
+    // records and files of the points it finished.
+    let mock = common::start_mock(
+        "60s",
+        &["--mode", "simulated", "--ttft", "2ms", "--tpot", "1ms"],
+    );
+    let out = scratch("sweep");
+    let started = Instant::now();
+    let child = common::bin()
+        .args([
+            "endpoint",
+            "--url",
+            &mock.url,
+            "--concurrency",
+            "1,2,4",
+            "--duration",
+            "3s",
+            "--input-tokens",
+            "16",
+            "--output-tokens",
+            "8",
+            "--output",
+        ])
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    // The first point's record marks its end; the signal follows a moment
+    // later, inside the second point.
+    let first = out.join("c1").join("run.json");
+    while !first.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the first point never finished"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    send(&child, libc::SIGINT);
+    let (status, stdout, stderr) = wait_within(child, Duration::from_secs(30));
+    let context = format!("--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}");
+    assert_ne!(status.code(), Some(0), "{context}");
+    assert!(stderr.contains("interrupted"), "{context}");
+    for point in ["c1", "c2"] {
+        let record: serde_json::Value =
+            serde_json::from_str(&read(&out.join(point).join("run.json"))).expect("run.json");
+        assert_eq!(record["status"], "completed", "{point}: {record}");
+        assert!(out.join(point).join("requests.jsonl").exists(), "{point}");
+    }
+    assert!(
+        !out.join("c4").exists(),
+        "the sweep went on past the signal\n{context}"
+    );
+    let sweep = read(&out.join("sweep.json"));
+    assert!(sweep.contains("c1") && sweep.contains("c2"), "{sweep}");
+}
