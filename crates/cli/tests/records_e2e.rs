@@ -284,14 +284,17 @@ fn check_run(dir: &Path, store: &Path, rows: &[Value], e: &Expected) -> Value {
             .is_some_and(|k| !k.is_empty()),
         "{what}: {system}"
     );
-    // And `runs show ID` prints it for people. (Not the CPU model: the
-    // text cuts the cpu object at 160 characters, inside its caches.)
+    // And `runs show ID` prints it for people, as `system show` does: the
+    // CPU model and the kernel among it.
     let o = ys(dir, store, &["runs", "show", &id]);
     assert!(o.status.success(), "{what}: {}", text(&o));
     let shown = stdout(&o);
     let kernel = system["os"]["kernel_release"].as_str().unwrap_or_default();
+    let cpu_model = system["cpu"]["model_name"].as_str().unwrap_or_default();
     assert!(
-        shown.contains("\nsystem:\n  ") && shown.contains("  cpu: {") && shown.contains(kernel),
+        shown.contains("\nsystem:\n  ")
+            && shown.contains(&format!("  cpu          {cpu_model}"))
+            && shown.contains(kernel),
         "{what}: {shown}"
     );
     record
