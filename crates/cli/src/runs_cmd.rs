@@ -183,7 +183,7 @@ fn list(store: &Store, args: &ListArgs) -> Result<ExitCode> {
 }
 
 /// `1234.5 samples/s`, with a sensible number of digits.
-fn format_value(value: f64, unit: &str) -> String {
+pub(crate) fn format_value(value: f64, unit: &str) -> String {
     let digits = if value.abs() >= 1000.0 || value.fract() == 0.0 {
         0
     } else if value.abs() >= 10.0 {

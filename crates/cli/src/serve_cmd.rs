@@ -294,10 +294,12 @@ impl Server {
             let id = esc(&r.id);
             let metric = match (&r.metric_name, r.metric_value) {
                 (Some(n), Some(v)) => format!(
-                    "{} {} {}",
+                    "{} {}",
                     esc(n),
-                    v,
-                    esc(r.metric_unit.as_deref().unwrap_or(""))
+                    esc(&crate::runs_cmd::format_value(
+                        v,
+                        r.metric_unit.as_deref().unwrap_or("")
+                    ))
                 ),
                 _ => "-".to_string(),
             };
