@@ -17,11 +17,15 @@ mod histogram;
 mod id;
 mod io;
 mod record;
+mod server_metrics;
 
 pub use histogram::{HistogramError, LatencyHistogram};
 pub use id::new_run_id;
 pub use io::{read_record, write_record, write_record_to, RecordError, RUN_JSON};
 pub use record::*;
+pub use server_metrics::{
+    ServerCounter, ServerGauge, ServerMetrics, ServerMetricsSeries, ServerMetricsStatus,
+};
 
 /// The version of the `run.json` format. A reader refuses a newer major
 /// version rather than misreading it.

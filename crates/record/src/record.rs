@@ -69,6 +69,10 @@ pub struct RunRecord {
     /// Front-end specific data that has no field of its own yet.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, serde_json::Value>,
+    /// The server's own Prometheus metrics, scraped during the run
+    /// (endpoint runs; absent when scraping was off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_metrics: Option<crate::ServerMetrics>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -517,6 +521,7 @@ impl RunRecord {
             notes: Vec::new(),
             tags: Vec::new(),
             extra: BTreeMap::new(),
+            server_metrics: None,
         }
     }
 
