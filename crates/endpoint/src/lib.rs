@@ -44,6 +44,7 @@ pub mod probe;
 pub mod record;
 pub mod run_record;
 pub mod runtime;
+pub mod server_metrics;
 pub mod slo_search;
 pub mod sse;
 pub mod stamped_io;
