@@ -339,6 +339,19 @@ pub enum FaultArg {
     InvalidJson,
     SlowHeaders,
     NoDone,
+    /// A stream that finishes ("stop") with no text at all.
+    EmptyAnswer,
+}
+
+/// What the mock server's `/metrics` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MockMetricsArg {
+    /// Prometheus text: the mock's gauges and vLLM's metric names.
+    Prometheus,
+    /// HTTP 200 with text that is not Prometheus' (scraper tests).
+    Garbage,
+    /// HTTP 404.
+    Off,
 }
 
 #[derive(Debug, Args)]
@@ -364,8 +377,42 @@ pub struct MockServerArgs {
     /// Added to usage.completion_tokens (token-count mismatch tests).
     #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     pub usage_offset: i64,
-    #[arg(long, default_value = "mock")]
-    pub served_model: String,
+    /// A model served (repeat for a base model and its LoRA adapters; the
+    /// first is named in answers). Given, requests naming another model get
+    /// HTTP 404; not given, the mock serves `mock` and accepts any name.
+    #[arg(long, value_name = "NAME")]
+    pub served_model: Vec<String>,
+    /// Prefill cost: the first token waits this long more per uncached
+    /// prompt token (e.g. 100us).
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "0s")]
+    pub prefill_per_token: Duration,
+    /// Keep a vLLM-style prefix cache: cached leading blocks of a prompt
+    /// cost no prefill and are reported as usage.prompt_tokens_details.cached_tokens.
+    #[arg(long)]
+    pub prefix_cache: bool,
+    /// Words per prefix-cache block.
+    #[arg(long, default_value_t = 16, requires = "prefix_cache")]
+    pub prefix_block_tokens: usize,
+    /// Blocks the prefix cache holds (least recently used ones go).
+    #[arg(long, default_value_t = 4096, requires = "prefix_cache")]
+    pub prefix_cache_blocks: usize,
+    /// Chat answers first stream N words as reasoning_content.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub reasoning_tokens: u32,
+    /// Words per stream chunk; a chunk of K words follows the one before
+    /// after K x --tpot.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub tokens_per_chunk: u32,
+    /// Length of the vectors /v1/embeddings answers.
+    #[arg(long, value_name = "D", default_value_t = 64)]
+    pub embedding_dims: usize,
+    /// What GET /metrics serves (garbage and off: scraper tests).
+    #[arg(long, value_enum, default_value = "prometheus")]
+    pub metrics: MockMetricsArg,
+    /// Append every request, as it finishes, to FILE as one JSON line
+    /// (seq, path, model, received_ns, finished_ns, body, answer).
+    #[arg(long, value_name = "FILE")]
+    pub request_log: Option<PathBuf>,
     /// Do not stamp the first content chunk with mock_sent_ns.
     #[arg(long)]
     pub no_stamp: bool,
@@ -1146,9 +1193,28 @@ pub fn run_mock_server(args: MockServerArgs) -> Result<ExitCode> {
             FaultArg::InvalidJson => MockFault::InvalidJson,
             FaultArg::SlowHeaders => MockFault::SlowHeaders(args.fault_delay),
             FaultArg::NoDone => MockFault::NoDone,
+            FaultArg::EmptyAnswer => MockFault::EmptyAnswer,
         };
         (kind, args.fault_every.max(1))
     });
+    anyhow::ensure!(
+        args.tokens_per_chunk >= 1,
+        "--tokens-per-chunk must be at least 1"
+    );
+    anyhow::ensure!(
+        args.prefix_block_tokens >= 1 && args.prefix_cache_blocks >= 1,
+        "--prefix-block-tokens and --prefix-cache-blocks must be at least 1"
+    );
+    let request_log_file = match &args.request_log {
+        Some(path) => Some(std::sync::Arc::new(std::sync::Mutex::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("opening the request log {}", path.display()))?,
+        ))),
+        None => None,
+    };
     let cfg = MockConfig {
         mode: match args.mode {
             MockModeArg::Echo => MockMode::Echo,
@@ -1161,7 +1227,27 @@ pub fn run_mock_server(args: MockServerArgs) -> Result<ExitCode> {
         tpot: args.tpot,
         jitter: args.jitter,
         usage_offset: args.usage_offset,
-        model: args.served_model.clone(),
+        model: args
+            .served_model
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "mock".to_string()),
+        served_models: args.served_model.clone(),
+        prefill_per_token: args.prefill_per_token,
+        prefix_cache: args.prefix_cache.then_some(yardstick_endpoint::PrefixCacheConfig {
+            block_tokens: args.prefix_block_tokens,
+            capacity_blocks: args.prefix_cache_blocks,
+        }),
+        reasoning_tokens: args.reasoning_tokens,
+        tokens_per_chunk: args.tokens_per_chunk,
+        embedding_dims: args.embedding_dims,
+        metrics: match args.metrics {
+            MockMetricsArg::Prometheus => yardstick_endpoint::MockMetrics::Prometheus,
+            MockMetricsArg::Garbage => yardstick_endpoint::MockMetrics::Garbage,
+            MockMetricsArg::Off => yardstick_endpoint::MockMetrics::Off,
+        },
+        request_log: request_log_file.is_some(),
+        request_log_file,
         stamp: !args.no_stamp,
         fault,
         abort_streams: args.abort_streams,

@@ -59,7 +59,9 @@ pub use client::Timeouts;
 pub use dataset::{Dataset, DatasetFormat, Prompt};
 pub use error::{EndpointError, RequestError};
 pub use metrics::{Slo, Stats};
-pub use mock::{MockConfig, MockFault, MockMode, MockServer};
+pub use mock::{
+    LoggedRequest, MockConfig, MockFault, MockMetrics, MockMode, MockServer, PrefixCacheConfig,
+};
 pub use record::RequestRecord;
 pub use sut::HttpSut;
 pub use template::ChatTemplate;
