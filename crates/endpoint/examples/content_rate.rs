@@ -31,6 +31,7 @@ fn config(url: &str) -> BenchConfig {
         prewarm_connections: 0,
         busy_poll: false,
         slo: Slo::default(),
+        class_slos: Default::default(),
         usage: UsageMode::Prefer,
         seed: 1,
         tls_trust: Default::default(),

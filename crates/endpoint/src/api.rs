@@ -35,6 +35,8 @@ pub enum ApiKind {
     /// A plain JSON POST: KServe v2 / Triton `/v2/models/{model}/infer`, or
     /// any URL given with an explicit path (bodies from the dataset).
     Kserve,
+    /// OpenAI `/v1/embeddings`: `{model, input: [texts]}`, not streamed.
+    Embeddings,
 }
 
 impl ApiKind {
@@ -43,12 +45,13 @@ impl ApiKind {
             ApiKind::Chat => "chat",
             ApiKind::Completions => "completions",
             ApiKind::Kserve => "kserve",
+            ApiKind::Embeddings => "embeddings",
         }
     }
 
     /// Whether the API can stream tokens as SSE.
     pub fn can_stream(self) -> bool {
-        !matches!(self, ApiKind::Kserve)
+        !matches!(self, ApiKind::Kserve | ApiKind::Embeddings)
     }
 }
 
@@ -130,12 +133,14 @@ impl Target {
             })?;
         let trimmed = path.trim_end_matches('/');
         let explicit = trimmed.ends_with("/completions")
+            || trimmed.ends_with("/embeddings")
             || trimmed.ends_with("/infer")
             || (api == ApiKind::Kserve && !trimmed.is_empty() && trimmed != "/v2");
         let (path, base_path) = if explicit {
             let base = trimmed
                 .strip_suffix("/chat/completions")
                 .or_else(|| trimmed.strip_suffix("/completions"))
+                .or_else(|| trimmed.strip_suffix("/embeddings"))
                 .unwrap_or("")
                 .to_string();
             (trimmed.to_string(), base)
@@ -144,6 +149,7 @@ impl Target {
             let p = match api {
                 ApiKind::Chat => format!("{base}/v1/chat/completions"),
                 ApiKind::Completions => format!("{base}/v1/completions"),
+                ApiKind::Embeddings => format!("{base}/v1/embeddings"),
                 ApiKind::Kserve => {
                     let base = base.strip_suffix("/v2").unwrap_or(&base);
                     format!("{base}/v2/models/{model}/infer")
@@ -216,6 +222,12 @@ pub struct RequestOptions {
     /// Request `stream_options.include_usage` so the server reports its
     /// token counts at the end of a stream.
     pub include_usage: bool,
+    /// Also request `stream_options.continuous_usage_stats` (vLLM): every
+    /// chunk then carries the cumulative `usage`, which gives the tokens of
+    /// each chunk. Never sent unless asked for.
+    pub continuous_usage: bool,
+    /// Embeddings: texts per request (consecutive prompts of the dataset).
+    pub embedding_inputs: usize,
     /// Extra top-level body fields, merged last (they win).
     pub extra_body: Map<String, Value>,
 }
@@ -232,6 +244,8 @@ impl RequestOptions {
             min_tokens: None,
             temperature: None,
             include_usage: true,
+            continuous_usage: false,
+            embedding_inputs: 1,
             extra_body: Map::new(),
         }
     }
@@ -257,6 +271,41 @@ impl RequestOptions {
         v
     }
 
+    /// The body of the request that sends prompt `i` of `prompts`: an
+    /// embeddings request takes [`embedding_inputs`](Self::embedding_inputs)
+    /// consecutive prompts from `i` on (wrapping around), every other API
+    /// the prompt alone ([`build_body`](Self::build_body)).
+    pub fn build_body_at(
+        &self,
+        prompts: &[Prompt],
+        i: usize,
+        template: Option<&ChatTemplate>,
+    ) -> Result<Bytes, EndpointError> {
+        let p = prompts
+            .get(i)
+            .ok_or_else(|| EndpointError::Config(format!("no prompt {i}")))?;
+        if self.api != ApiKind::Embeddings {
+            return self.build_body(p, template);
+        }
+        let n = self.embedding_inputs.max(1);
+        let input: Vec<&str> = (0..n)
+            .filter_map(|j| prompts.get((i + j) % prompts.len()))
+            .map(|q| q.text.as_str())
+            .collect();
+        let mut body = Map::new();
+        body.insert(
+            "model".into(),
+            json!(p.model.as_deref().unwrap_or(&self.model)),
+        );
+        body.insert("input".into(), json!(input));
+        for (k, v) in &self.extra_body {
+            body.insert(k.clone(), v.clone());
+        }
+        serde_json::to_vec(&Value::Object(body))
+            .map(Bytes::from)
+            .map_err(|e| EndpointError::Config(e.to_string()))
+    }
+
     /// Serializes one request body. Bodies are built once, before timing
     /// starts, so a request costs the client only its header and a copy.
     pub fn build_body(
@@ -265,7 +314,13 @@ impl RequestOptions {
         template: Option<&ChatTemplate>,
     ) -> Result<Bytes, EndpointError> {
         let mut body = Map::new();
+        // A request class may name its own served model (a LoRA adapter).
+        let model = p.model.as_deref().unwrap_or(&self.model);
         match self.api {
+            ApiKind::Embeddings => {
+                body.insert("model".into(), json!(model));
+                body.insert("input".into(), json!([p.text]));
+            }
             ApiKind::Kserve => {
                 if let Some(raw) = &p.raw_body {
                     return serde_json::to_vec(raw)
@@ -283,11 +338,11 @@ impl RequestOptions {
                 body.insert("inputs".into(), Value::Array(inputs));
             }
             ApiKind::Chat => {
-                body.insert("model".into(), json!(self.model));
+                body.insert("model".into(), json!(model));
                 body.insert("messages".into(), Value::Array(Self::messages(p)));
             }
             ApiKind::Completions => {
-                body.insert("model".into(), json!(self.model));
+                body.insert("model".into(), json!(model));
                 let prompt = match template {
                     Some(t) => t.render(&Self::messages(p))?,
                     None => match &p.messages {
@@ -302,7 +357,7 @@ impl RequestOptions {
                 body.insert("prompt".into(), json!(prompt));
             }
         }
-        if self.api != ApiKind::Kserve {
+        if !matches!(self.api, ApiKind::Kserve | ApiKind::Embeddings) {
             if let Some(n) = self.max_tokens_for(p) {
                 body.insert("max_tokens".into(), json!(n));
             }
@@ -316,7 +371,12 @@ impl RequestOptions {
                 body.insert("min_tokens".into(), json!(n));
             }
             body.insert("stream".into(), json!(self.stream));
-            if self.stream && self.include_usage {
+            if self.stream && self.continuous_usage {
+                body.insert(
+                    "stream_options".into(),
+                    json!({"include_usage": true, "continuous_usage_stats": true}),
+                );
+            } else if self.stream && self.include_usage {
                 body.insert("stream_options".into(), json!({"include_usage": true}));
             }
         }
@@ -326,6 +386,68 @@ impl RequestOptions {
         serde_json::to_vec(&Value::Object(body))
             .map(Bytes::from)
             .map_err(|e| EndpointError::Config(e.to_string()))
+    }
+}
+
+/// A weighted mix of served models (or LoRA adapters) as request classes:
+/// `--model-mix base=2,lora-a=1`. Each prompt is sent to one of them,
+/// drawn with the weights from a seed, and its class is the model name.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ModelMix {
+    pub entries: Vec<(String, f64)>,
+}
+
+impl ModelMix {
+    /// Parses `NAME=WEIGHT,NAME=WEIGHT,...` (a bare `NAME` weighs 1).
+    pub fn parse(text: &str) -> Result<ModelMix, EndpointError> {
+        let bad = |why: String| EndpointError::Config(format!("--model-mix `{text}`: {why}"));
+        let mut entries: Vec<(String, f64)> = Vec::new();
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (name, weight) = match part.rsplit_once('=') {
+                Some((n, w)) => (
+                    n.trim(),
+                    w.trim()
+                        .parse::<f64>()
+                        .map_err(|e| bad(format!("weight of `{n}`: {e}")))?,
+                ),
+                None => (part, 1.0),
+            };
+            if name.is_empty() {
+                return Err(bad("an entry has no model name".into()));
+            }
+            if !(weight.is_finite() && weight > 0.0) {
+                return Err(bad(format!("the weight of `{name}` must be positive")));
+            }
+            if entries.iter().any(|(n, _)| n == name) {
+                return Err(bad(format!("`{name}` is named twice")));
+            }
+            entries.push((name.to_string(), weight));
+        }
+        if entries.is_empty() {
+            return Err(bad("no model named".into()));
+        }
+        Ok(ModelMix { entries })
+    }
+
+    /// Assigns every prompt a model and class by a draw seeded with
+    /// `seed` (the same seed gives the same assignment).
+    pub fn assign(&self, prompts: &mut [Prompt], seed: u64) {
+        let total: f64 = self.entries.iter().map(|(_, w)| w).sum();
+        // Its own stream, so the mix does not shift the prompt order.
+        let mut rng = yardstick_core::rng::Mt19937::new(seed ^ 0x6d6f_6465_6c6d_6978);
+        for p in prompts {
+            let mut x = yardstick_core::rng::uniform_real(&mut rng, 0.0, total);
+            let mut pick = &self.entries[self.entries.len() - 1].0;
+            for (name, w) in &self.entries {
+                if x < *w {
+                    pick = name;
+                    break;
+                }
+                x -= w;
+            }
+            p.model = Some(pick.clone());
+            p.class = Some(pick.clone());
+        }
     }
 }
 
@@ -369,6 +491,41 @@ pub struct Usage {
     pub prompt_tokens: Option<u64>,
     #[serde(default)]
     pub completion_tokens: Option<u64>,
+    /// `prompt_tokens_details` (vLLM, OpenAI): prompt tokens served from
+    /// the prefix cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_tokens_details: Option<PromptTokensDetails>,
+    /// `completion_tokens_details` (OpenAI, vLLM): reasoning tokens among
+    /// the completion tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completion_tokens_details: Option<CompletionTokensDetails>,
+}
+
+impl Usage {
+    /// Prompt tokens the server reports as read from its prefix cache.
+    pub fn cached_tokens(&self) -> Option<u64> {
+        self.prompt_tokens_details.and_then(|d| d.cached_tokens)
+    }
+
+    /// Reasoning tokens the server reports among the completion tokens.
+    pub fn reasoning_tokens(&self) -> Option<u64> {
+        self.completion_tokens_details
+            .and_then(|d| d.reasoning_tokens)
+    }
+}
+
+/// `usage.prompt_tokens_details`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct PromptTokensDetails {
+    #[serde(default)]
+    pub cached_tokens: Option<u64>,
+}
+
+/// `usage.completion_tokens_details`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+pub struct CompletionTokensDetails {
+    #[serde(default)]
+    pub reasoning_tokens: Option<u64>,
 }
 
 /// What one event (or one whole response) contributed.
@@ -382,6 +539,8 @@ pub struct ChunkInfo {
     pub usage: Option<Usage>,
     /// The mock server's own send time stamp (CLOCK_MONOTONIC ns), if any.
     pub server_sent_ns: Option<u64>,
+    /// Embeddings: how many vectors the answer's `data` held.
+    pub items: Option<u64>,
 }
 
 /// Deserializes an optional string borrowing from the input when it has no
@@ -665,6 +824,16 @@ mod fast {
 }
 
 #[derive(Deserialize)]
+struct EmbeddingsResponse {
+    #[serde(default)]
+    data: Option<Vec<serde::de::IgnoredAny>>,
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
 struct KserveResponse {
     #[serde(default)]
     outputs: Vec<KserveOutput>,
@@ -700,6 +869,25 @@ pub fn apply_full_response(
                 .map_err(invalid)??;
             info.finished = true;
             Ok(info)
+        }
+        ApiKind::Embeddings => {
+            // The vectors themselves are not kept: only how many came back
+            // (checked against the inputs sent after the run).
+            let r: EmbeddingsResponse = serde_json::from_slice(body).map_err(invalid)?;
+            if let Some(e) = &r.error {
+                return Err(RequestError::ServerError {
+                    message: snippet(error_message(e).as_bytes(), 512),
+                });
+            }
+            let data = r.data.ok_or_else(|| RequestError::InvalidJson {
+                message: format!("no `data` in body `{}`", snippet(body, 200)),
+            })?;
+            Ok(ChunkInfo {
+                finished: true,
+                usage: r.usage,
+                items: Some(data.len() as u64),
+                ..ChunkInfo::default()
+            })
         }
         ApiKind::Kserve => {
             let r: KserveResponse = serde_json::from_slice(body).map_err(invalid)?;

@@ -69,6 +69,8 @@ pub struct BenchConfig {
     /// client thread.
     pub busy_poll: bool,
     pub slo: Slo,
+    /// Per-class SLOs (`--slo-class`); other classes are held to `slo`.
+    pub class_slos: crate::metrics::ClassSlos,
     /// Where output token counts come from.
     pub usage: UsageMode,
     /// How an `https://` server's certificate is checked.
@@ -221,8 +223,8 @@ impl Bench {
         let tokenizer = tokenizer.map(Arc::new);
         let mut bodies = Vec::with_capacity(dataset.len());
         let mut input_tokens = Vec::with_capacity(dataset.len());
-        for p in &dataset.prompts {
-            bodies.push(config.request.build_body(p, template)?);
+        for (i, p) in dataset.prompts.iter().enumerate() {
+            bodies.push(config.request.build_body_at(&dataset.prompts, i, template)?);
             let isl = p.input_tokens.map(u64::from).or_else(|| {
                 let t = tokenizer.as_ref()?;
                 match (template, &p.messages, config.request.api) {
@@ -524,6 +526,13 @@ impl Bench {
         for r in &mut records {
             r.prefix_id = self.dataset.prompts.get(r.sample).and_then(|p| p.prefix_id);
         }
+        let request = &self.config.request;
+        crate::record::annotate_records(
+            &mut records,
+            &|sample| self.dataset.prompts.get(sample).and_then(|p| p.class.clone()),
+            self.tokenizer.as_deref(),
+            (request.api == ApiKind::Embeddings).then_some(request.embedding_inputs.max(1) as u64),
+        );
         // One --min-tokens for every request; a prompt may carry its own
         // (extend `min_for`), each checked on its own answer.
         let min_for = |sample: usize| {
@@ -535,6 +544,9 @@ impl Bench {
         fail_short_answers(&mut records, &min_for);
         let input = |i: usize| self.input_tokens.get(i).copied().flatten();
         let mut metrics = Aggregate::new(&records, &self.config.slo, &input);
+        if !self.config.class_slos.is_empty() {
+            metrics.set_class_slos(&records, &self.config.slo, &self.config.class_slos);
+        }
         if self.config.usage != UsageMode::Both {
             metrics.token_check = None;
         }

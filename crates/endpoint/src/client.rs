@@ -256,6 +256,7 @@ impl Exchange<'_> {
         }
         if info.text_bytes > 0 {
             rec.text_chunks += 1;
+            rec.note_text_chunk(before, info.usage, now);
             match rec.last_token {
                 None => {
                     rec.first_token = Some(now);
@@ -468,6 +469,7 @@ async fn exec_inner(
         rec.done.get_or_insert_with(Instant::now);
         let info = apply_full_response(ctx.api, &buf, &mut rec.output)?;
         rec.usage = info.usage;
+        rec.items = info.items;
         return Ok(());
     }
 

@@ -38,6 +38,14 @@ pub struct Prompt {
     /// exact output lengths are asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_tokens: Option<u32>,
+    /// The request class the prompt belongs to (`--model-mix`,
+    /// `--class-field`): metrics are also reported per class.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// The served model (or LoRA adapter) this prompt is sent to, instead
+    /// of the run's `--served-model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
 }
 
 /// Dataset file formats.

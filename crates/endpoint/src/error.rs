@@ -103,6 +103,9 @@ pub enum RequestError {
         min: u32,
         source_name: String,
     },
+    /// An embeddings answer whose `data` does not hold one vector per input.
+    #[error("{got} embeddings in the answer for {sent} inputs")]
+    EmbeddingCount { got: u64, sent: u64 },
 }
 
 impl RequestError {
@@ -120,6 +123,7 @@ impl RequestError {
             RequestError::Incomplete { .. } => "incomplete",
             RequestError::EmptyStream { .. } => "empty_stream",
             RequestError::TooFewTokens { .. } => "too_few_tokens",
+            RequestError::EmbeddingCount { .. } => "embedding_count",
         }
     }
 }

@@ -169,6 +169,143 @@ pub struct OpenLoopReport {
     pub verdict: String,
 }
 
+/// TTFT split by what the server's prefix cache served
+/// (`usage.prompt_tokens_details.cached_tokens`), when any request reported
+/// cached tokens.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrefixCacheSplit {
+    /// Successful requests that reported a cached-token count.
+    pub requests_reporting: u64,
+    /// Of those, requests with cached tokens (hits).
+    pub hits: u64,
+    pub misses: u64,
+    /// Cached prompt tokens over all requests.
+    pub cached_prompt_tokens: u64,
+    /// Cached share of the prompt tokens of the requests that reported both.
+    pub cached_token_fraction: Option<f64>,
+    /// TTFT of hits (cached > 0) and misses, ns (end-to-end latency for
+    /// requests that were not streamed).
+    pub ttft_hit: Option<Stats>,
+    pub ttft_miss: Option<Stats>,
+}
+
+/// Embeddings: vectors per second and per request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmbeddingStats {
+    /// Texts in each request.
+    pub inputs_per_request: u64,
+    /// Vectors received by successful requests.
+    pub items: u64,
+    /// Vectors per second over the run.
+    pub items_per_second: f64,
+}
+
+/// The metrics of one request class (`--model-mix`, `--class-field`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassMetrics {
+    pub n_samples_issued: u64,
+    pub n_samples_completed: u64,
+    pub n_samples_failed: u64,
+    pub ttft: Option<Stats>,
+    pub tpot: Option<Stats>,
+    pub latency: Option<Stats>,
+    pub ttft_p90_ms: Option<f64>,
+    pub tpot_p90_ms: Option<f64>,
+    pub e2e_p90_ms: Option<f64>,
+    pub total_output_tokens: u64,
+    /// Goodput against the class's own SLO (`--slo-class`), else the run's.
+    pub goodput: Option<Goodput>,
+    pub errors: BTreeMap<String, u64>,
+}
+
+/// Per-class SLOs (`--slo-class NAME:ttft=..,tpot=..`); a class without
+/// one is held to the run's SLO.
+pub type ClassSlos = BTreeMap<String, Slo>;
+
+fn error_key(e: &crate::error::RequestError) -> String {
+    match e {
+        crate::error::RequestError::HttpStatus { status, .. } => format!("http_{status}"),
+        other => other.kind().to_string(),
+    }
+}
+
+fn goodput_of(records: &[&RequestRecord], slo: &Slo, secs: f64) -> Goodput {
+    let issued = records.len();
+    let good: Vec<&&RequestRecord> = records.iter().filter(|r| slo.met_by(r)).collect();
+    let tokens: u64 = good.iter().filter_map(|r| r.output_tokens()).sum();
+    let per_sec = |x: f64| if secs > 0.0 { x / secs } else { 0.0 };
+    Goodput {
+        slo: *slo,
+        requests_meeting_slo: good.len() as u64,
+        fraction: if issued > 0 {
+            good.len() as f64 / issued as f64
+        } else {
+            0.0
+        },
+        goodput_rps: per_sec(good.len() as f64),
+        goodput_tps: per_sec(tokens as f64),
+    }
+}
+
+fn p90_ms(s: &Option<Stats>) -> Option<f64> {
+    s.as_ref().and_then(|s| s.p("90")).map(|v| v / 1e6)
+}
+
+/// The metrics of each request class among `records` (empty when no record
+/// has a class). `secs` is the run's duration, for rates.
+pub fn class_metrics(
+    records: &[RequestRecord],
+    slo: &Slo,
+    class_slos: &ClassSlos,
+    secs: f64,
+) -> BTreeMap<String, ClassMetrics> {
+    let mut by_class: BTreeMap<&str, Vec<&RequestRecord>> = BTreeMap::new();
+    for r in records {
+        if let Some(c) = &r.class {
+            by_class.entry(c.as_str()).or_default().push(r);
+        }
+    }
+    by_class
+        .into_iter()
+        .map(|(name, rs)| {
+            let ok: Vec<&RequestRecord> = rs.iter().copied().filter(|r| r.ok()).collect();
+            let ttft = Stats::from_values(
+                ok.iter()
+                    .filter_map(|r| r.ttft_ns())
+                    .map(|v| v as f64)
+                    .collect(),
+            );
+            let tpot = Stats::from_values(ok.iter().filter_map(|r| r.tpot_ns()).collect());
+            let latency = Stats::from_values(
+                ok.iter()
+                    .filter_map(|r| r.latency_ns())
+                    .map(|v| v as f64)
+                    .collect(),
+            );
+            let class_slo = class_slos.get(name).unwrap_or(slo);
+            let mut errors = BTreeMap::new();
+            for e in rs.iter().filter_map(|r| r.error.as_ref()) {
+                *errors.entry(error_key(e)).or_insert(0) += 1;
+            }
+            let m = ClassMetrics {
+                n_samples_issued: rs.len() as u64,
+                n_samples_completed: ok.len() as u64,
+                n_samples_failed: (rs.len() - ok.len()) as u64,
+                ttft_p90_ms: p90_ms(&ttft),
+                tpot_p90_ms: p90_ms(&tpot),
+                e2e_p90_ms: p90_ms(&latency),
+                ttft,
+                tpot,
+                latency,
+                total_output_tokens: ok.iter().filter_map(|r| r.output_tokens()).sum(),
+                goodput: (!class_slo.is_empty()).then(|| goodput_of(&rs, class_slo, secs)),
+                errors,
+            };
+            (name.to_string(), m)
+        })
+        .collect()
+}
+
 /// Everything aggregated from one run's records.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Aggregate {
@@ -207,6 +344,28 @@ pub struct Aggregate {
     /// time of the data, or the moment the socket read returned.
     pub arrival_stamps: &'static str,
     pub new_connections: u64,
+    /// Time to the first content (or tool-call) token, reasoning excluded,
+    /// ns: equal to `ttft` for models that do not reason.
+    pub ttft_content: Option<Stats>,
+    pub ttft_content_p90_ms: Option<f64>,
+    /// Reasoning tokens per request (server's `completion_tokens_details`,
+    /// else the tokenizer); none when no request reasoned.
+    pub reasoning_tokens: Option<Stats>,
+    pub total_reasoning_tokens: u64,
+    /// Inter-token latency per token, ns: a chunk of k tokens contributes
+    /// k gaps of a k-th of its chunk gap (`chunk_gap` is per chunk).
+    pub itl_token: Option<Stats>,
+    /// Where each request's tokens per chunk came from: `usage`
+    /// (continuous usage stats), `tokenizer` or `chunks` (one per chunk:
+    /// then `itl_token` equals `chunk_gap`).
+    pub itl_token_source: BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_cache: Option<PrefixCacheSplit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub embeddings: Option<EmbeddingStats>,
+    /// Per request class (see [`class_metrics`]); empty without classes.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub classes: BTreeMap<String, ClassMetrics>,
 }
 
 fn rate(n: usize, first: Option<Instant>, last: Option<Instant>) -> f64 {
@@ -291,32 +450,46 @@ impl Aggregate {
         }
 
         let goodput = (!slo.is_empty()).then(|| {
-            let good: Vec<&&RequestRecord> = ok.iter().filter(|r| slo.met_by(r)).collect();
-            let tokens: u64 = good.iter().filter_map(|r| r.output_tokens()).sum();
-            Goodput {
-                slo: *slo,
-                requests_meeting_slo: good.len() as u64,
-                fraction: if issued > 0 {
-                    good.len() as f64 / issued as f64
-                } else {
-                    0.0
-                },
-                goodput_rps: per_sec(good.len() as f64),
-                goodput_tps: per_sec(tokens as f64),
-            }
+            let all: Vec<&RequestRecord> = records.iter().collect();
+            goodput_of(&all, slo, secs)
         });
+
+        let ttft_content = Stats::from_values(
+            ok.iter()
+                .filter_map(|r| r.ttft_content_ns())
+                .map(|v| v as f64)
+                .collect(),
+        );
+        let reasoning: Vec<u64> = ok.iter().filter_map(|r| r.reasoning_tokens()).collect();
+        let total_reasoning_tokens: u64 = reasoning.iter().sum();
+        let reasoning_tokens = (total_reasoning_tokens > 0)
+            .then(|| Stats::from_values(reasoning.iter().map(|&v| v as f64).collect()))
+            .flatten();
+        let itl_token = Stats::from_values(ok.iter().flat_map(|r| r.token_gaps_ns()).collect());
+        let mut itl_token_source = BTreeMap::new();
+        for r in ok.iter().filter(|r| !r.chunk_token_source.is_empty()) {
+            *itl_token_source
+                .entry(r.chunk_token_source.to_string())
+                .or_insert(0) += 1;
+        }
+        let prefix_cache = prefix_cache_split(&ok);
+        let embeddings = records
+            .iter()
+            .find_map(|r| r.items_sent)
+            .map(|inputs_per_request| {
+                let items: u64 = ok.iter().filter_map(|r| r.items).sum();
+                EmbeddingStats {
+                    inputs_per_request,
+                    items,
+                    items_per_second: per_sec(items as f64),
+                }
+            });
 
         let mut errors = BTreeMap::new();
         let mut first_error = None;
         for r in records {
             if let Some(e) = &r.error {
-                let key = match e {
-                    crate::error::RequestError::HttpStatus { status, .. } => {
-                        format!("http_{status}")
-                    }
-                    other => other.kind().to_string(),
-                };
-                *errors.entry(key).or_insert(0) += 1;
+                *errors.entry(error_key(e)).or_insert(0) += 1;
                 first_error.get_or_insert_with(|| e.to_string());
             }
         }
@@ -354,8 +527,64 @@ impl Aggregate {
             ),
             arrival_stamps: crate::stamped_io::stamp_source(),
             new_connections: records.iter().filter(|r| r.new_connection).count() as u64,
+            ttft_content_p90_ms: p90_ms(&ttft_content),
+            ttft_content,
+            reasoning_tokens,
+            total_reasoning_tokens,
+            itl_token,
+            itl_token_source,
+            prefix_cache,
+            embeddings,
+            classes: class_metrics(records, slo, &ClassSlos::new(), secs),
         }
     }
+
+    /// Recomputes the per-class metrics with each class's own SLO.
+    pub fn set_class_slos(&mut self, records: &[RequestRecord], slo: &Slo, class_slos: &ClassSlos) {
+        let secs = self.duration_ns as f64 / 1e9;
+        self.classes = class_metrics(records, slo, class_slos, secs);
+    }
+}
+
+/// TTFT of prefix-cache hits against misses (see [`PrefixCacheSplit`]);
+/// none when no request reported a cached-token count, or none reported
+/// any cached token (a server that always says 0 has nothing to split).
+pub fn prefix_cache_split(ok: &[&RequestRecord]) -> Option<PrefixCacheSplit> {
+    let reporting: Vec<(&RequestRecord, u64)> = ok
+        .iter()
+        .filter_map(|r| r.cached_tokens().map(|c| (*r, c)))
+        .collect();
+    let cached_prompt_tokens: u64 = reporting.iter().map(|(_, c)| c).sum();
+    if cached_prompt_tokens == 0 {
+        return None;
+    }
+    let ttft = |hit: bool| {
+        Stats::from_values(
+            reporting
+                .iter()
+                .filter(|(_, c)| (*c > 0) == hit)
+                .filter_map(|(r, _)| r.ttft_ns().or(r.latency_ns()))
+                .map(|v| v as f64)
+                .collect(),
+        )
+    };
+    let (mut cached, mut prompt) = (0u64, 0u64);
+    for (r, c) in &reporting {
+        if let Some(p) = r.usage.and_then(|u| u.prompt_tokens) {
+            cached += c;
+            prompt += p;
+        }
+    }
+    let hits = reporting.iter().filter(|(_, c)| *c > 0).count() as u64;
+    Some(PrefixCacheSplit {
+        requests_reporting: reporting.len() as u64,
+        hits,
+        misses: reporting.len() as u64 - hits,
+        cached_prompt_tokens,
+        cached_token_fraction: (prompt > 0).then(|| cached as f64 / prompt as f64),
+        ttft_hit: ttft(true),
+        ttft_miss: ttft(false),
+    })
 }
 
 /// Builds the open-loop delivery report from the records of one run.

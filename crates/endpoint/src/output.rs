@@ -57,19 +57,36 @@ pub fn record_json(r: &RequestRecord, origin: Instant) -> Value {
         "new_connection": r.new_connection,
         "first_token_delay_vs_server_ns": r.first_token_delay_ns(),
         "prefix_id": r.prefix_id,
+        "ttft_content_ns": r.ttft_content_ns(),
+        "reasoning_tokens": r.reasoning_tokens(),
+        "cached_tokens": r.cached_tokens(),
+        "chunk_tokens": r.chunk_tokens,
+        "chunk_token_source": (!r.chunk_token_source.is_empty()).then_some(r.chunk_token_source),
+        "class": r.class,
+        "embeddings": r.items,
+        "embedding_inputs": r.items_sent,
         "output": r.output,
     })
 }
 
-const CSV_HEADER: &str = "seq,sample,ok,error_kind,status,scheduled_ns,sent_ns,send_wait_ns,ttft_ns,tpot_ns,latency_ns,text_chunks,output_tokens,token_source,tokens_tokenizer,tokens_usage,new_connection,first_token_delay_vs_server_ns,prefix_id";
+const CSV_HEADER: &str = "seq,sample,ok,error_kind,status,scheduled_ns,sent_ns,send_wait_ns,ttft_ns,tpot_ns,latency_ns,text_chunks,output_tokens,token_source,tokens_tokenizer,tokens_usage,new_connection,first_token_delay_vs_server_ns,prefix_id,ttft_content_ns,reasoning_tokens,cached_tokens,chunk_token_source,class,embeddings";
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
 fn csv_row(r: &RequestRecord, origin: Instant) -> String {
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         r.seq,
         r.sample,
         r.ok(),
@@ -89,6 +106,13 @@ fn csv_row(r: &RequestRecord, origin: Instant) -> String {
         r.new_connection,
         opt(r.first_token_delay_ns()),
         opt(r.prefix_id),
+        opt(r.ttft_content_ns()),
+        opt(r.reasoning_tokens()),
+        opt(r.cached_tokens()),
+        r.chunk_token_source,
+        // A class name is the user's text: quoted if it needs it.
+        r.class.as_deref().map(csv_field).unwrap_or_default(),
+        opt(r.items),
     )
 }
 

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use crate::api::{OutputText, Usage};
 use crate::error::RequestError;
+use crate::tokenize::TokenCounter;
 
 /// CLOCK_MONOTONIC in ns: the clock `Instant` uses on Linux, and the one the
 /// mock server stamps its sends with, so both sides of loopback compare.
@@ -72,6 +73,9 @@ pub struct RequestRecord {
     pub first_event: Option<Instant>,
     /// First chunk with non-empty content, reasoning or tool-call text.
     pub first_token: Option<Instant>,
+    /// First chunk with non-empty content or tool-call text (reasoning
+    /// excluded): the first token of the answer itself.
+    pub first_content: Option<Instant>,
     /// Last chunk with text.
     pub last_token: Option<Instant>,
     /// Response complete (`[DONE]`, or the end of the body).
@@ -104,6 +108,29 @@ pub struct RequestRecord {
     pub tokens_after_first: Option<u64>,
     /// The shared prefix the prompt started with (filled after the run).
     pub prefix_id: Option<u32>,
+    /// Lengths of (reasoning, content, tool_calls) after each text chunk:
+    /// the chunk boundaries, so each chunk's text can be tokenized after
+    /// the run.
+    pub chunk_ends: Vec<(u32, u32, u32)>,
+    /// Cumulative `usage.completion_tokens` carried by each text chunk
+    /// (servers with continuous usage stats); usable only when every text
+    /// chunk carried one.
+    pub chunk_usage: Vec<u64>,
+    /// Tokens in each text chunk (filled after the run, see
+    /// [`RequestRecord::fill_chunk_tokens`]).
+    pub chunk_tokens: Vec<u32>,
+    /// Where `chunk_tokens` came from: `usage`, `tokenizer` or `chunks`
+    /// (one per chunk); empty before the run's end.
+    pub chunk_token_source: &'static str,
+    /// Reasoning tokens counted with the tokenizer (filled after the run
+    /// when the server reported none).
+    pub reasoning_tokens_counted: Option<u64>,
+    /// The request class of the prompt (filled after the run).
+    pub class: Option<String>,
+    /// Embeddings: vectors in the answer.
+    pub items: Option<u64>,
+    /// Embeddings: texts sent (filled after the run).
+    pub items_sent: Option<u64>,
 }
 
 impl RequestRecord {
@@ -117,6 +144,7 @@ impl RequestRecord {
             headers: None,
             first_event: None,
             first_token: None,
+            first_content: None,
             last_token: None,
             done: None,
             gaps_ns: Vec::new(),
@@ -135,7 +163,143 @@ impl RequestRecord {
             tokens: None,
             tokens_after_first: None,
             prefix_id: None,
+            chunk_ends: Vec::new(),
+            chunk_usage: Vec::new(),
+            chunk_tokens: Vec::new(),
+            chunk_token_source: "",
+            reasoning_tokens_counted: None,
+            class: None,
+            items: None,
+            items_sent: None,
         }
+    }
+
+    /// Notes a chunk that added text (called by the stream reader after
+    /// the chunk was applied): its boundary, its cumulative usage if it
+    /// carried one, and the first-content stamp. `before` holds the lengths
+    /// of (reasoning, content, tool_calls) before the chunk.
+    pub fn note_text_chunk(
+        &mut self,
+        before: (usize, usize, usize),
+        usage: Option<Usage>,
+        now: Instant,
+    ) {
+        let o = &self.output;
+        let after = (o.reasoning.len(), o.content.len(), o.tool_calls.len());
+        if self.first_content.is_none() && (after.1 > before.1 || after.2 > before.2) {
+            self.first_content = Some(now);
+        }
+        self.chunk_ends
+            .push((after.0 as u32, after.1 as u32, after.2 as u32));
+        if let Some(n) = usage.and_then(|u| u.completion_tokens) {
+            self.chunk_usage.push(n);
+        }
+    }
+
+    /// The text of each text chunk, in order (reasoning, content, then
+    /// tool-call text of the chunk).
+    pub fn chunk_texts(&self) -> Vec<String> {
+        let o = &self.output;
+        let mut prev = (0usize, 0usize, 0usize);
+        let mut out = Vec::with_capacity(self.chunk_ends.len());
+        for &(r, c, t) in &self.chunk_ends {
+            let (r, c, t) = (r as usize, c as usize, t as usize);
+            let mut s = String::new();
+            s.push_str(o.reasoning.get(prev.0..r).unwrap_or(""));
+            s.push_str(o.content.get(prev.1..c).unwrap_or(""));
+            s.push_str(o.tool_calls.get(prev.2..t).unwrap_or(""));
+            out.push(s);
+            prev = (r, c, t);
+        }
+        out
+    }
+
+    /// Fills [`chunk_tokens`](Self::chunk_tokens): from the cumulative
+    /// usage every chunk carried when the server sent it (continuous usage
+    /// stats), else the tokenizer over each chunk's text, else one per
+    /// chunk. Also counts the reasoning tokens with the tokenizer when the
+    /// server reported none.
+    pub fn fill_chunk_tokens(&mut self, tokenizer: Option<&TokenCounter>) {
+        if !self.output.reasoning.is_empty()
+            && self.usage.and_then(|u| u.reasoning_tokens()).is_none()
+        {
+            if let Some(t) = tokenizer {
+                self.reasoning_tokens_counted = t.count(&self.output.reasoning);
+            }
+        }
+        let n = self.chunk_ends.len();
+        if n == 0 {
+            return;
+        }
+        if self.chunk_usage.len() == n {
+            let mut prev = 0u64;
+            self.chunk_tokens = self
+                .chunk_usage
+                .iter()
+                .map(|&cum| {
+                    let k = cum.saturating_sub(prev);
+                    prev = prev.max(cum);
+                    k.min(u64::from(u32::MAX)) as u32
+                })
+                .collect();
+            self.chunk_token_source = "usage";
+            return;
+        }
+        if let Some(t) = tokenizer {
+            let counts: Option<Vec<u32>> = self
+                .chunk_texts()
+                .iter()
+                .map(|s| t.count(s).map(|k| k.min(u64::from(u32::MAX)) as u32))
+                .collect();
+            if let Some(counts) = counts {
+                self.chunk_tokens = counts;
+                self.chunk_token_source = "tokenizer";
+                return;
+            }
+        }
+        self.chunk_tokens = vec![1; n];
+        self.chunk_token_source = "chunks";
+    }
+
+    /// Per-token inter-token latencies, ns: the gap before a chunk of `k`
+    /// tokens counts as `k` gaps of `gap / k` (as MLPerf Endpoints and the
+    /// serving benchmarks compute ITL). A chunk with no tokens passes its
+    /// gap on to the next chunk that has some. Without token counts per
+    /// chunk, one token per chunk (the chunk gaps themselves).
+    pub fn token_gaps_ns(&self) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.gaps_ns.len());
+        let mut pending = 0u64;
+        for (j, &gap) in self.gaps_ns.iter().enumerate() {
+            let k = self.chunk_tokens.get(j + 1).copied().unwrap_or(1);
+            pending += gap;
+            if k > 0 {
+                let each = pending as f64 / f64::from(k);
+                out.extend(std::iter::repeat_n(each, k as usize));
+                pending = 0;
+            }
+        }
+        out
+    }
+
+    /// Reasoning tokens: the server's `completion_tokens_details`, else the
+    /// tokenizer's count of the reasoning text; none for an answer without
+    /// reasoning.
+    pub fn reasoning_tokens(&self) -> Option<u64> {
+        self.usage
+            .and_then(|u| u.reasoning_tokens())
+            .or(self.reasoning_tokens_counted)
+            .or(self.output.reasoning.is_empty().then_some(0))
+    }
+
+    /// Prompt tokens the server served from its prefix cache.
+    pub fn cached_tokens(&self) -> Option<u64> {
+        self.usage.and_then(|u| u.cached_tokens())
+    }
+
+    /// Time to the first content (or tool-call) token from the due time:
+    /// TTFT that does not count reasoning as an answer.
+    pub fn ttft_content_ns(&self) -> Option<u64> {
+        self.ns(self.first_content)
     }
 
     pub fn ok(&self) -> bool {
@@ -217,4 +381,39 @@ impl RequestRecord {
         let arrived = instant_to_monotonic_ns(self.first_token?);
         Some(arrived as i64 - sent as i64)
     }
+}
+
+/// After-the-run bookkeeping of every record: its request class, the
+/// tokens of each chunk and the reasoning tokens (see
+/// [`RequestRecord::fill_chunk_tokens`], spread over the cores), and for
+/// embeddings the texts sent, an answer with another number of vectors
+/// becoming a failed request.
+pub fn annotate_records(
+    records: &mut [RequestRecord],
+    class_of: &dyn Fn(usize) -> Option<String>,
+    tokenizer: Option<&TokenCounter>,
+    embedding_inputs: Option<u64>,
+) {
+    for r in records.iter_mut() {
+        r.class = class_of(r.sample);
+        if let Some(sent) = embedding_inputs {
+            r.items_sent = Some(sent);
+            if let (true, Some(got)) = (r.ok(), r.items) {
+                if got != sent {
+                    r.error = Some(RequestError::EmbeddingCount { got, sent });
+                }
+            }
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = records.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        for part in records.chunks_mut(chunk) {
+            s.spawn(move || {
+                for r in part.iter_mut().filter(|r| r.ok()) {
+                    r.fill_chunk_tokens(tokenizer);
+                }
+            });
+        }
+    });
 }

@@ -121,23 +121,123 @@ pub fn fill_point_record(
         .map(|v| v.round() as u64)
         .collect();
     let gaps: Vec<u64> = ok.iter().flat_map(|r| r.gaps_ns.iter().copied()).collect();
+    let ttft_content: Vec<u64> = ok.iter().filter_map(|r| r.ttft_content_ns()).collect();
+    // Per token: a chunk of k tokens is k gaps of a k-th (rounded to ns).
+    let itl_token: Vec<u64> = ok
+        .iter()
+        .flat_map(|r| r.token_gaps_ns())
+        .map(|v| v.round() as u64)
+        .collect();
     for (name, values) in [
         ("ttft", ttft),
         ("tpot", tpot),
         ("e2e", e2e),
         ("chunk_gap", gaps),
+        ("ttft_content", ttft_content),
+        ("itl_token", itl_token),
     ] {
         if !values.is_empty() {
             dists.push((
-                name,
+                name.to_string(),
                 LatencyDistribution::from_values("ns", &values, &STANDARD_PERCENTS),
             ));
+        }
+    }
+    // Prefix-cache hits against misses, when the server reported any hit.
+    if m.prefix_cache.is_some() {
+        for (name, hit) in [("ttft_prefix_hit", true), ("ttft_prefix_miss", false)] {
+            let values: Vec<u64> = ok
+                .iter()
+                .filter(|r| r.cached_tokens().is_some_and(|c| (c > 0) == hit))
+                .filter_map(|r| r.ttft_ns().or(r.latency_ns()))
+                .collect();
+            if !values.is_empty() {
+                dists.push((
+                    name.to_string(),
+                    LatencyDistribution::from_values("ns", &values, &STANDARD_PERCENTS),
+                ));
+            }
+        }
+    }
+    // Per request class: `ttft@lora-a`, `tpot@lora-a`, `e2e@lora-a`.
+    for class in m.classes.keys() {
+        let mine: Vec<_> = ok
+            .iter()
+            .filter(|r| r.class.as_deref() == Some(class.as_str()))
+            .collect();
+        let series: [(&str, Vec<u64>); 3] = [
+            ("ttft", mine.iter().filter_map(|r| r.ttft_ns()).collect()),
+            (
+                "tpot",
+                mine.iter()
+                    .filter_map(|r| r.tpot_ns())
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .map(|v| v.round() as u64)
+                    .collect(),
+            ),
+            ("e2e", mine.iter().filter_map(|r| r.latency_ns()).collect()),
+        ];
+        for (name, values) in series {
+            if !values.is_empty() {
+                dists.push((
+                    format!("{name}@{class}"),
+                    LatencyDistribution::from_values("ns", &values, &STANDARD_PERCENTS),
+                ));
+            }
+        }
+    }
+    if !m.classes.is_empty() {
+        if let Ok(v) = serde_json::to_value(&m.classes) {
+            record.extra.insert("classes".into(), v);
+        }
+    }
+    if m.total_reasoning_tokens > 0 {
+        metrics.push(Metric::new(
+            "reasoning_tokens",
+            m.total_reasoning_tokens as f64,
+            "1",
+            Better::Neither,
+        ));
+        if let Some(p50) = m.reasoning_tokens.as_ref().and_then(|s| s.p("50")) {
+            metrics.push(Metric::new(
+                "reasoning_tokens_per_request.p50",
+                p50,
+                "1",
+                Better::Neither,
+            ));
+        }
+    }
+    if let Some(pc) = &m.prefix_cache {
+        metrics.push(Metric::new(
+            "prefix_cache_hit_requests",
+            pc.hits as f64,
+            "1",
+            Better::Neither,
+        ));
+        metrics.push(Metric::new(
+            "cached_prompt_tokens",
+            pc.cached_prompt_tokens as f64,
+            "1",
+            Better::Neither,
+        ));
+    }
+    if let Some(e) = &m.embeddings {
+        metrics.push(Metric::new(
+            "embeddings_per_second",
+            e.items_per_second,
+            "1/s",
+            Better::Higher,
+        ));
+    }
+    if !m.itl_token_source.is_empty() {
+        if let Ok(v) = serde_json::to_value(&m.itl_token_source) {
+            record.extra.insert("itl_token_source".into(), v);
         }
     }
     for (name, d) in &dists {
         for p in [50.0, 90.0, 99.0] {
             if let Some(v) = d.percentile(p) {
-                if *name != "chunk_gap" {
+                if matches!(name.as_str(), "ttft" | "tpot" | "e2e" | "ttft_content") {
                     metrics.push(Metric::new(
                         format!("{name}.p{}", p as u32),
                         v as f64,
@@ -149,7 +249,7 @@ pub fn fill_point_record(
         }
     }
     for (name, d) in dists {
-        record.latencies.insert(name.to_string(), d);
+        record.latencies.insert(name, d);
     }
     if loadgen_verdict.is_some() {
         // The core's metrics lead; the client's follow under their names.

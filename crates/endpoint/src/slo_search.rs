@@ -79,6 +79,109 @@ pub fn attainment(records: &[RequestRecord], slo: &Slo) -> TrialCount {
     }
 }
 
+/// Milliseconds of `200ms`, `1.5s`, `500us`, `2m` or a bare number (ms).
+fn duration_ms(text: &str) -> Option<f64> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let v: f64 = number.parse().ok()?;
+    let scale = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" | "µs" => 1e-3,
+        "ns" => 1e-6,
+        "s" => 1e3,
+        "m" | "min" => 60e3,
+        _ => return None,
+    };
+    Some(v * scale)
+}
+
+/// Parses one `--slo-class NAME:ttft=200ms,tpot=20ms,e2e=2s` (durations
+/// in ns, us, ms, s or m; a bare number is milliseconds).
+pub fn parse_class_slo(text: &str) -> Result<(String, Slo), crate::error::EndpointError> {
+    let bad =
+        |why: String| crate::error::EndpointError::Config(format!("--slo-class `{text}`: {why}"));
+    let (name, rest) = text
+        .split_once(':')
+        .ok_or_else(|| bad("expected CLASS:ttft=..,tpot=..,e2e=..".into()))?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(bad("no class name".into()));
+    }
+    let mut slo = Slo::default();
+    for part in rest.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| bad(format!("`{part}` is not KEY=DURATION")))?;
+        let value = value.trim();
+        let ms = duration_ms(value)
+            .ok_or_else(|| bad(format!("`{value}` is not a duration (200ms, 1.5s, 500us)")))?;
+        if !(ms.is_finite() && ms > 0.0) {
+            return Err(bad(format!("`{value}` must be positive")));
+        }
+        match key.trim() {
+            "ttft" => slo.ttft_ms = Some(ms),
+            "tpot" => slo.tpot_ms = Some(ms),
+            "e2e" => slo.e2e_ms = Some(ms),
+            other => {
+                return Err(bad(format!(
+                    "unknown objective `{other}` (ttft, tpot, e2e)"
+                )))
+            }
+        }
+    }
+    if slo.is_empty() {
+        return Err(bad("no objective given".into()));
+    }
+    Ok((name.to_string(), slo))
+}
+
+/// Per request class, how many of its requests met its objectives (its own
+/// in `class_slos`, else `slo`). Empty when no record has a class.
+pub fn class_attainment(
+    records: &[RequestRecord],
+    slo: &Slo,
+    class_slos: &crate::metrics::ClassSlos,
+) -> Vec<(String, TrialCount)> {
+    let mut by: std::collections::BTreeMap<&str, TrialCount> = std::collections::BTreeMap::new();
+    for r in records {
+        let Some(class) = r.class.as_deref() else {
+            continue;
+        };
+        let c = by.entry(class).or_insert(TrialCount { met: 0, issued: 0 });
+        c.issued += 1;
+        if class_slos.get(class).unwrap_or(slo).met_by(r) {
+            c.met += 1;
+        }
+    }
+    by.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// The count a trial is judged by: with request classes, the class with
+/// the lowest attainment (so a trial passes only if every class meets its
+/// own objectives), else all requests against `slo`.
+pub fn trial_attainment(
+    records: &[RequestRecord],
+    slo: &Slo,
+    class_slos: &crate::metrics::ClassSlos,
+) -> (TrialCount, Option<String>) {
+    let share = |c: &TrialCount| {
+        if c.issued > 0 {
+            c.met as f64 / c.issued as f64
+        } else {
+            0.0
+        }
+    };
+    class_attainment(records, slo, class_slos)
+        .into_iter()
+        .min_by(|a, b| share(&a.1).total_cmp(&share(&b.1)))
+        .map_or_else(
+            || (attainment(records, slo), None),
+            |(name, c)| (c, Some(name)),
+        )
+}
+
 /// Doubles from `config.start` until a trial fails (halving instead while
 /// the start itself fails), then bisects. `trial` runs one point at a value
 /// and counts its requests; its error ends the search.

@@ -240,6 +240,70 @@ pub fn timeline_chart(id: String, runs: &[(usize, &str, &RunRecord)]) -> Option<
     })
 }
 
+/// The server's own metrics over the run, for every run that scraped
+/// them: requests running (solid) and waiting (dashed) on the left axis,
+/// KV-cache use (dotted, %) on the right, in the run's colour.
+pub fn server_metrics_chart(id: String, runs: &[(usize, &str, &RunRecord)]) -> Option<ChartSpec> {
+    let mut series = Vec::new();
+    let mut kv_cache = false;
+    for (i, label, r) in runs {
+        let Some(s) = r.server_metrics.as_ref().and_then(|m| m.series.as_ref()) else {
+            continue;
+        };
+        for (name, what, style, scale, axis_index) in [
+            ("running_requests", "running", "solid", 1.0, 0),
+            ("waiting_requests", "waiting", "dashed", 1.0, 0),
+            ("kv_cache_usage", "KV-cache use", "dotted", 100.0, 1),
+        ] {
+            let Some(values) = s.values.get(name) else {
+                continue;
+            };
+            kv_cache |= axis_index == 1;
+            let data: Vec<Value> = s
+                .t_seconds
+                .iter()
+                .zip(values)
+                .filter_map(|(t, v)| v.map(|v| json!([round4(*t), round4(v * scale)])))
+                .collect();
+            series.push(json!({
+                "name": format!("{label}: {what}"),
+                "type": "line",
+                "showSymbol": false,
+                "yAxisIndex": axis_index,
+                "lineStyle": { "width": 2.0, "type": style },
+                "itemStyle": { "color": run_colour(*i) },
+                "data": data,
+            }));
+        }
+    }
+    if series.is_empty() {
+        return None;
+    }
+    let mut x = axis("value", "time since the first scrape (s)");
+    x["scale"] = json!(false);
+    let mut requests = axis("value", "requests");
+    requests["scale"] = json!(false);
+    requests["nameGap"] = json!(56);
+    let mut y = vec![requests];
+    if kv_cache {
+        let mut percent = axis("value", "KV-cache use (%)");
+        percent["scale"] = json!(false);
+        percent["min"] = json!(0);
+        percent["max"] = json!(100);
+        percent["splitLine"] = json!({ "show": false });
+        y.push(percent);
+    }
+    let option = merge(
+        base("The server's own metrics over time"),
+        json!({ "xAxis": x, "yAxis": y, "series": series, "grid": { "left": 80, "right": 80, "top": 50, "bottom": 80 } }),
+    );
+    Some(ChartSpec {
+        id,
+        kind: "server_metrics",
+        option,
+    })
+}
+
 /// One point of a Pareto curve.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParetoPoint {

@@ -25,6 +25,7 @@
 
 mod charts;
 mod html;
+mod server;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -210,6 +211,9 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
         None => body.push_str("<p class=\"muted\">No rate timeline recorded.</p>"),
     }
     body.push_str("</section>");
+
+    // The server's own metrics, where they were scraped.
+    server::section(&mut body, &mut charts, &indexed);
 
     // Sweep Pareto curves.
     if !curves.is_empty() {

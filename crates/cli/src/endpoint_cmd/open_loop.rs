@@ -10,7 +10,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use yardstick_endpoint::arrivals::{parse_ramp, Limits, Schedule, TraceFormat};
 use yardstick_endpoint::bench::{point_label, SampleOrder};
-use yardstick_endpoint::slo_search::{attainment, search, SearchAxis, SearchConfig, TrialCount};
+use yardstick_endpoint::slo_search::{
+    search, trial_attainment, SearchAxis, SearchConfig, TrialCount,
+};
 use yardstick_endpoint::{Bench, Dataset, PointResult, TokenCounter};
 use yardstick_pipeline::record::{
     GroupKind, RunRecord, SettingRecord, SettingSource as RecordSource,
@@ -415,8 +417,8 @@ pub fn run_slo_search(ctx: &PointCtx<'_>, points: &mut Vec<PointResult>) -> Resu
     };
     let slo = ctx.bench.config.slo;
     anyhow::ensure!(
-        !slo.is_empty(),
-        "--slo-search needs at least one of --slo-ttft, --slo-tpot, --slo-e2e"
+        !slo.is_empty() || !ctx.bench.config.class_slos.is_empty(),
+        "--slo-search needs at least one of --slo-ttft, --slo-tpot, --slo-e2e, --slo-class"
     );
     anyhow::ensure!(
         a.slo_attainment > 0.0 && a.slo_attainment <= 1.0,
@@ -493,16 +495,23 @@ pub fn run_slo_search(ctx: &PointCtx<'_>, points: &mut Vec<PointResult>) -> Resu
                 (label, p)
             }
         };
-        let count = attainment(&p.records, &slo);
+        // With request classes the worst class decides: every class must
+        // meet its own objectives (--slo-class, else the run's).
+        let (count, worst_class) =
+            trial_attainment(&p.records, &slo, &ctx.bench.config.class_slos);
         let share = if count.issued > 0 {
             count.met as f64 / count.issued as f64
         } else {
             0.0
         };
         println!(
-            "  trial {index} ({label}): {} of {} requests met the SLOs ({:.2}%): {}",
+            "  trial {index} ({label}): {} of {} requests{} met the SLOs ({:.2}%): {}",
             count.met,
             count.issued,
+            worst_class
+                .as_deref()
+                .map(|c| format!(" of class {c} (the worst class)"))
+                .unwrap_or_default(),
             share * 100.0,
             if count.issued > 0 && share >= a.slo_attainment {
                 "PASS"

@@ -165,6 +165,7 @@ pub fn config(url: &str, api: ApiKind, stream: bool, timeout: Duration) -> Bench
         prewarm_connections: 0,
         busy_poll: false,
         slo: Slo::default(),
+        class_slos: Default::default(),
         // The tokenizer's count with the cross-check (most tests compare).
         usage: UsageMode::Both,
         seed: 1,
