@@ -251,6 +251,9 @@ struct ModelCounters {
     finished_stop: AtomicU64,
     /// Streams cut short by a newer request (`finished_reason="abort"`).
     finished_abort: AtomicU64,
+    /// Max-throughput's pre-built answers: each a success of
+    /// `output_tokens` tokens.
+    canned_answers: AtomicU64,
     /// Prompt tokens looked up in the prefix cache, and those found.
     prefix_queries: AtomicU64,
     prefix_hits: AtomicU64,
@@ -760,38 +763,47 @@ fn metrics_text(shared: &Shared) -> String {
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{model_name=\"{base}\"}} {value}\n"
         );
     }
-    type Get = fn(&ModelCounters) -> &AtomicU64;
+    let output_tokens = u64::from(shared.cfg.output_tokens);
+    let canned = |c: &ModelCounters| c.canned_answers.load(Ordering::Relaxed);
+    let generation =
+        |c: &ModelCounters| c.generation_tokens.load(Ordering::Relaxed) + canned(c) * output_tokens;
+    let stop = |c: &ModelCounters| c.finished_stop.load(Ordering::Relaxed) + canned(c);
+    let abort = |c: &ModelCounters| c.finished_abort.load(Ordering::Relaxed);
+    type Get<'a> = &'a dyn Fn(&ModelCounters) -> u64;
+    let load = |get: fn(&ModelCounters) -> &AtomicU64| {
+        move |c: &ModelCounters| get(c).load(Ordering::Relaxed)
+    };
+    let (queries, hits, prompt) = (
+        load(|c| &c.prefix_queries),
+        load(|c| &c.prefix_hits),
+        load(|c| &c.prompt_tokens),
+    );
     let per_model: [(&str, &str, Get); 4] = [
         (
             "vllm:prefix_cache_queries_total",
             "Prefix cache queries, in terms of number of queried tokens.",
-            |c| &c.prefix_queries,
+            &queries,
         ),
         (
             "vllm:prefix_cache_hits_total",
             "Prefix cache hits, in terms of number of cached tokens.",
-            |c| &c.prefix_hits,
+            &hits,
         ),
         (
             "vllm:prompt_tokens_total",
             "Number of prefill tokens processed.",
-            |c| &c.prompt_tokens,
+            &prompt,
         ),
         (
             "vllm:generation_tokens_total",
             "Number of generation tokens processed.",
-            |c| &c.generation_tokens,
+            &generation,
         ),
     ];
     for (name, help, get) in per_model {
         let _ = write!(t, "# HELP {name} {help}\n# TYPE {name} counter\n");
         for (m, c) in shared.models.iter().zip(&shared.counters) {
-            let _ = writeln!(
-                t,
-                "{name}{{model_name=\"{}\"}} {}",
-                label(m),
-                get(c).load(Ordering::Relaxed)
-            );
+            let _ = writeln!(t, "{name}{{model_name=\"{}\"}} {}", label(m), get(c));
         }
     }
     let name = "vllm:request_success_total";
@@ -800,12 +812,12 @@ fn metrics_text(shared: &Shared) -> String {
         "# HELP {name} Count of successfully processed requests.\n# TYPE {name} counter\n"
     );
     for (m, c) in shared.models.iter().zip(&shared.counters) {
-        for (reason, n) in [("stop", &c.finished_stop), ("abort", &c.finished_abort)] {
+        for (reason, n) in [("stop", stop(c)), ("abort", abort(c))] {
             let _ = writeln!(
                 t,
                 "{name}{{finished_reason=\"{reason}\",model_name=\"{}\"}} {}",
                 label(m),
-                n.load(Ordering::Relaxed)
+                n
             );
         }
     }
@@ -883,18 +895,10 @@ async fn handle(
             ))
         }
     };
-    let mut finish = Finish {
-        shared: Arc::clone(&shared),
-        model: 0,
-        log_seq: shared
-            .log
-            .as_ref()
-            .map(|l| l.begin(&path, received_ns, &body)),
-        answer_words: Vec::new(),
-        sent_words: 0,
-        faulty: false,
-        ended: None,
-    };
+    let log_seq = shared
+        .log
+        .as_ref()
+        .map(|l| l.begin(&path, received_ns, &body));
     // Wait for a serving slot; the request's clock starts when it gets one.
     let slot = Slot::acquire(&shared).await;
     let start = tokio::time::Instant::now();
@@ -904,13 +908,12 @@ async fn handle(
         .map(|(f, _)| f);
     if fault.is_some() {
         shared.stats.faults.fetch_add(1, Ordering::Relaxed);
-        finish.faulty = true;
     }
     if let Some(MockFault::SlowHeaders(d)) = fault {
         tokio::time::sleep(d).await;
     }
     if fault == Some(MockFault::Http500) {
-        finish.end(Ended::Failed);
+        log_failure(&shared, log_seq);
         return Ok(json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             r#"{"error":{"message":"injected failure","type":"server_error"}}"#,
@@ -921,7 +924,7 @@ async fn handle(
     let kserve = path.ends_with("/infer");
     let embeddings = path.ends_with("/embeddings");
     if !(chat || completions || kserve || embeddings) || method != Method::POST {
-        finish.end(Ended::Failed);
+        log_failure(&shared, log_seq);
         return Ok(json_response(
             StatusCode::NOT_FOUND,
             r#"{"error":"not found"}"#,
@@ -936,12 +939,10 @@ async fn handle(
         // No parsing beyond the stream flag: pre-built answers.
         let stream = memchr::memmem::find(&body, b"\"stream\":true").is_some()
             || memchr::memmem::find(&body, b"\"stream\": true").is_some();
-        let counters = &shared.counters[0];
-        counters
-            .generation_tokens
-            .fetch_add(u64::from(cfg.output_tokens), Ordering::Relaxed);
-        counters.finished_stop.fetch_add(1, Ordering::Relaxed);
-        finish.ended = Some(Ended::Quiet);
+        // One counter for both vLLM counters (they are derived from it).
+        shared.counters[0]
+            .canned_answers
+            .fetch_add(1, Ordering::Relaxed);
         if stream {
             shared.stats.streams.fetch_add(1, Ordering::Relaxed);
             return Ok(sse_response(MockBody::Full(Some(
@@ -950,6 +951,17 @@ async fn handle(
         }
         return Ok(json_response(StatusCode::OK, shared.canned_full.clone()));
     }
+    // Settles the counters and the log when the answer is done (the
+    // pre-built answers above need neither).
+    let mut finish = Finish {
+        shared: Arc::clone(&shared),
+        model: 0,
+        log_seq,
+        answer_words: Vec::new(),
+        sent_words: 0,
+        faulty: fault.is_some(),
+        ended: None,
+    };
     let parsed: MockRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -1226,6 +1238,13 @@ fn embedding(text: &str, dims: usize) -> Vec<f32> {
     v.into_iter().map(|x| x as f32).collect()
 }
 
+/// Logs a request answered with an error before it was parsed.
+fn log_failure(shared: &Shared, log_seq: Option<u64>) {
+    if let (Some(log), Some(seq)) = (&shared.log, log_seq) {
+        log.finish(seq, Some(monotonic_ns()), String::new());
+    }
+}
+
 /// How a request ended, for vLLM's `request_success_total` and the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ended {
@@ -1235,8 +1254,6 @@ enum Ended {
     Abort,
     /// An error answer, or an injected fault.
     Failed,
-    /// Counted already (max-throughput's pre-built answers).
-    Quiet,
 }
 
 /// Settles a request when it ends: the success counters and the request
