@@ -40,6 +40,7 @@ use crate::signals::Interrupts;
 use crate::{progress, report};
 
 mod open_loop;
+mod server_scrape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ApiArg {
@@ -257,6 +258,16 @@ pub struct EndpointArgs {
     /// Goodput SLO on end-to-end latency.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub slo_e2e: Option<Duration>,
+    /// The server's own Prometheus metrics, scraped during each point:
+    /// auto (`/metrics` at the server's base URL), off, or the URL of its
+    /// metrics page (Triton: http://HOST:8002/metrics). Kept in the record
+    /// and server_metrics.csv; a server without them is told once and the
+    /// run goes on.
+    #[arg(long, value_name = "auto|off|URL", default_value = "auto")]
+    pub server_metrics: String,
+    /// Time between two scrapes of --server-metrics.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "1s")]
+    pub scrape_interval: Duration,
     /// Seed of prompt order and synthetic prompts.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -705,6 +716,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         bench.dataset.len(),
         threads
     );
+    let server_scrape = server_scrape::ServerScrape::new(&args, &bench)?;
     let out = &args.output;
     let default_duration = Duration::from_secs(30);
     let duration = args.settings.duration.or(if args.requests.is_none() {
@@ -757,6 +769,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         recording: &recording,
         interrupts: &interrupts,
         out,
+        server_scrape: &server_scrape,
     };
     match args.load {
         _ if args.arrivals.slo_search.is_some() => {
@@ -779,6 +792,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                 };
                 let mut record = new_record(index, &label);
                 recorder.started(&record);
+                let scrape = server_scrape.start();
                 let p = match (c, r) {
                     (Some(c), _) => {
                         anyhow::ensure!(c > 0, "--concurrency must be at least 1");
@@ -791,8 +805,10 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                         .with_context(|| format!("running {r} requests/s"))?,
                     (None, None) => unreachable!("every load point has a concurrency or a rate"),
                 };
+                let scraped = scrape.stop();
                 let dir = save_point(out, &p)?;
                 print_point(&p.summary);
+                scraped.save(&dir, &mut record);
                 fill_point_record(&mut record, &p, None);
                 add_point_files(&mut record, &dir);
                 record.status = yardstick_pipeline::record::RunStatus::Completed;
@@ -845,6 +861,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                 record.settings = record_settings(&resolved);
                 record.settings.extend(endpoint_settings(&args, duration));
                 recorder.started(&record);
+                let scrape = server_scrape.start();
                 let capture = Arc::new(TimelineCapture::new());
                 let log_settings = yardstick_logs::LogOutputSettings {
                     outdir: dir.clone(),
@@ -872,6 +889,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                 };
                 let display = progress::ProgressDisplay::start(Arc::clone(&live));
                 let result = bench.run_core(settings, logs.sink(), &options);
+                let scraped = scrape.stop();
                 display.stop();
                 let finished = logs.finish();
                 let (outcome, mut p) = result.context("the test could not run")?;
@@ -881,6 +899,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                 report::print_human_summary(&outcome, &dir);
                 core_valid &= outcome.is_valid();
                 print_point(&p.summary);
+                scraped.save(&dir, &mut record);
                 finish_record(&mut record, &outcome, logs.paths(), None, &capture);
                 fill_point_record(&mut record, &p, Some(outcome.is_valid()));
                 add_point_files(&mut record, &dir);

@@ -21,6 +21,9 @@ use http_body_util::{BodyExt, Full, Limited};
 use yardstick_record::ServerMetrics;
 use yardstick_server_metrics::{parse_exposition, Collector, ParseError};
 
+// What a front end needs besides the scraper.
+pub use yardstick_server_metrics::{skipped, summary_line, RAW_FILE};
+
 use crate::api::{ApiKind, Target};
 use crate::client::connect;
 use crate::error::{EndpointError, RequestError};

@@ -205,6 +205,8 @@ pub struct PointCtx<'a> {
     pub recording: &'a Recording,
     pub interrupts: &'a Interrupts,
     pub out: &'a Path,
+    /// The server's own metrics, scraped during each point.
+    pub server_scrape: &'a super::server_scrape::ServerScrape,
 }
 
 impl PointCtx<'_> {
@@ -294,10 +296,13 @@ impl PointCtx<'_> {
         record.settings.extend(self.settings(schedule));
         record.notes.extend(extra_notes.iter().cloned());
         self.recorder.started(&record);
+        let scrape = self.server_scrape.start();
         let mut p = run()?;
+        let scraped = scrape.stop();
         p.summary.label = label.to_string();
         let dir = save_point(self.out, &p)?;
         print_point(&p.summary);
+        scraped.save(&dir, &mut record);
         yardstick_endpoint::run_record::fill_point_record(&mut record, &p, None);
         add_point_files(&mut record, &dir);
         record.status = yardstick_pipeline::record::RunStatus::Completed;
