@@ -131,6 +131,10 @@ pub struct PointSummary {
     /// Where output token counts came from (`--usage`).
     pub usage_mode: UsageMode,
     pub warnings: Vec<String>,
+    /// Multi-turn sessions: completed and stopped sessions, turns per
+    /// session, session durations, TTFT of first and later turns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<crate::session::SessionSummary>,
 }
 
 /// The name (and output folder) of a point of a load pattern: `c4`,
@@ -195,6 +199,8 @@ pub struct Bench {
     dispatcher: Arc<Dispatcher>,
     order: Arc<Vec<usize>>,
     next_run: std::sync::atomic::AtomicU64,
+    /// Multi-turn sessions: every load runs these instead of single prompts.
+    sessions: Option<Arc<crate::session::PreparedSessions>>,
 }
 
 impl std::fmt::Debug for Bench {
@@ -226,6 +232,11 @@ impl Bench {
         for (i, p) in dataset.prompts.iter().enumerate() {
             bodies.push(config.request.build_body_at(&dataset.prompts, i, template)?);
             let isl = p.input_tokens.map(u64::from).or_else(|| {
+                // A session's later turn carries a history: its length is
+                // the server's (usage), not its own text's.
+                if p.turn.is_some_and(|t| t > 1) {
+                    return None;
+                }
                 let t = tokenizer.as_ref()?;
                 match (template, &p.messages, config.request.api) {
                     (Some(tpl), _, ApiKind::Chat | ApiKind::Completions) => tpl
@@ -270,7 +281,26 @@ impl Bench {
             dispatcher,
             order: Arc::new(order),
             next_run: std::sync::atomic::AtomicU64::new(1),
+            sessions: None,
         })
+    }
+
+    /// Runs multi-turn sessions from now on: `plan` over this benchmark's
+    /// dataset (the plan's flattened turns, see [`crate::session`]). Only
+    /// the chat API carries a history; the others are refused.
+    pub fn with_sessions(
+        mut self,
+        plan: crate::session::SessionPlan,
+    ) -> Result<Bench, EndpointError> {
+        let prepared =
+            crate::session::PreparedSessions::new(plan, &self.dataset, self.config.request.api)?;
+        self.sessions = Some(Arc::new(prepared));
+        Ok(self)
+    }
+
+    /// The multi-turn sessions this benchmark runs, if any.
+    pub fn sessions(&self) -> Option<&crate::session::PreparedSessions> {
+        self.sessions.as_deref()
     }
 
     pub fn dispatcher(&self) -> &Arc<Dispatcher> {
@@ -281,7 +311,7 @@ impl Bench {
         self.tokenizer.as_deref()
     }
 
-    fn run_id(&self) -> u64 {
+    pub(crate) fn run_id(&self) -> u64 {
         self.next_run.fetch_add(1, Ordering::Relaxed)
     }
 
@@ -297,6 +327,14 @@ impl Bench {
             return Err(EndpointError::Config(
                 "a closed-loop run needs a duration or a request count".into(),
             ));
+        }
+        if let Some(s) = &self.sessions {
+            if warmup > 0 {
+                return Err(EndpointError::Config(
+                    "warm-up requests do not apply to multi-turn sessions".into(),
+                ));
+            }
+            return crate::session::run_closed_loop(self, s, concurrency, duration, max_requests);
         }
         let run = self.run_id();
         let r = self.dispatcher.run_closed_loop(
@@ -361,6 +399,9 @@ impl Bench {
             return Err(EndpointError::Config(
                 "the arrival schedule has no request".into(),
             ));
+        }
+        if let Some(s) = &self.sessions {
+            return crate::session::run_schedule(self, s, schedule);
         }
         let run = self.run_id();
         self.prewarm();
@@ -443,6 +484,11 @@ impl Bench {
         sink: Arc<dyn LogSink>,
         options: &RunOptions,
     ) -> Result<(TestOutcome, PointResult), EndpointError> {
+        if self.sessions.is_some() {
+            return Err(EndpointError::Config(
+                "multi-turn sessions run on the client's own loads (closed loop, constant, gamma, trace, ramp), not through the LoadGen scenarios".into(),
+            ));
+        }
         self.prewarm();
         let d = &self.dispatcher;
         let queued0 = d.counters.waited_for_slot.load(Ordering::Relaxed);
@@ -508,7 +554,7 @@ impl Bench {
     /// Counts output tokens with the tokenizer (after the run, on all
     /// cores, off the measured path) and builds the summary.
     #[allow(clippy::too_many_arguments)]
-    fn finish(
+    pub(crate) fn finish(
         &self,
         mut records: Vec<RequestRecord>,
         origin: Instant,
@@ -627,6 +673,7 @@ impl Bench {
             most_requests_failed,
             usage_mode: self.config.usage,
             warnings,
+            sessions: None,
         };
         let mut summary = summary;
         if let Some(o) = &summary.open_loop {

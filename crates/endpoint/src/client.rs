@@ -291,14 +291,27 @@ impl Exchange<'_> {
 pub async fn exec(
     ctx: &ExecCtx,
     conn: &mut Option<Connection>,
+    rec: RequestRecord,
+    hook: &Hook,
+) -> RequestRecord {
+    exec_with_body(ctx, conn, rec, hook, None).await
+}
+
+/// [`exec`] with a body built at send time (a multi-turn session's turn,
+/// which holds the answers so far) instead of the sample's pre-serialized
+/// one.
+pub async fn exec_with_body(
+    ctx: &ExecCtx,
+    conn: &mut Option<Connection>,
     mut rec: RequestRecord,
     hook: &Hook,
+    body: Option<Bytes>,
 ) -> RequestRecord {
     let deadline = rec.scheduled + ctx.timeouts.total;
     let mut completed = false;
     let outcome = tokio::time::timeout_at(
         deadline.into(),
-        exec_inner(ctx, conn, &mut rec, hook, &mut completed),
+        exec_inner(ctx, conn, &mut rec, hook, &mut completed, body),
     )
     .await;
     let err = match outcome {
@@ -338,14 +351,18 @@ async fn exec_inner(
     rec: &mut RequestRecord,
     hook: &Hook,
     completed: &mut bool,
+    body: Option<Bytes>,
 ) -> Result<(), RequestError> {
-    let body = ctx
-        .bodies
-        .get(rec.sample)
-        .cloned()
-        .ok_or_else(|| RequestError::Send {
-            message: format!("no request body for sample {}", rec.sample),
-        })?;
+    let body = match body {
+        Some(b) => b,
+        None => ctx
+            .bodies
+            .get(rec.sample)
+            .cloned()
+            .ok_or_else(|| RequestError::Send {
+                message: format!("no request body for sample {}", rec.sample),
+            })?,
+    };
     let idle = ctx.timeouts.idle;
     // A reused connection the server closed while idle fails before any
     // response byte: retry once on a fresh connection.

@@ -235,6 +235,8 @@ pub fn prompt_from_row(
             return Err("no human/user turn in `conversations`".into());
         };
         p.text = prompt.to_string();
+        let turns = crate::dataset::sharegpt_conversation(conv);
+        p.conversation = (!turns.turns.is_empty()).then_some(turns);
         if p.reference.is_none() {
             p.reference =
                 sharegpt_turn(conv, &["gpt", "assistant", "chatgpt", "bard"]).map(str::to_string);

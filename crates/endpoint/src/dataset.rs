@@ -19,6 +19,14 @@ pub struct Prompt {
     /// A whole conversation, passed to chat APIs verbatim.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages: Option<Vec<Value>>,
+    /// Every turn of a ShareGPT conversation (`text` is the first user
+    /// turn): multi-turn sessions send them one after another.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Conversation>,
+    /// The prompt is this turn (1-based) of a multi-turn session: later
+    /// turns carry a history, so their input length is the server's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub turn: Option<u32>,
     /// The prompt's own output length limit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_tokens: Option<u32>,
@@ -46,6 +54,57 @@ pub struct Prompt {
     /// of the run's `--served-model`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+}
+
+/// One turn of a dataset conversation: the user's text and the answer the
+/// dataset holds for it (a reference, never sent).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct ConversationTurn {
+    pub user: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+}
+
+/// A whole dataset conversation: its system prompt and its turns.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Conversation {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    pub turns: Vec<ConversationTurn>,
+}
+
+/// A ShareGPT conversation (`from`/`value` or `role`/`content` entries):
+/// each human/user entry starts a turn, the first answer after it is its
+/// reference, a system entry before the first turn is the system prompt;
+/// other entries are left out.
+pub fn sharegpt_conversation(conv: &[Value]) -> Conversation {
+    let mut system: Option<String> = None;
+    let mut turns: Vec<ConversationTurn> = Vec::new();
+    for t in conv {
+        let Some(from) = t.get("from").or_else(|| t.get("role")).and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(text) = t.get("value").or_else(|| t.get("content")).and_then(Value::as_str)
+        else {
+            continue;
+        };
+        match from {
+            "human" | "user" => turns.push(ConversationTurn {
+                user: text.to_string(),
+                reference: None,
+            }),
+            "gpt" | "assistant" | "chatgpt" | "bard" => {
+                if let Some(last) = turns.last_mut() {
+                    last.reference.get_or_insert_with(|| text.to_string());
+                }
+            }
+            "system" if turns.is_empty() => {
+                system.get_or_insert_with(|| text.to_string());
+            }
+            _ => {}
+        }
+    }
+    Conversation { system, turns }
 }
 
 /// Dataset file formats.
@@ -450,9 +509,11 @@ fn parse_sharegpt(path: &Path, text: &str) -> Result<Vec<Prompt>, EndpointError>
         let Some(prompt) = turn(&["human", "user"]) else {
             continue;
         };
+        let turns = sharegpt_conversation(conv);
         out.push(Prompt {
             text: prompt.to_string(),
             reference: turn(&["gpt", "assistant", "chatgpt", "bard"]).map(str::to_string),
+            conversation: (!turns.turns.is_empty()).then_some(turns),
             ..Prompt::default()
         });
     }

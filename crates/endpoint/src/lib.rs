@@ -45,6 +45,7 @@ pub mod record;
 pub mod run_record;
 pub mod runtime;
 pub mod server_metrics;
+pub mod session;
 pub mod slo_search;
 pub mod sse;
 pub mod stamped_io;

@@ -57,6 +57,8 @@ pub fn record_json(r: &RequestRecord, origin: Instant) -> Value {
         "new_connection": r.new_connection,
         "first_token_delay_vs_server_ns": r.first_token_delay_ns(),
         "prefix_id": r.prefix_id,
+        "session": r.session.map(|s| s.session),
+        "turn": r.session.map(|s| s.turn),
         "ttft_content_ns": r.ttft_content_ns(),
         "reasoning_tokens": r.reasoning_tokens(),
         "cached_tokens": r.cached_tokens(),
@@ -69,7 +71,7 @@ pub fn record_json(r: &RequestRecord, origin: Instant) -> Value {
     })
 }
 
-const CSV_HEADER: &str = "seq,sample,ok,error_kind,status,scheduled_ns,sent_ns,send_wait_ns,ttft_ns,tpot_ns,latency_ns,text_chunks,output_tokens,token_source,tokens_tokenizer,tokens_usage,new_connection,first_token_delay_vs_server_ns,prefix_id,ttft_content_ns,reasoning_tokens,cached_tokens,chunk_token_source,class,embeddings";
+const CSV_HEADER: &str = "seq,sample,ok,error_kind,status,scheduled_ns,sent_ns,send_wait_ns,ttft_ns,tpot_ns,latency_ns,text_chunks,output_tokens,token_source,tokens_tokenizer,tokens_usage,new_connection,first_token_delay_vs_server_ns,prefix_id,session,turn,ttft_content_ns,reasoning_tokens,cached_tokens,chunk_token_source,class,embeddings";
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
@@ -86,7 +88,7 @@ fn csv_field(s: &str) -> String {
 
 fn csv_row(r: &RequestRecord, origin: Instant) -> String {
     format!(
-        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
         r.seq,
         r.sample,
         r.ok(),
@@ -106,6 +108,8 @@ fn csv_row(r: &RequestRecord, origin: Instant) -> String {
         r.new_connection,
         opt(r.first_token_delay_ns()),
         opt(r.prefix_id),
+        opt(r.session.map(|s| s.session)),
+        opt(r.session.map(|s| s.turn)),
         opt(r.ttft_content_ns()),
         opt(r.reasoning_tokens()),
         opt(r.cached_tokens()),

@@ -108,6 +108,8 @@ pub struct RequestRecord {
     pub tokens_after_first: Option<u64>,
     /// The shared prefix the prompt started with (filled after the run).
     pub prefix_id: Option<u32>,
+    /// The multi-turn session and turn the request belongs to.
+    pub session: Option<crate::session::SessionTurn>,
     /// Lengths of (reasoning, content, tool_calls) after each text chunk:
     /// the chunk boundaries, so each chunk's text can be tokenized after
     /// the run.
@@ -163,6 +165,7 @@ impl RequestRecord {
             tokens: None,
             tokens_after_first: None,
             prefix_id: None,
+            session: None,
             chunk_ends: Vec::new(),
             chunk_usage: Vec::new(),
             chunk_tokens: Vec::new(),

@@ -251,6 +251,32 @@ pub fn fill_point_record(
     for (name, d) in dists {
         record.latencies.insert(name, d);
     }
+    // Multi-turn sessions: how long completed sessions took, and what
+    // became of the sessions.
+    if let Some(sessions) = &s.sessions {
+        if !sessions.durations_ns.is_empty() {
+            record.latencies.insert(
+                "session".into(),
+                LatencyDistribution::from_values("ns", &sessions.durations_ns, &STANDARD_PERCENTS),
+            );
+        }
+        for (name, value) in [
+            ("sessions_completed", sessions.sessions_completed),
+            ("sessions_stopped", sessions.sessions_stopped),
+            ("session_turns_skipped", sessions.turns_skipped),
+        ] {
+            metrics.push(Metric::new(name, value as f64, "1", Better::Neither));
+        }
+        record.notes.push(format!(
+            "multi-turn sessions: {} started, {} completed, {} stopped early ({} turns skipped), {} unfinished; think time {}",
+            sessions.sessions_started,
+            sessions.sessions_completed,
+            sessions.sessions_stopped,
+            sessions.turns_skipped,
+            sessions.sessions_unfinished,
+            sessions.think_time
+        ));
+    }
     if loadgen_verdict.is_some() {
         // The core's metrics lead; the client's follow under their names.
         for metric in metrics {

@@ -170,6 +170,12 @@ impl Dispatcher {
         self.shards.len()
     }
 
+    /// The runtime of shard `i` (modulo the shard count), for drivers that
+    /// run their own tasks on the client threads (multi-turn sessions).
+    pub fn shard_handle(&self, i: usize) -> &tokio::runtime::Handle {
+        &self.shards[i % self.shards.len()].handle
+    }
+
     /// Queues a request on the next shard (round robin). Never blocks.
     pub fn submit(&self, job: Job) -> Result<(), EndpointError> {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.shards.len();
