@@ -40,6 +40,7 @@ use crate::signals::Interrupts;
 use crate::{progress, report};
 
 mod open_loop;
+mod sessions;
 mod server_scrape;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -140,6 +141,8 @@ pub struct EndpointArgs {
     pub rate: Vec<f64>,
     #[command(flatten)]
     pub arrivals: open_loop::ArrivalArgs,
+    #[command(flatten)]
+    pub sessions: sessions::SessionArgs,
     /// Requests per point; with --duration, whichever comes first. Closed
     /// loop and constant rate: requests sent. Poisson and the LoadGen
     /// scenarios: LoadGen's min and max query count (MultiStream: queries
@@ -566,6 +569,9 @@ fn print_point(s: &PointSummary) {
     if let Some(o) = &s.open_loop {
         println!("             open loop: {}", o.verdict);
     }
+    if let Some(sessions) = &s.sessions {
+        sessions::print_summary(sessions);
+    }
     if let Some(d) = &m.first_token_delay_vs_server {
         println!(
             "             first token vs the server's send stamp: p50 {:.1} µs, p99 {:.1} µs (arrival: {})",
@@ -614,10 +620,18 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         None => None,
     };
     let trace = open_loop::load_trace(&args)?;
-    let (dataset, mut dataset_notes) =
-        match open_loop::trace_dataset(&args, trace.as_ref(), tok.as_ref())? {
-            Some(d) => (d, Vec::new()),
-            None => load_dataset(&args, tok.as_ref())?,
+    // Multi-turn sessions plan their own prompts (a trace then gives only
+    // the sessions' start times).
+    let (dataset, mut dataset_notes, session_plan) =
+        match sessions::prepare(&args, tok.as_ref())? {
+            Some(s) => (s.dataset, s.notes, Some(s.plan)),
+            None => match open_loop::trace_dataset(&args, trace.as_ref(), tok.as_ref())? {
+                Some(d) => (d, Vec::new(), None),
+                None => {
+                    let (d, notes) = load_dataset(&args, tok.as_ref())?;
+                    (d, notes, None)
+                }
+            },
         };
     dataset_notes.extend(open_loop::trace_notes(trace.as_ref()));
     let api: ApiKind = args.api.into();
@@ -703,6 +717,12 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
     };
     let bench =
         Bench::new(config, dataset, tok, template.as_ref()).context("preparing the benchmark")?;
+    let bench = match session_plan {
+        Some(plan) => bench
+            .with_sessions(plan)
+            .context("preparing the multi-turn sessions")?,
+        None => bench,
+    };
     println!(
         "yardstick endpoint: {} ({}{}), model {}, {} prompts, {} client thread(s)",
         bench.target.url,
@@ -1102,6 +1122,7 @@ fn endpoint_settings(args: &EndpointArgs, duration: Option<Duration>) -> Vec<Set
             }
         }
     }
+    out.extend(sessions::settings(args));
     if let Some(n) = args.requests {
         out.push(SettingRecord {
             key: "endpoint.requests".into(),
