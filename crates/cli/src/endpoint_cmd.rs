@@ -39,9 +39,10 @@ use crate::settings_args::{FrontEndDefaults, SettingsArgs};
 use crate::signals::Interrupts;
 use crate::{progress, report};
 
+mod class_field;
 mod open_loop;
-mod sessions;
 mod server_scrape;
+mod sessions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ApiArg {
@@ -51,6 +52,8 @@ pub enum ApiArg {
     Completions,
     /// Plain JSON POST: KServe v2 / Triton /v2/models/{model}/infer.
     Kserve,
+    /// OpenAI /v1/embeddings (--embedding-inputs texts per request; not streamed).
+    Embeddings,
 }
 
 impl From<ApiArg> for ApiKind {
@@ -59,6 +62,7 @@ impl From<ApiArg> for ApiKind {
             ApiArg::Chat => ApiKind::Chat,
             ApiArg::Completions => ApiKind::Completions,
             ApiArg::Kserve => ApiKind::Kserve,
+            ApiArg::Embeddings => ApiKind::Embeddings,
         }
     }
 }
@@ -261,6 +265,29 @@ pub struct EndpointArgs {
     /// Goodput SLO on end-to-end latency.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub slo_e2e: Option<Duration>,
+    /// A request class's own SLO, CLASS:ttft=200ms,tpot=20ms,e2e=2s
+    /// (repeatable); other classes keep --slo-ttft/--slo-tpot/--slo-e2e.
+    /// Goodput is reported per class, and an SLO search trial passes only
+    /// if every class meets its own.
+    #[arg(long, value_name = "CLASS:OBJECTIVES")]
+    pub slo_class: Vec<String>,
+    /// Request classes as a weighted mix of served models or LoRA adapters,
+    /// e.g. base=2,lora-a=1: each prompt is sent to one, drawn from --seed;
+    /// metrics are also reported per class (the model name).
+    #[arg(long, value_name = "MODEL=WEIGHT,...", conflicts_with = "class_field")]
+    pub model_mix: Option<String>,
+    /// Request classes from a JSONL dataset field (e.g. tag): metrics are
+    /// also reported per value.
+    #[arg(long, value_name = "FIELD", requires = "dataset")]
+    pub class_field: Option<String>,
+    /// Ask for vLLM's stream_options.continuous_usage_stats: every chunk
+    /// carries the cumulative usage, which gives each chunk's tokens for
+    /// the per-token inter-token latency (never sent by default).
+    #[arg(long)]
+    pub continuous_usage: bool,
+    /// --api embeddings: texts per request (consecutive prompts).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub embedding_inputs: usize,
     /// The server's own Prometheus metrics, scraped during each point:
     /// auto (`/metrics` at the server's base URL), off, or the URL of its
     /// metrics page (Triton: http://HOST:8002/metrics). Kept in the record
@@ -546,6 +573,134 @@ fn load_dataset(args: &EndpointArgs, tok: Option<&TokenCounter>) -> Result<(Data
     }
 }
 
+/// The per-class SLOs of `--slo-class`.
+fn class_slos(raw: &[String]) -> Result<yardstick_endpoint::metrics::ClassSlos> {
+    let mut out = yardstick_endpoint::metrics::ClassSlos::new();
+    for text in raw {
+        let (class, slo) = yardstick_endpoint::slo_search::parse_class_slo(text)?;
+        anyhow::ensure!(
+            out.insert(class.clone(), slo).is_none(),
+            "--slo-class names `{class}` twice"
+        );
+    }
+    Ok(out)
+}
+
+/// Request classes: `--model-mix` (a seeded draw of a model per prompt) or
+/// `--class-field` (a JSONL field of each row).
+fn assign_classes(
+    args: &EndpointArgs,
+    mut dataset: Dataset,
+    notes: &mut Vec<String>,
+) -> Result<Dataset> {
+    if let Some(mix) = &args.model_mix {
+        let mix = yardstick_endpoint::api::ModelMix::parse(mix)?;
+        mix.assign(&mut dataset.prompts, args.seed);
+    }
+    if let Some(field) = &args.class_field {
+        let Some(path) = &args.dataset else {
+            bail!("--class-field needs --dataset");
+        };
+        let missing = class_field::assign(path, args.prompt_field.as_deref(), field, &mut dataset)?;
+        if missing > 0 {
+            let note = format!(
+                "{missing} of {} prompts have no `{field}` field: their class is `{}`",
+                dataset.len(),
+                class_field::NO_CLASS
+            );
+            eprintln!("yardstick: warning: {note}");
+            notes.push(note);
+        }
+    }
+    Ok(dataset)
+}
+
+/// The client-side token metrics of a point, a line each, printed only
+/// where they say something beyond the main line.
+fn token_metric_lines(m: &yardstick_endpoint::metrics::Aggregate) -> Vec<String> {
+    let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.2}", v / 1e6));
+    let mut out = Vec::new();
+    if m.total_reasoning_tokens > 0 || m.ttft_content_p90_ms != m.ttft_p90_ms {
+        out.push(format!(
+            "reasoning: {} tokens ({} per request at p50); ttft to content p50 {} ms, p90 {} ms",
+            m.total_reasoning_tokens,
+            m.reasoning_tokens
+                .as_ref()
+                .and_then(|s| s.p("50"))
+                .map_or("-".to_string(), |v| format!("{v:.0}")),
+            ms(m.ttft_content.as_ref().and_then(|s| s.p("50"))),
+            ms(m.ttft_content.as_ref().and_then(|s| s.p("90"))),
+        ));
+    }
+    if let Some(itl) = &m.itl_token {
+        let sources: Vec<String> = m
+            .itl_token_source
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        out.push(format!(
+            "inter-token latency per token: p50 {} ms, p90 {} ms, p99 {} ms ({} gaps; per chunk: {} gaps, p50 {} ms); tokens per chunk from {}{}",
+            ms(itl.p("50")),
+            ms(itl.p("90")),
+            ms(itl.p("99")),
+            itl.count,
+            m.chunk_gap.as_ref().map_or(0, |c| c.count),
+            ms(m.chunk_gap.as_ref().and_then(|c| c.p("50"))),
+            sources.join(", "),
+            if m.itl_token_source.keys().any(|k| k == "chunks") {
+                " (chunks: one token per chunk assumed; give --tokenizer or --continuous-usage)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let Some(pc) = &m.prefix_cache {
+        out.push(format!(
+            "prefix cache: {} hits, {} misses ({} cached prompt tokens{}); ttft p50 hits {} ms, misses {} ms",
+            pc.hits,
+            pc.misses,
+            pc.cached_prompt_tokens,
+            pc.cached_token_fraction
+                .map(|f| format!(", {:.1}% of the prompt tokens", f * 100.0))
+                .unwrap_or_default(),
+            ms(pc.ttft_hit.as_ref().and_then(|s| s.p("50"))),
+            ms(pc.ttft_miss.as_ref().and_then(|s| s.p("50"))),
+        ));
+    }
+    if let Some(e) = &m.embeddings {
+        out.push(format!(
+            "embeddings: {} vectors, {:.1} vectors/s ({} inputs per request); latency p50 {} ms, p90 {} ms, p99 {} ms",
+            e.items,
+            e.items_per_second,
+            e.inputs_per_request,
+            ms(m.latency.as_ref().and_then(|s| s.p("50"))),
+            ms(m.latency.as_ref().and_then(|s| s.p("90"))),
+            ms(m.latency.as_ref().and_then(|s| s.p("99"))),
+        ));
+    }
+    for (name, c) in &m.classes {
+        let f = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
+        out.push(format!(
+            "class {name}: issued {} ok {} failed {}; ttft_p90 {} ms, tpot_p90 {} ms, e2e_p90 {} ms{}",
+            c.n_samples_issued,
+            c.n_samples_completed,
+            c.n_samples_failed,
+            f(c.ttft_p90_ms),
+            f(c.tpot_p90_ms),
+            f(c.e2e_p90_ms),
+            c.goodput
+                .as_ref()
+                .map(|g| format!(
+                    "; goodput {:.1}% ({:.1} req/s)",
+                    g.fraction * 100.0,
+                    g.goodput_rps
+                ))
+                .unwrap_or_default()
+        ));
+    }
+    out
+}
+
 /// One line per measured point.
 fn print_point(s: &PointSummary) {
     let m = &s.metrics;
@@ -571,6 +726,9 @@ fn print_point(s: &PointSummary) {
     }
     if let Some(sessions) = &s.sessions {
         sessions::print_summary(sessions);
+    }
+    for line in token_metric_lines(m) {
+        println!("             {line}");
     }
     if let Some(d) = &m.first_token_delay_vs_server {
         println!(
@@ -634,6 +792,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
             },
         };
     dataset_notes.extend(open_loop::trace_notes(trace.as_ref()));
+    let dataset = assign_classes(&args, dataset, &mut dataset_notes)?;
     let api: ApiKind = args.api.into();
     let hdrs = headers(&args.header)?;
     let key = api_key(&args.api_key);
@@ -660,6 +819,12 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
     request.ignore_eos = args.ignore_eos;
     request.min_tokens = args.min_tokens;
     request.temperature = args.temperature;
+    request.continuous_usage = args.continuous_usage;
+    anyhow::ensure!(
+        args.embedding_inputs >= 1,
+        "--embedding-inputs must be at least 1"
+    );
+    request.embedding_inputs = args.embedding_inputs;
     if let Some(extra) = &args.extra_body {
         let v: serde_json::Value =
             serde_json::from_str(extra).context("--extra-body is not JSON")?;
@@ -711,6 +876,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         prewarm_connections: args.prewarm,
         busy_poll: args.busy_poll,
         slo,
+        class_slos: class_slos(&args.slo_class)?,
         usage,
         seed: args.seed,
         tls_trust: args.tls.trust(),
