@@ -311,3 +311,228 @@ fn per_class_metrics_use_each_class_slo() {
     );
     assert_eq!(c["lora-a"].errors.get("send"), Some(&1));
 }
+
+// ---- Against the mock server (loopback) ----
+
+use std::net::SocketAddr;
+
+use yardstick_endpoint::api::ModelMix;
+use yardstick_endpoint::mock::PrefixCacheConfig;
+use yardstick_endpoint::{Bench, Dataset, MockConfig, MockMode, MockServer, UsageMode};
+
+fn mock(cfg: MockConfig) -> MockServer {
+    MockServer::start(cfg, SocketAddr::from(([127, 0, 0, 1], 0))).expect("mock")
+}
+
+fn simulated(ttft_ms: u64, tpot_ms: u64, tokens: u32) -> MockConfig {
+    MockConfig {
+        mode: MockMode::Simulated,
+        ttft: Duration::from_millis(ttft_ms),
+        tpot: Duration::from_millis(tpot_ms),
+        output_tokens: tokens,
+        ..MockConfig::default()
+    }
+}
+
+fn texts(texts: &[String], max_tokens: u32) -> Dataset {
+    Dataset {
+        name: "test".into(),
+        prompts: texts
+            .iter()
+            .map(|t| Prompt {
+                text: t.clone(),
+                max_tokens: Some(max_tokens),
+                ..Prompt::default()
+            })
+            .collect(),
+    }
+}
+
+/// The bar: with 4 tokens per chunk, a stream of 8 chunks yields 4x as
+/// many per-token gaps as chunk gaps, each a quarter of its chunk gap;
+/// tokens per chunk from continuous usage, else the tokenizer, else one
+/// per chunk (and the summary says which).
+#[test]
+fn four_tokens_per_chunk_give_four_gaps_per_chunk_gap() {
+    let server = mock(MockConfig {
+        tokens_per_chunk: 4,
+        ..simulated(5, 2, 32)
+    });
+    let run = |continuous: bool, tok: bool| {
+        let mut cfg = common::config(&server.url(), ApiKind::Chat, true, Duration::from_secs(10));
+        cfg.request.max_tokens = Some(32);
+        cfg.request.force_max_tokens = true;
+        cfg.request.continuous_usage = continuous;
+        cfg.usage = UsageMode::Prefer;
+        let tokenizer = tok.then(common::tokenizer);
+        let b = Bench::new(cfg, common::dataset(4, "hello world"), tokenizer, None).expect("bench");
+        b.run_concurrency(2, None, Some(6), 0).expect("run")
+    };
+    for (continuous, tok, source) in [
+        (true, false, "usage"),
+        (false, true, "tokenizer"),
+        (true, true, "usage"),
+    ] {
+        let p = run(continuous, tok);
+        assert_eq!(p.summary.metrics.n_samples_failed, 0, "{source}");
+        for r in &p.records {
+            assert_eq!(r.text_chunks, 8, "32 tokens in chunks of 4");
+            assert_eq!(r.chunk_token_source, source);
+            assert_eq!(r.chunk_tokens, vec![4; 8]);
+            let gaps = r.token_gaps_ns();
+            assert_eq!(gaps.len(), 4 * r.gaps_ns.len());
+            for (j, &g) in r.gaps_ns.iter().enumerate() {
+                for t in &gaps[4 * j..4 * j + 4] {
+                    assert!((t - g as f64 / 4.0).abs() < 1e-6, "{t} vs {g}/4");
+                }
+            }
+        }
+        let m = &p.summary.metrics;
+        let chunk_gaps = m.chunk_gap.as_ref().expect("chunk gaps").count;
+        assert_eq!(chunk_gaps, 6 * 7);
+        assert_eq!(m.itl_token.as_ref().expect("itl").count, 4 * chunk_gaps);
+        assert_eq!(m.itl_token_source.get(source), Some(&6));
+    }
+    // Neither: one token per chunk, and said so.
+    let p = run(false, false);
+    let m = &p.summary.metrics;
+    assert_eq!(m.itl_token_source.get("chunks"), Some(&6));
+    assert_eq!(
+        m.itl_token.as_ref().map(|s| s.count),
+        m.chunk_gap.as_ref().map(|s| s.count)
+    );
+}
+
+#[test]
+fn reasoning_tokens_and_first_content_from_the_mock() {
+    let server = mock(MockConfig {
+        reasoning_tokens: 5,
+        ..simulated(5, 4, 8)
+    });
+    let mut cfg = common::config(&server.url(), ApiKind::Chat, true, Duration::from_secs(10));
+    cfg.usage = UsageMode::Prefer;
+    let b = Bench::new(cfg, common::dataset(2, "hello world"), None, None).expect("bench");
+    let p = b.run_concurrency(1, None, Some(3), 0).expect("run");
+    assert_eq!(p.summary.metrics.n_samples_failed, 0);
+    for r in &p.records {
+        assert_eq!(r.reasoning_tokens(), Some(5));
+        assert!(!r.output.reasoning.is_empty() && !r.output.content.is_empty());
+        let (ttft, content) = (r.ttft_ns().unwrap(), r.ttft_content_ns().unwrap());
+        assert!(content > ttft, "{ttft} {content}");
+        // The five reasoning chunks carry no content; the sixth does, and
+        // its arrival is the first-content stamp.
+        assert!(r.chunk_ends[..5].iter().all(|&(_, c, _)| c == 0));
+        assert!(r.chunk_ends[5].0 > 0 && r.chunk_ends[5].1 > 0);
+        let sixth = r.gaps_ns[..5].iter().sum::<u64>();
+        assert_eq!(content - ttft, sixth);
+    }
+    let m = &p.summary.metrics;
+    assert_eq!(m.total_reasoning_tokens, 15);
+    assert_eq!(m.ttft_content.as_ref().map(|s| s.count), Some(3));
+}
+
+/// A shared-prefix run shows prefix-cache hits with a lower TTFT than the
+/// misses (the mock charges prefill per uncached prompt token).
+#[test]
+fn shared_prefixes_show_a_lower_ttft_for_hits() {
+    let server = mock(MockConfig {
+        prefill_per_token: Duration::from_micros(500),
+        prefix_cache: Some(PrefixCacheConfig {
+            block_tokens: 16,
+            capacity_blocks: 4096,
+        }),
+        ..simulated(2, 1, 4)
+    });
+    // Two 96-word prefixes, each followed by a unique 4-word suffix.
+    let prefix = |k: usize| vec![format!("p{k}"); 96].join(" ");
+    let prompts: Vec<String> = (0..12)
+        .map(|i| format!("{} s{i} t{i} u{i} v{i}", prefix(i % 2)))
+        .collect();
+    let mut cfg = common::config(&server.url(), ApiKind::Chat, true, Duration::from_secs(10));
+    cfg.usage = UsageMode::Prefer;
+    let b = Bench::new(cfg, texts(&prompts, 4), None, None).expect("bench");
+    let p = b.run_concurrency(1, None, Some(12), 0).expect("run");
+    let m = &p.summary.metrics;
+    assert_eq!(m.n_samples_failed, 0);
+    let pc = m
+        .prefix_cache
+        .as_ref()
+        .expect("cached tokens were reported");
+    assert!(pc.misses >= 2, "each prefix misses once: {pc:?}");
+    assert!(pc.hits >= 8, "{pc:?}");
+    let hit = pc.ttft_hit.as_ref().unwrap().median;
+    let miss = pc.ttft_miss.as_ref().unwrap().median;
+    // A miss prefills ~100 tokens (50 ms), a hit ~4 (2 ms).
+    assert!(hit < miss, "hit p50 {hit} ns vs miss p50 {miss} ns");
+}
+
+#[test]
+fn embeddings_count_vectors_and_items_per_second() {
+    let server = mock(simulated(2, 1, 4));
+    let mut cfg = common::config(
+        &server.url(),
+        ApiKind::Embeddings,
+        true,
+        Duration::from_secs(10),
+    );
+    cfg.request.embedding_inputs = 3;
+    cfg.usage = UsageMode::Prefer;
+    let prompts: Vec<String> = (0..5).map(|i| format!("text number {i}")).collect();
+    let b = Bench::new(cfg, texts(&prompts, 4), None, None).expect("bench");
+    assert_eq!(b.target.path, "/v1/embeddings");
+    let p = b.run_concurrency(2, None, Some(8), 0).expect("run");
+    let m = &p.summary.metrics;
+    assert_eq!(m.n_samples_failed, 0, "{:?}", m.first_error);
+    let e = m.embeddings.as_ref().expect("embedding stats");
+    assert_eq!((e.items, e.inputs_per_request), (24, 3));
+    assert!(e.items_per_second > 0.0);
+    assert!(m.latency.is_some() && m.ttft.is_none());
+    assert!(p.records.iter().all(|r| r.items == Some(3)));
+}
+
+#[test]
+fn a_model_mix_sends_each_class_to_its_model_and_reports_it() {
+    let server = mock(MockConfig {
+        served_models: vec!["base".into(), "lora-a".into()],
+        request_log: true,
+        ..simulated(2, 1, 4)
+    });
+    let mut cfg = common::config(&server.url(), ApiKind::Chat, true, Duration::from_secs(10));
+    cfg.usage = UsageMode::Prefer;
+    cfg.request.model = "base".into();
+    cfg.class_slos.insert(
+        "lora-a".into(),
+        Slo {
+            ttft_ms: Some(60_000.0),
+            ..Slo::default()
+        },
+    );
+    let prompts: Vec<String> = (0..40).map(|i| format!("prompt {i}")).collect();
+    let mut data = texts(&prompts, 4);
+    ModelMix::parse("base=2,lora-a=1")
+        .unwrap()
+        .assign(&mut data.prompts, 7);
+    let b = Bench::new(cfg, data, None, None).expect("bench");
+    let p = b.run_concurrency(1, None, Some(40), 0).expect("run");
+    let m = &p.summary.metrics;
+    assert_eq!(m.n_samples_failed, 0, "{:?}", m.first_error);
+    let (base, lora) = (&m.classes["base"], &m.classes["lora-a"]);
+    assert_eq!(base.n_samples_issued + lora.n_samples_issued, 40);
+    assert!(base.n_samples_issued > lora.n_samples_issued, "weights 2:1");
+    assert!(lora.n_samples_issued >= 5);
+    assert!(base.ttft.is_some() && lora.tpot.is_some());
+    assert!(base.goodput.is_none(), "no SLO for base");
+    assert_eq!(
+        lora.goodput.as_ref().map(|g| g.requests_meeting_slo),
+        Some(lora.n_samples_issued)
+    );
+    // The server saw each request under its class's model (one at a time:
+    // arrival order is issue order).
+    let log = server.request_log();
+    assert_eq!(log.len(), 40);
+    let mut recs: Vec<&RequestRecord> = p.records.iter().collect();
+    recs.sort_by_key(|r| r.seq);
+    for (r, l) in recs.iter().zip(&log) {
+        assert_eq!(r.class.as_deref(), l.model.as_deref());
+    }
+}
