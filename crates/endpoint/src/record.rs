@@ -248,20 +248,45 @@ impl RequestRecord {
             self.chunk_token_source = "usage";
             return;
         }
-        if let Some(t) = tokenizer {
-            let counts: Option<Vec<u32>> = self
-                .chunk_texts()
-                .iter()
-                .map(|s| t.count(s).map(|k| k.min(u64::from(u32::MAX)) as u32))
-                .collect();
-            if let Some(counts) = counts {
-                self.chunk_tokens = counts;
-                self.chunk_token_source = "tokenizer";
-                return;
-            }
+        if let Some(counts) = tokenizer.and_then(|t| self.tokens_per_chunk(t)) {
+            self.chunk_tokens = counts;
+            self.chunk_token_source = "tokenizer";
+            return;
         }
         self.chunk_tokens = vec![1; n];
         self.chunk_token_source = "chunks";
+    }
+
+    /// Tokens of each text chunk by the tokenizer: each of the reasoning,
+    /// content and tool-call texts is encoded once, and a token belongs to
+    /// the chunk its first byte arrived in (a token split over two chunks
+    /// counts in the first). One encoding per text, not one per chunk.
+    fn tokens_per_chunk(&self, t: &TokenCounter) -> Option<Vec<u32>> {
+        let mut counts = vec![0u32; self.chunk_ends.len()];
+        let o = &self.output;
+        type EndOf = fn(&(u32, u32, u32)) -> u32;
+        let texts: [(&str, EndOf); 3] = [
+            (&o.reasoning, |e| e.0),
+            (&o.content, |e| e.1),
+            (&o.tool_calls, |e| e.2),
+        ];
+        for (text, end_of) in texts {
+            if text.is_empty() {
+                continue;
+            }
+            let starts = t.token_starts(text)?;
+            let mut chunk = 0;
+            for start in starts {
+                // Chunks whose text ends at or before this token's start
+                // hold none of it.
+                while chunk + 1 < counts.len() && end_of(&self.chunk_ends[chunk]) as usize <= start
+                {
+                    chunk += 1;
+                }
+                counts[chunk] = counts[chunk].saturating_add(1);
+            }
+        }
+        Some(counts)
     }
 
     /// Per-token inter-token latencies, ns: the gap before a chunk of `k`

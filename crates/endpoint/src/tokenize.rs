@@ -57,6 +57,18 @@ impl TokenCounter {
             .map(|e| e.get_ids().len() as u64)
     }
 
+    /// The byte offset in `text` where each of its tokens starts (special
+    /// tokens left out): one encoding gives every chunk's token count.
+    pub fn token_starts(&self, text: &str) -> Option<Vec<usize>> {
+        if text.is_empty() {
+            return Some(Vec::new());
+        }
+        self.tok
+            .encode(text, false)
+            .ok()
+            .map(|e| e.get_offsets().iter().map(|&(start, _)| start).collect())
+    }
+
     pub fn encode(&self, text: &str) -> Option<Vec<u32>> {
         self.tok
             .encode_fast(text, false)

@@ -153,6 +153,16 @@ fn token_gaps_from_the_tokenizer_or_one_per_chunk() {
 }
 
 #[test]
+fn a_token_split_over_two_chunks_counts_in_the_first() {
+    let (a, b, c) = (content("hel"), content("lo wor"), content("ld again"));
+    let mut r = streamed(&[(&a, 0), (&b, 10), (&c, 30)]);
+    r.fill_chunk_tokens(Some(&common::tokenizer()));
+    // "hello" starts in the first chunk, "world" in the second.
+    assert_eq!(r.chunk_tokens, vec![1, 1, 1]);
+    assert_eq!(r.token_gaps_ns(), vec![10e6, 20e6]);
+}
+
+#[test]
 fn usage_on_only_some_chunks_is_not_used_per_chunk() {
     let with_usage = r#"{"choices":[{"delta":{"content":"a b"}}],"usage":{"completion_tokens":2}}"#;
     let c = content("c");
