@@ -792,7 +792,13 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
             },
         };
     dataset_notes.extend(open_loop::trace_notes(trace.as_ref()));
-    let dataset = assign_classes(&args, dataset, &mut dataset_notes)?;
+    // Sessions get their classes in `sessions::prepare` (a conversation's
+    // row, before its turns are split out).
+    let dataset = if session_plan.is_some() {
+        dataset
+    } else {
+        assign_classes(&args, dataset, &mut dataset_notes)?
+    };
     let api: ApiKind = args.api.into();
     let hdrs = headers(&args.header)?;
     let key = api_key(&args.api_key);
@@ -902,6 +908,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
         bench.dataset.len(),
         threads
     );
+    sessions::print_plan(&bench);
     let server_scrape = server_scrape::ServerScrape::new(&args, &bench)?;
     let out = &args.output;
     let default_duration = Duration::from_secs(30);

@@ -415,3 +415,37 @@ fn sessions_need_the_chat_api_and_the_clients_own_loads() {
         assert!(r.stderr.contains(want), "{extra:?}: {}", r.stderr);
     }
 }
+
+#[test]
+fn a_model_mix_keeps_each_session_on_one_model() {
+    let dir = scratch("mix");
+    let log = dir.join("log.jsonl");
+    let m = mock(&log, &[]);
+    let r = endpoint(
+        &m.url,
+        &dir.join("out"),
+        &[
+            "--turns",
+            "3",
+            "--model-mix",
+            "base=1,lora-a=1",
+            "--concurrency",
+            "2",
+            "--requests",
+            "8",
+            "--synthetic",
+            "8",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let log = read_log(&log, 24);
+    let convs = conversations(&log);
+    assert_eq!(convs.len(), 8);
+    let mut seen = std::collections::BTreeSet::new();
+    for reqs in convs.values() {
+        let models: Vec<&Value> = reqs.iter().map(|r| &r["model"]).collect();
+        assert!(models.iter().all(|m| *m == models[0]), "{models:?}");
+        seen.insert(models[0].to_string());
+    }
+    assert_eq!(seen.len(), 2, "both models drawn: {seen:?}");
+}

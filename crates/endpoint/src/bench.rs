@@ -286,12 +286,14 @@ impl Bench {
     }
 
     /// Runs multi-turn sessions from now on: `plan` over this benchmark's
-    /// dataset (the plan's flattened turns, see [`crate::session`]). Only
-    /// the chat API carries a history; the others are refused.
+    /// dataset (the plan's flattened turns, see [`crate::session`]); every
+    /// turn of a session goes to its first turn's model. Only the chat API
+    /// carries a history; the others are refused.
     pub fn with_sessions(
         mut self,
         plan: crate::session::SessionPlan,
     ) -> Result<Bench, EndpointError> {
+        crate::session::same_model_per_session(&plan, &mut self.dataset.prompts);
         let prepared =
             crate::session::PreparedSessions::new(plan, &self.dataset, self.config.request.api)?;
         self.sessions = Some(Arc::new(prepared));

@@ -431,6 +431,24 @@ impl SyntheticSessions {
     }
 }
 
+/// Gives every later turn of a session its first turn's served model and
+/// request class: a conversation stays with one model (a `--model-mix`
+/// drawn per prompt would otherwise switch models mid-conversation).
+pub fn same_model_per_session(plan: &SessionPlan, prompts: &mut [Prompt]) {
+    for s in &plan.sessions {
+        let Some(first) = s.turns.first().and_then(|t| prompts.get(t.sample)) else {
+            continue;
+        };
+        let (model, class) = (first.model.clone(), first.class.clone());
+        for t in s.turns.iter().skip(1) {
+            if let Some(p) = prompts.get_mut(t.sample) {
+                p.model.clone_from(&model);
+                p.class.clone_from(&class);
+            }
+        }
+    }
+}
+
 /// A plan checked against its benchmark: the turn prompts the driver
 /// builds bodies from.
 #[derive(Debug)]

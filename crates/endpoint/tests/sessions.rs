@@ -379,3 +379,46 @@ fn only_the_chat_api_carries_a_history() {
         .to_string();
     assert!(err.contains("need the chat API"), "{err}");
 }
+
+#[test]
+fn a_session_stays_with_its_first_turns_model() {
+    let server = mock(simulated(4));
+    let spec = synthetic(6, 3, ThinkTime::default(), 2);
+    let (mut dataset, plan) = spec.build(None).expect("plan");
+    // A model per turn prompt, as a per-prompt --model-mix draw gives.
+    for (i, p) in dataset.prompts.iter_mut().enumerate() {
+        p.model = Some(format!("m{i}"));
+        p.class = Some(format!("m{i}"));
+    }
+    let config = common::config(&server.url(), ApiKind::Chat, true, Duration::from_secs(10));
+    let bench = Bench::new(config, dataset, None, None)
+        .expect("bench")
+        .with_sessions(plan)
+        .expect("sessions");
+    let p = bench
+        .run_concurrency(2, None, Some(6), 0)
+        .expect("closed loop");
+    assert_eq!(p.records.len(), 18);
+    let convs = conversations(&server.request_log());
+    assert_eq!(convs.len(), 6);
+    let mut firsts = Vec::new();
+    for reqs in convs.values() {
+        let models: Vec<Option<String>> = reqs.iter().map(|r| r.model.clone()).collect();
+        assert!(models.iter().all(|m| *m == models[0]), "{models:?}");
+        firsts.push(models[0].clone());
+    }
+    firsts.sort();
+    firsts.dedup();
+    assert_eq!(firsts.len(), 6, "each session has its own first model");
+    // The records' classes follow the same rule.
+    let mut by_session: BTreeMap<u64, Vec<Option<String>>> = BTreeMap::new();
+    for r in &p.records {
+        by_session
+            .entry(r.session.map_or(0, |t| t.session))
+            .or_default()
+            .push(r.class.clone());
+    }
+    for classes in by_session.values() {
+        assert!(classes.iter().all(|c| *c == classes[0]), "{classes:?}");
+    }
+}

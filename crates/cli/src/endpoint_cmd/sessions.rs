@@ -9,7 +9,7 @@ use clap::Args;
 use yardstick_endpoint::datafile;
 use yardstick_endpoint::lengths::{LengthDistribution, LengthSide};
 use yardstick_endpoint::session::{SessionPlan, SessionSummary, SyntheticSessions, ThinkTime};
-use yardstick_endpoint::{ApiKind, Dataset, TokenCounter};
+use yardstick_endpoint::{ApiKind, Bench, Dataset, TokenCounter};
 use yardstick_pipeline::record::{SettingRecord, SettingSource as RecordSource};
 
 use super::{EndpointArgs, FormatArg, LoadArg};
@@ -94,11 +94,13 @@ pub fn prepare(args: &EndpointArgs, tok: Option<&TokenCounter>) -> Result<Option
         });
         let loaded = datafile::load(path, format, args.prompt_field.as_deref())
             .with_context(|| format!("loading the dataset {}", path.display()))?;
-        let notes: Vec<String> = loaded.skip_note().into_iter().collect();
+        let mut notes: Vec<String> = loaded.skip_note().into_iter().collect();
         for n in &notes {
             eprintln!("yardstick: warning: {n}");
         }
-        let (mut dataset, plan) = SessionPlan::from_dataset(&loaded.dataset, think, args.seed)
+        // Classes from the conversations' rows: every turn keeps its row's.
+        let conversations = super::assign_classes(args, loaded.dataset, &mut notes)?;
+        let (mut dataset, plan) = SessionPlan::from_dataset(&conversations, think, args.seed)
             .with_context(|| format!("the conversations of {}", path.display()))?;
         // Each turn's output length: its own answer's in the dataset.
         if let Some(t) = tok {
@@ -123,11 +125,27 @@ pub fn prepare(args: &EndpointArgs, tok: Option<&TokenCounter>) -> Result<Option
         seed: args.seed,
     };
     let (dataset, plan) = spec.build(tok).context("building synthetic sessions")?;
+    // A --model-mix draw per turn prompt; the benchmark then keeps each
+    // session on its first turn's model.
+    let mut notes = Vec::new();
+    let dataset = super::assign_classes(args, dataset, &mut notes)?;
     Ok(Some(Prepared {
         dataset,
         plan,
-        notes: Vec::new(),
+        notes,
     }))
+}
+
+/// What a session run will send, under the first line.
+pub fn print_plan(bench: &Bench) {
+    if let Some(s) = bench.sessions() {
+        println!(
+            "multi-turn sessions: {} planned ({} turns in all), think time {}; --requests counts sessions",
+            s.plan.sessions.len(),
+            s.plan.total_turns(),
+            s.plan.think.spec()
+        );
+    }
 }
 
 /// The summary line of a point's sessions.
