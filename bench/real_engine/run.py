@@ -175,12 +175,35 @@ class Scraper(threading.Thread):
             v = series(gauge)
             if v:
                 out[gauge] = {"mean": statistics.fmean(v), "max": max(v)}
-        for counter in ("llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total", "llamacpp:n_decode_total", "llamacpp:n_tokens_max"):
+        for counter in ("llamacpp:prompt_tokens_total", "llamacpp:prompt_seconds_total", "llamacpp:tokens_predicted_total", "llamacpp:tokens_predicted_seconds_total", "llamacpp:n_decode_total"):
             if counter in first and counter in last:
                 out[counter + ":delta"] = last[counter] - first[counter]
-        # The engine's own generation rate over the scrape window.
-        if span > 0 and "llamacpp:tokens_predicted_total" in last:
-            out["engine_output_tokens_per_s"] = (last["llamacpp:tokens_predicted_total"] - first["llamacpp:tokens_predicted_total"]) / span
+        # The engine's own generation rate while it generated: llama-server adds a
+        # request's tokens to tokens_predicted_total as the request ends, so the
+        # rate is the tokens of the requests that ended after the first increase
+        # seen, up to the last, over that time (a client's start-up and report
+        # writing are left out; each end is known to one scrape interval).
+        # The engine's own time per output token and prompt time per request
+        # over the whole run: the server-side twins of the clients' TPOT and
+        # TTFT, so a client's difference from the engine separates what the
+        # client measures from how fast the engine ran during its run (the
+        # client's own CPU use on a 2-core machine slows the engine).
+        def delta(n: str) -> float | None:
+            return last[n] - first[n] if n in first and n in last else None
+
+        tokens, tok_s = delta("llamacpp:tokens_predicted_total"), delta("llamacpp:tokens_predicted_seconds_total")
+        prompt_tokens, prompt_s = delta("llamacpp:prompt_tokens_total"), delta("llamacpp:prompt_seconds_total")
+        if tokens and tok_s is not None:
+            out["engine_ms_per_output_token"] = tok_s / tokens * 1e3
+        if prompt_tokens and prompt_s is not None:
+            out["engine_prompt_ms_per_token"] = prompt_s / prompt_tokens * 1e3
+        name = "llamacpp:tokens_predicted_total"
+        pts = [(t, s[name]) for t, s in self.samples if name in s]
+        changes = [i for i in range(1, len(pts)) if pts[i][1] != pts[i - 1][1]]
+        if len(changes) >= 2:
+            i0, i1 = changes[0], changes[-1]
+            if pts[i1][0] > pts[i0][0]:
+                out["engine_output_tokens_per_s"] = (pts[i1][1] - pts[i0][1]) / (pts[i1][0] - pts[i0][0])
         for gauge in ("llamacpp:predicted_tokens_seconds", "llamacpp:prompt_tokens_seconds"):
             if gauge in last:
                 out[gauge + ":last"] = last[gauge]
@@ -199,7 +222,8 @@ def client_cmd(name: str, a, url: str, c: int, n: int, out: Path, tok: Path, ser
             "--tokenizer", str(tok), "-o", str(out), "--no-store",
         ]
         if server_metrics:
-            cmd += ["--server-metrics", f"{url}/metrics"]
+            # Also the default (auto); said so that the command stands alone.
+            cmd += ["--server-metrics", "auto", "--scrape-interval", f"{a.scrape_interval}s"]
         return cmd
     if name == "aiperf":
         return [
@@ -215,7 +239,13 @@ def client_cmd(name: str, a, url: str, c: int, n: int, out: Path, tok: Path, ser
     if name == "guidellm":
         return [
             str(ROOT / ".venv-guidellm/bin/guidellm"), "run",
-            "--backend", f"kind=openai_http,target={url},model={MODEL_NAME},stream=true",
+            # validate_backend false: its check is GET /health, which llama-cpp-python does not serve.
+            # extras.body.max_tokens: guidellm asks for max_completion_tokens, which
+            # llama-cpp-python 0.3.36 ignores (it then generates to the end of the context).
+            "--backend", json.dumps({
+                "kind": "openai_http", "target": url, "model": MODEL_NAME, "stream": True,
+                "validate_backend": False, "extras": {"body": {"max_tokens": a.osl}},
+            }),
             # guidellm's warmup requests are part of its max_requests count.
             "--profile", f"kind=concurrent,streams={c},warmup={a.warmup}",
             "--data", f"kind=synthetic_text,prompt_tokens={a.isl},output_tokens={a.osl}",
@@ -239,7 +269,8 @@ def parse_yardstick(out: Path) -> dict:
     reasons: dict[str, int] = {}
     for r in rows:
         if not r.get("ok"):
-            key = (r.get("error") or "unknown").split(":")[0][:60]
+            err = r.get("error") or {}
+            key = err.get("kind", "unknown") if isinstance(err, dict) else str(err)[:60]
             reasons[key] = reasons.get(key, 0) + 1
     d = {
         "requests": s["n_samples_issued"],
@@ -259,8 +290,17 @@ def parse_yardstick(out: Path) -> dict:
         "most_requests_failed": s.get("most_requests_failed"),
         "warnings": s.get("warnings"),
     }
-    if "server_metrics" in s:
-        d["yardstick_server_metrics"] = s["server_metrics"]
+    # yardstick's own scrape of the server's /metrics (--server-metrics, default auto):
+    # the run record's server_metrics, less its per-scrape series.
+    try:
+        rec = json.loads(next(out.glob("*/run.json")).read_text())
+    except (StopIteration, ValueError):
+        rec = {}
+    sm = rec.get("server_metrics")
+    if sm:
+        d["yardstick_server_metrics"] = {k: v for k, v in sm.items() if k not in ("series", "raw_file")}
+    log = (out / "client.log").read_text(errors="replace") if (out / "client.log").exists() else ""
+    d["yardstick_server_metrics_line"] = next((l.strip() for l in log.splitlines() if l.strip().startswith("server: ")), None)
     return d
 
 
@@ -319,7 +359,12 @@ def parse_guidellm(out: Path) -> dict:
     totals = b.get("request_totals") or m.get("request_totals") or {}
     if not totals and "request_totals" in b.get("scheduler_state", {}):
         totals = b["scheduler_state"]["request_totals"]
+    reasons: dict[str, int] = {}
+    for r in (b.get("requests") or {}).get("errored") or []:
+        key = str(r.get("error"))[:100]
+        reasons[key] = reasons.get(key, 0) + 1
     d = {
+        "failure_reasons": reasons,
         "requests": totals.get("total"),
         "ok": totals.get("successful"),
         "failed": (totals.get("errored") or 0) + (totals.get("incomplete") or 0),
@@ -377,13 +422,16 @@ def run_client(name: str, a, engine: Engine, c: int, n: int, out: Path, tok: Pat
         row["client_log_tail"] = (out / "client.log").read_text(errors="replace")[-1500:]
     if scraper:
         row["engine_metrics"] = scraper.summary()
+        em = row["engine_metrics"] or {}
+        if row.get("tpot_ms_mean") is not None and em.get("engine_ms_per_output_token") is not None:
+            row["tpot_minus_engine_ms"] = row["tpot_ms_mean"] - em["engine_ms_per_output_token"]
         (out / "engine_metrics.jsonl").write_text("".join(json.dumps({"t": t, **s}) + "\n" for t, s in scraper.samples))
     return row
 
 
 # ---------------------------------------------------------------- summary
 
-KEYS = ("ttft_ms_mean", "ttft_ms_p50", "ttft_ms_p90", "tpot_ms_mean", "tpot_ms_p50", "output_tokens_per_s", "requests_per_s", "output_tokens_per_request", "input_tokens_per_request", "failed", "client_cpu_s")
+KEYS = ("ttft_ms_mean", "ttft_ms_p50", "ttft_ms_p90", "tpot_ms_mean", "tpot_ms_p50", "output_tokens_per_s", "requests_per_s", "output_tokens_per_request", "input_tokens_per_request", "failed", "client_cpu_s", "tpot_minus_engine_ms")
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -400,7 +448,7 @@ def summarise(rows: list[dict]) -> list[dict]:
                 s[k] = {"median": statistics.median(v), "min": min(v), "max": max(v)}
         em = [r["engine_metrics"] for r in rs if r.get("engine_metrics")]
         if em:
-            for k in ("engine_output_tokens_per_s",):
+            for k in ("engine_output_tokens_per_s", "engine_ms_per_output_token", "engine_prompt_ms_per_token"):
                 v = [e[k] for e in em if e.get(k) is not None]
                 if v:
                     s["engine_" + k.removeprefix("engine_")] = {"median": statistics.median(v), "min": min(v), "max": max(v)}
@@ -428,6 +476,27 @@ def print_table(summary: list[dict]) -> None:
             f"{s['engine']:17} {s['concurrency']:<2} {s['client']:10} {fmt(s, 'ttft_ms_mean'):24} {fmt(s, 'tpot_ms_mean', 2):23} "
             f"{fmt(s, 'output_tokens_per_s'):23} {fmt(s, 'requests_per_s', 2):16} {fmt(s, 'output_tokens_per_request'):12} {fmt(s, 'failed', 0):7} {fmt(s, 'client_cpu_s'):8}"
         )
+
+
+def markdown_table(summary: list[dict], abort: list[dict]) -> str:
+    """The docs' table: median [min-max] over the repeats."""
+    lines = [
+        "| engine | c | client | TTFT mean ms | TTFT p90 ms | TPOT mean ms | engine ms/token (/metrics) | TPOT - engine ms | output tok/s | engine tok/s (/metrics) | req/s | out tok/req | failed | client CPU s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for s in summary:
+        lines.append(
+            f"| {s['engine']} | {s['concurrency']} | {s['client']} | {fmt(s, 'ttft_ms_mean')} | {fmt(s, 'ttft_ms_p90')} | {fmt(s, 'tpot_ms_mean', 2)} "
+            f"| {fmt(s, 'engine_ms_per_output_token', 2)} | {fmt(s, 'tpot_minus_engine_ms', 2)} "
+            f"| {fmt(s, 'output_tokens_per_s')} | {fmt(s, 'engine_output_tokens_per_s')} | {fmt(s, 'requests_per_s', 2)} | {fmt(s, 'output_tokens_per_request', 0)} | {fmt(s, 'failed', 0)} "
+            f"| {fmt(s, 'client_cpu_s')} |"
+        )
+    if abort:
+        lines += ["", "| client (llama-cpp-python, interrupt_requests default) | c | requests | succeeded | failed | how it says so |", "|---|---|---|---|---|---|"]
+        for r in abort:
+            how = r.get("failure_reasons") or r.get("guidellm_totals") or r.get("parse_error")
+            lines.append(f"| {r['client']} | {r['concurrency']} | {r.get('requests')} | {r.get('ok')} | {r.get('failed')} | `{json.dumps(how)[:160]}` |")
+    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- main
@@ -511,6 +580,8 @@ def main() -> int:
 
     summary = summarise(rows)
     (a.out / f"summary_{a.tag}.json").write_text(json.dumps({"meta": meta, "summary": summary, "abort": [r for r in rows if r.get("phase") == "abort"]}, indent=1))
+    abort = [r for r in rows if r.get("phase") == "abort"]
+    (a.out / f"table_{a.tag}.md").write_text(markdown_table(summary, abort))
     print_table(summary)
     return 0
 
