@@ -531,8 +531,8 @@ pub struct SessionSummary {
     pub sessions_completed: u64,
     /// Stopped by an empty answer or a failed turn.
     pub sessions_stopped: u64,
-    /// Still running when the run was cut off (their turns so far are
-    /// recorded).
+    /// Still running when the run was cut off (their turns done by then
+    /// are in the records).
     pub sessions_unfinished: u64,
     /// Turns not sent because their session stopped.
     pub turns_skipped: u64,
@@ -687,6 +687,13 @@ impl Env {
     }
 }
 
+/// What a session task tells the main thread: each turn's record as soon
+/// as it is done (so a run cut off keeps them), then the session's outcome.
+enum SessionMsg {
+    Turn(Box<RequestRecord>),
+    Done(SessionOutcome),
+}
+
 /// Runs one session to its end (or its stop): each turn is due at the
 /// previous answer's end plus its think time (turn 1 at `start`), and its
 /// body holds the history so far.
@@ -696,7 +703,8 @@ async fn drive_session(
     planned: &PlannedSession,
     start: Instant,
     mut conns: Conns<'_>,
-) -> (Vec<RequestRecord>, SessionOutcome) {
+    report: &mpsc::Sender<SessionMsg>,
+) {
     let turns = planned.turns.len() as u32;
     let mut outcome = SessionOutcome {
         id,
@@ -707,7 +715,6 @@ async fn drive_session(
         start,
         end: None,
     };
-    let mut records = Vec::with_capacity(planned.turns.len());
     let mut history: Vec<Value> = Vec::new();
     if let Some(system) = planned
         .turns
@@ -723,11 +730,17 @@ async fn drive_session(
             due = outcome.end.unwrap_or_else(Instant::now) + turn.think;
         }
         // Built before the due time: the client's own work is not timed.
-        let body = match env.body(&history, turn.sample) {
-            Ok(b) => b,
-            Err(e) => {
-                outcome.stop = Some(StopReason::BodyError(e.to_string()));
-                break;
+        // Turn 1 is the system prompt and the user text alone: the body the
+        // benchmark serialized before the run.
+        let body = if k == 0 {
+            None
+        } else {
+            match env.body(&history, turn.sample) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    outcome.stop = Some(StopReason::BodyError(e.to_string()));
+                    break;
+                }
             }
         };
         if due > Instant::now() {
@@ -750,7 +763,7 @@ async fn drive_session(
         env.max_in_flight
             .fetch_max(now_in_flight, Ordering::Relaxed);
         let rec = match &mut conns {
-            Conns::Own(conn) => exec_with_body(&env.ctx, conn, rec, &Hook::None, Some(body)).await,
+            Conns::Own(conn) => exec_with_body(&env.ctx, conn, rec, &Hook::None, body).await,
             Conns::Pool {
                 idle,
                 slots,
@@ -764,7 +777,7 @@ async fn drive_session(
                     }
                 };
                 let mut conn = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                let rec = exec_with_body(&env.ctx, &mut conn, rec, &Hook::None, Some(body)).await;
+                let rec = exec_with_body(&env.ctx, &mut conn, rec, &Hook::None, body).await;
                 if let Some(c) = conn.filter(|c| !c.is_closed()) {
                     idle.lock().unwrap_or_else(|e| e.into_inner()).push(c);
                 }
@@ -786,7 +799,11 @@ async fn drive_session(
             .prompts
             .get(turn.sample)
             .map_or(String::new(), |p| p.text.clone());
-        records.push(rec);
+        // The main thread may have given up on the run: then nobody
+        // listens, and the session ends here.
+        if report.send(SessionMsg::Turn(Box::new(rec))).is_err() {
+            return;
+        }
         if let Some(s) = stop {
             outcome.stop = Some(s);
             break;
@@ -795,7 +812,7 @@ async fn drive_session(
         history.push(json!({"role": "user", "content": user}));
         history.push(json!({"role": "assistant", "content": answer}));
     }
-    (records, outcome)
+    let _ = report.send(SessionMsg::Done(outcome));
 }
 
 fn env_for(bench: &Bench, prepared: &Arc<PreparedSessions>, run: u64) -> Arc<Env> {
@@ -815,7 +832,7 @@ fn env_for(bench: &Bench, prepared: &Arc<PreparedSessions>, run: u64) -> Arc<Env
 /// for `quiet` (a stalled run); returns the results and how many are
 /// missing.
 fn collect(
-    rx: &mpsc::Receiver<(Vec<RequestRecord>, SessionOutcome)>,
+    rx: &mpsc::Receiver<SessionMsg>,
     expected: &dyn Fn() -> u64,
     env: &Env,
     quiet: Duration,
@@ -825,10 +842,8 @@ fn collect(
     let mut last_progress = (env.turns_done.load(Ordering::Relaxed), Instant::now());
     while (outcomes.len() as u64) < expected() {
         match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok((recs, o)) => {
-                records.extend(recs);
-                outcomes.push(o);
-            }
+            Ok(SessionMsg::Turn(r)) => records.push(*r),
+            Ok(SessionMsg::Done(o)) => outcomes.push(o),
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 let done = env.turns_done.load(Ordering::Relaxed);
@@ -920,11 +935,7 @@ pub fn run_closed_loop(
                     break;
                 }
                 let planned = &sessions[i as usize % sessions.len()];
-                let result =
-                    drive_session(&env, i, planned, Instant::now(), Conns::Own(&mut conn)).await;
-                if tx.send(result).is_err() {
-                    break;
-                }
+                drive_session(&env, i, planned, Instant::now(), Conns::Own(&mut conn), &tx).await;
             }
         });
     }
@@ -990,11 +1001,9 @@ pub fn run_schedule(
     prewarm(bench, &pools);
     let (tx, rx) = mpsc::channel();
     let origin = Instant::now() + Duration::from_millis(5);
-    let sessions = &prepared.plan.sessions;
     for (i, &due_ns) in schedule.due_ns.iter().enumerate() {
         let due = origin + Duration::from_nanos(due_ns);
         wait_until(due, DEFAULT_SPIN);
-        let planned = sessions[i % sessions.len()].clone();
         let conns_idle = Arc::clone(&pools[i % threads]);
         let (env, tx, slots, waited) = (
             Arc::clone(&env),
@@ -1008,8 +1017,9 @@ pub fn run_schedule(
                 slots,
                 waited,
             };
-            let result = drive_session(&env, i as u64, &planned, due, conns).await;
-            let _ = tx.send(result);
+            let sessions = &env.prepared.plan.sessions;
+            let planned = &sessions[i % sessions.len()];
+            drive_session(&env, i as u64, planned, due, conns, &tx).await;
         });
     }
     drop(tx);

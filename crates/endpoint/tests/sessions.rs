@@ -422,3 +422,33 @@ fn a_session_stays_with_its_first_turns_model() {
         assert!(classes.iter().all(|c| *c == classes[0]), "{classes:?}");
     }
 }
+
+#[test]
+fn a_failed_turn_stops_its_session_with_the_error() {
+    // Every 2nd request fails with HTTP 500: session 0's turn 2.
+    let server = mock(MockConfig {
+        fault: Some((MockFault::Http500, 2)),
+        ..simulated(4)
+    });
+    let spec = synthetic(4, 3, ThinkTime::default(), 4);
+    let bench = session_bench(&server, &spec);
+    let p = bench
+        .run_concurrency(1, None, Some(1), 0)
+        .expect("the run completes");
+    let s = p.summary.sessions.as_ref().expect("session summary");
+    assert_eq!((s.sessions_started, s.sessions_stopped), (1, 1));
+    assert_eq!(s.turns_skipped, 1);
+    assert_eq!(p.records.len(), 2);
+    assert!(!p.records[1].ok());
+    let note = p
+        .summary
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("session 0 stopped after turn 2 of 3: the turn failed ("))
+        .unwrap_or_else(|| panic!("{:#?}", p.summary.warnings));
+    assert!(
+        note.contains("500") && note.ends_with("; 1 turn skipped"),
+        "{note}"
+    );
+    assert_eq!(p.summary.metrics.n_samples_failed, 1);
+}
