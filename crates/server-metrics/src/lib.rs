@@ -43,7 +43,7 @@ mod parse;
 pub mod recognise;
 
 pub use collect::{increase, skipped, summary_line, Collector, CSV_HEADER, MAX_SERIES_POINTS};
-pub use parse::{parse_exposition, Exposition, FlatSample, ParseError};
+pub use parse::{parse_exposition, parse_recognised, Exposition, FlatSample, ParseError};
 
 /// The name of the raw samples file in a point's folder.
 pub const RAW_FILE: &str = "server_metrics.csv";

@@ -41,6 +41,9 @@ pub struct Exposition {
 
 /// The lines of one metric family, with their line numbers in the text.
 struct Chunk<'a> {
+    /// The family's name (of its `# TYPE`/`# HELP`, else of its first
+    /// sample).
+    family: &'a str,
     lines: Vec<(usize, &'a str)>,
 }
 
@@ -60,7 +63,7 @@ fn sample_name(line: &str) -> &str {
 
 /// Whether the sample `name` belongs to the family `family` (histogram and
 /// summary series, counters' `_total`, `_created`).
-fn belongs(name: &str, family: &str) -> bool {
+pub(crate) fn belongs(name: &str, family: &str) -> bool {
     name == family
         || name.strip_prefix(family).is_some_and(|suffix| {
             matches!(
@@ -92,7 +95,10 @@ fn chunks(text: &str) -> Vec<Chunk<'_>> {
                 continue;
             };
             if out.is_empty() || has_sample || family != Some(name) {
-                out.push(Chunk { lines: Vec::new() });
+                out.push(Chunk {
+                    family: name,
+                    lines: Vec::new(),
+                });
                 family = Some(name);
                 has_sample = false;
             }
@@ -103,7 +109,10 @@ fn chunks(text: &str) -> Vec<Chunk<'_>> {
         }
         let name = sample_name(line);
         if !family.is_some_and(|f| belongs(name, f)) {
-            out.push(Chunk { lines: Vec::new() });
+            out.push(Chunk {
+                family: name,
+                lines: Vec::new(),
+            });
             family = Some(name);
         }
         has_sample = true;
@@ -220,10 +229,34 @@ fn escape(v: &str) -> String {
 /// message) is not Prometheus text: the first bad line is the error. An
 /// empty text (or comments only) is an exposition with no samples.
 pub fn parse_exposition(text: &str) -> Result<Exposition, ParseError> {
+    parse_families(&chunks(text))
+}
+
+/// As [`parse_exposition`], parsing only the families that hold a
+/// recognised metric ([`crate::recognise`]): what a scrape after the first
+/// needs, at a fraction of the cost (a vLLM page is mostly histograms
+/// nobody reads here). A text with none of them is parsed whole, so that
+/// an answer that is not Prometheus text is still told apart.
+pub fn parse_recognised(text: &str) -> Result<Exposition, ParseError> {
+    let all = chunks(text);
+    let wanted: Vec<Chunk<'_>> = all
+        .iter()
+        .filter(|c| crate::recognise::is_wanted_family(c.family))
+        .map(|c| Chunk {
+            family: c.family,
+            lines: c.lines.clone(),
+        })
+        .collect();
+    if wanted.is_empty() {
+        return parse_families(&all);
+    }
+    parse_families(&wanted)
+}
+
+fn parse_families(chunks: &[Chunk<'_>]) -> Result<Exposition, ParseError> {
     let mut samples = Vec::new();
     let mut skipped = Vec::new();
-    let chunks = chunks(text);
-    for chunk in &chunks {
+    for chunk in chunks {
         if let Err(e) = parse_chunk(chunk, &mut samples) {
             skipped.push(e);
         }
@@ -336,6 +369,33 @@ vllm:cache_config_info{block_size="16",model_name="a \"q\" , b=c"} 1.0
         assert_eq!(value(&e, "a", ""), Some(1.0));
         assert_eq!(value(&e, "plain_untyped", ""), Some(7.0));
         assert_eq!(value(&e, "llamacpp:requests_deferred", ""), Some(3.0));
+    }
+
+    #[test]
+    fn only_recognised_families_are_parsed_after_the_first_scrape() {
+        let text = format!("{VLLM}# TYPE broken gauge\nbroken{{ 1\n");
+        let whole = parse_exposition(&text).unwrap();
+        assert_eq!(whole.skipped_families.len(), 1);
+        let recognised = parse_recognised(&text).unwrap();
+        assert!(recognised.skipped_families.is_empty());
+        let names: Vec<&str> = recognised.samples.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "vllm:num_requests_running",
+                "vllm:num_requests_running",
+                "vllm:prompt_tokens_total"
+            ]
+        );
+        // Nothing recognised: the whole text, so garbage is still garbage.
+        assert!(parse_recognised("<html>\n").is_err());
+        assert_eq!(
+            parse_recognised("# TYPE other gauge\nother 1\n")
+                .unwrap()
+                .samples
+                .len(),
+            1
+        );
     }
 
     #[test]

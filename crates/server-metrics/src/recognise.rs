@@ -181,6 +181,16 @@ pub fn is_recognised(name: &str) -> bool {
         .any(|c| c.sources.iter().any(|(_, m)| *m == name))
 }
 
+/// Whether the metric family `family` holds a recognised metric (a
+/// histogram family holds its `_sum`).
+pub fn is_wanted_family(family: &str) -> bool {
+    CANONICAL.iter().any(|c| {
+        c.sources
+            .iter()
+            .any(|(_, m)| crate::parse::belongs(m, family))
+    })
+}
+
 /// One canonical metric's value in one scrape, and the engine name it
 /// came from; `None` when the scrape has none of its names.
 pub fn read(
