@@ -1,0 +1,254 @@
+//! Reading a training log's `:::MLLOG` lines the way the official
+//! compliance checker's parser (ruleset 5.1.0 / 6.x) reads them.
+//!
+//! Kept in its own module so it can later give way to the shared formats
+//! crate's reader; what must stay is the official parser's exact behaviour,
+//! because verdicts depend on it:
+//! - the file is decoded as latin-1 and split on `\n`, `\r\n` and `\r`;
+//! - a line counts when it contains `:::MLLOG ` anywhere; everything up to
+//!   its *last* occurrence is dropped, then surrounding whitespace;
+//! - `lineno` counts the `:::MLLOG` lines (from 0), not the file's lines;
+//! - the rest must be JSON (Python's `json.loads`) with `time_ms` a number
+//!   or a numeric string: otherwise the line is a parse error and the run
+//!   goes on;
+//! - a record that is not an object, or lacks `time_ms`, `key`, `value` or
+//!   `metadata`, or has a `time_ms` no `float()` takes, stops the official
+//!   checker with an exception; here it is [`ParseCrash`].
+
+use std::rc::Rc;
+
+use super::eval::parse_python_float;
+use super::pyjson;
+use super::value::{Dict, Value};
+
+const TOKEN: &[u8] = b":::MLLOG ";
+
+/// One parsed `:::MLLOG` record.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    /// The line as the checker prints it (from `:::MLLOG`, stripped).
+    pub full_string: String,
+    /// `time_ms` as a float.
+    pub timestamp: f64,
+    /// The record's `key`; `None` when it is not a string (such a record
+    /// matches no rule).
+    pub key: Option<String>,
+    /// `{'value': ..., 'metadata': ...}`: what the rules call `v`.
+    pub value: Value,
+    /// Index among the file's `:::MLLOG` lines, from 0.
+    pub lineno: usize,
+}
+
+impl LogLine {
+    /// The record's `value`.
+    pub fn record_value(&self) -> Value {
+        match &self.value {
+            Value::Dict(d) => d.borrow().get_str("value").cloned().unwrap_or(Value::None),
+            _ => Value::None,
+        }
+    }
+}
+
+/// A `:::MLLOG` line that could not be read (the checker reports it and
+/// fails the log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// The line from `:::MLLOG`, stripped.
+    pub line: String,
+    /// Python's message, e.g. "Expecting ',' delimiter: line 1 column 122 (char 121)".
+    pub error: String,
+    pub lineno: usize,
+}
+
+/// A record the official parser does not survive (it raises `KeyError` or
+/// `TypeError` and the checker stops without a verdict).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("MLLOG line {lineno}: {exception} ({reason}); the official checker stops here without a verdict")]
+pub struct ParseCrash {
+    pub lineno: usize,
+    /// The Python exception class the official parser raises.
+    pub exception: &'static str,
+    pub reason: String,
+}
+
+/// The parsed records and the lines that failed to parse.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedLog {
+    pub lines: Vec<LogLine>,
+    pub errors: Vec<ParseError>,
+}
+
+/// Latin-1 decoding: every byte is the character of the same number.
+pub fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// Python's `str.isspace()` for a latin-1 character.
+fn is_py_space(b: u8) -> bool {
+    matches!(
+        b,
+        b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f | b' ' | 0x85 | 0xa0
+    )
+}
+
+/// Splits on Python's universal newlines (`\n`, `\r\n`, `\r`).
+fn universal_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+            Some(i) => {
+                let line = &rest[..i];
+                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                rest = &rest[i + skip..];
+                Some(line)
+            }
+            None => {
+                let line = rest;
+                rest = &[];
+                Some(line)
+            }
+        }
+    })
+}
+
+fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    if haystack.len() < needle.len() {
+        return None;
+    }
+    (0..=haystack.len() - needle.len())
+        .rev()
+        .find(|&i| &haystack[i..i + needle.len()] == needle)
+}
+
+/// Parses a whole log file.
+pub fn parse_log(text: &[u8]) -> Result<ParsedLog, ParseCrash> {
+    let mut parsed = ParsedLog::default();
+    let mllog_lines = universal_lines(text).filter_map(|line| {
+        // Cheap pre-filter: most lines of a real log are `:::MLLOG` lines,
+        // and others rarely contain a colon triple.
+        find_last(line, TOKEN).map(|at| &line[at..])
+    });
+    for (lineno, line) in mllog_lines.enumerate() {
+        let mut end = line.len();
+        while end > 0 && is_py_space(line[end - 1]) {
+            end -= 1;
+        }
+        let line = &line[..end];
+        match parse_record(line, lineno)? {
+            Ok(record) => parsed.lines.push(record),
+            Err(error) => parsed.errors.push(ParseError {
+                line: latin1(line),
+                error,
+                lineno,
+            }),
+        }
+    }
+    Ok(parsed)
+}
+
+/// One stripped line starting with the token: a record, a parse error
+/// message, or a crash.
+fn parse_record(line: &[u8], lineno: usize) -> Result<Result<LogLine, String>, ParseCrash> {
+    let json = match pyjson::loads(&line[TOKEN.len()..]) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let crash = |exception: &'static str, reason: String| ParseCrash {
+        lineno,
+        exception,
+        reason,
+    };
+    let Value::Dict(record) = &json else {
+        return Err(crash(
+            "TypeError",
+            format!("the record is a JSON {}, not an object", json.type_name()),
+        ));
+    };
+    let record = record.borrow();
+    let field = |name: &str| {
+        record
+            .get_str(name)
+            .cloned()
+            .ok_or_else(|| crash("KeyError", format!("the record has no '{name}'")))
+    };
+    let time_ms = field("time_ms")?;
+    let timestamp = match &time_ms {
+        Value::Str(s) => match parse_python_float(s) {
+            Some(f) => f,
+            None => {
+                return Ok(Err(format!(
+                    "could not convert string to float: {}",
+                    time_ms.py_repr()
+                )))
+            }
+        },
+        other => other.as_number().map(|n| n.to_f64()).ok_or_else(|| {
+            crash(
+                "TypeError",
+                format!(
+                    "time_ms is a {}, which float() does not take",
+                    other.type_name()
+                ),
+            )
+        })?,
+    };
+    let key = match field("key")? {
+        Value::Str(s) => Some(s.to_string()),
+        _ => None,
+    };
+    let mut value = Dict::new();
+    value.insert(Value::str("value"), field("value")?);
+    value.insert(Value::str("metadata"), field("metadata")?);
+    Ok(Ok(LogLine {
+        full_string: latin1(line),
+        timestamp,
+        key,
+        value: Value::Dict(Rc::new(std::cell::RefCell::new(value))),
+        lineno,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_lines_as_the_official_parser() {
+        let log = b"noise\r\n[rank 0] :::MLLOG {\"time_ms\": 5, \"key\": \"a\", \"value\": 1, \"metadata\": {}}  \r\
+:::MLLOG {\"time_ms\": \"7.5\", \"key\": \"b\", \"value\": null, \"metadata\": null}\n\
+:::MLLOG {\"time_ms\": 1, \"key\": \"c\"\n\
+:::MLLOG {\"time_ms\": \"x\", \"key\": \"d\", \"value\": 1, \"metadata\": {}}\n";
+        let parsed = parse_log(log).unwrap();
+        assert_eq!(parsed.lines.len(), 2);
+        assert_eq!(parsed.lines[0].key.as_deref(), Some("a"));
+        assert_eq!(parsed.lines[0].lineno, 0);
+        assert!(parsed.lines[0].full_string.starts_with(":::MLLOG {"));
+        assert!(parsed.lines[0].full_string.ends_with('}'));
+        assert_eq!(parsed.lines[1].timestamp, 7.5);
+        assert_eq!(parsed.lines[1].lineno, 1);
+        assert_eq!(parsed.errors.len(), 2);
+        assert_eq!(parsed.errors[0].lineno, 2);
+        assert!(parsed.errors[0]
+            .error
+            .starts_with("Expecting ',' delimiter"));
+        assert_eq!(
+            parsed.errors[1].error,
+            "could not convert string to float: 'x'"
+        );
+    }
+
+    #[test]
+    fn a_record_without_metadata_crashes_as_the_official_parser_does() {
+        let err =
+            parse_log(b":::MLLOG {\"time_ms\": 5, \"key\": \"a\", \"value\": 1}\n").unwrap_err();
+        assert_eq!(err.exception, "KeyError");
+        assert_eq!(err.lineno, 0);
+    }
+}

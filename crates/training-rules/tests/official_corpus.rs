@@ -1,0 +1,196 @@
+//! Differential tests against the official compliance checker's verdicts
+//! (mlperf-logging 4.1.68, ruleset 5.1.0) on real MLPerf Training v5.1 logs
+//! (../shared/training/v5.1, expected.json) and on deliberately broken
+//! copies (../shared/training/v5.1-broken, broken.json).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
+use yardstick_training_rules::compliance::{check_log, CheckError, Report, RuleFiles};
+
+fn shared() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/training")
+}
+
+fn read_json(path: &Path) -> Json {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "{} (the shared corpus must be beside the repository): {e}",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn unxz(path: &Path) -> Vec<u8> {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    liblzma::read::XzDecoder::new(file)
+        .read_to_end(&mut out)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    out
+}
+
+fn heads(report: &Report) -> Vec<String> {
+    report
+        .messages
+        .iter()
+        .map(|m| m.head().to_string())
+        .collect()
+}
+
+fn strings(value: Option<&Json>) -> Vec<String> {
+    value
+        .and_then(Json::as_array)
+        .map(|a| {
+            a.iter()
+                .map(|s| s.as_str().expect("string").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Compares one log's check with the official record; returns the
+/// differences.
+fn compare(name: &str, official: &Json, ours: Result<Report, CheckError>) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let verdict = official["verdict"].as_str().expect("verdict");
+    match (&ours, verdict) {
+        (Err(e), "crash") => {
+            let text = e.to_string();
+            assert!(!text.is_empty(), "{name}: a crash must say why");
+        }
+        (Err(e), _) => diffs.push(format!("{name}: official {verdict}, ours an error: {e}")),
+        (Ok(_), "crash") => diffs.push(format!("{name}: official crash, ours a verdict")),
+        (Ok(report), _) => {
+            let ours_verdict = if report.passed { "pass" } else { "fail" };
+            if ours_verdict != verdict {
+                diffs.push(format!(
+                    "{name}: verdict official {verdict}, ours {ours_verdict}: {:?}",
+                    heads(report)
+                ));
+            }
+            let official_heads = strings(official.get("message_heads"));
+            if heads(report) != official_heads {
+                diffs.push(format!(
+                    "{name}: heads official {official_heads:?}, ours {:?}",
+                    heads(report)
+                ));
+            }
+            let official_messages = strings(official.get("messages"));
+            let ours_messages: Vec<String> =
+                report.messages.iter().map(|m| m.text.clone()).collect();
+            if ours_messages != official_messages {
+                diffs.push(format!(
+                    "{name}: messages official {official_messages:?}, ours {ours_messages:?}"
+                ));
+            }
+            let configs = strings(official.get("configs_checked"));
+            if report.configs_checked != configs {
+                diffs.push(format!(
+                    "{name}: configs official {configs:?}, ours {:?}",
+                    report.configs_checked
+                ));
+            }
+            let official_errors: Vec<(String, String)> = official
+                .get("parse_errors")
+                .and_then(Json::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|e| {
+                            (
+                                e["line"].as_str().unwrap_or("").to_string(),
+                                e["error"].as_str().unwrap_or("").to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let ours_errors: Vec<(String, String)> = report
+                .parse_errors
+                .iter()
+                .map(|e| (e.text.clone(), e.error.clone()))
+                .collect();
+            if ours_errors != official_errors {
+                diffs.push(format!(
+                    "{name}: parse errors official {official_errors:?}, ours {ours_errors:?}"
+                ));
+            }
+        }
+    }
+    diffs
+}
+
+#[test]
+fn every_dev_log_gets_the_official_verdict_and_messages() {
+    let rules = RuleFiles::embedded().expect("embedded rules");
+    let corpus = shared().join("v5.1");
+    let expected = read_json(&corpus.join("expected.json"));
+    assert_eq!(expected["ruleset"].as_str(), Some("5.1.0"));
+    let files = expected["files"].as_object().expect("files");
+    assert_eq!(files.len(), 185, "the DEV corpus has 185 logs");
+    let mut diffs = Vec::new();
+    let mut verdicts = std::collections::BTreeMap::<&str, usize>::new();
+    for (name, official) in files {
+        let log = unxz(&corpus.join(name));
+        let ours = check_log(&rules, "training", "5.1.0", &log);
+        *verdicts
+            .entry(official["verdict"].as_str().unwrap_or("?"))
+            .or_default() += 1;
+        diffs.extend(compare(name, official, ours));
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    // The corpus holds failing logs too, so a checker that passes everything cannot pass this test.
+    assert_eq!(verdicts.get("fail"), Some(&1));
+    assert_eq!(verdicts.get("pass"), Some(&184));
+}
+
+#[test]
+fn every_broken_log_fails_or_passes_as_the_official_checker_and_names_the_rule() {
+    let rules = RuleFiles::embedded().expect("embedded rules");
+    let dir = shared().join("v5.1-broken");
+    let broken = read_json(&dir.join("broken.json"));
+    let entries = broken["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), 12);
+    let mut diffs = Vec::new();
+    for entry in entries {
+        let name = entry["file"].as_str().expect("file");
+        let official = &entry["official"];
+        let log = unxz(&dir.join(name));
+        let ours = check_log(&rules, "training", "5.1.0", &log);
+        if let (Ok(report), Some("fail")) = (&ours, official["verdict"].as_str()) {
+            // The first message that comes from a rule names the rule the
+            // manifest says is broken (its key, and its file or field).
+            let rule_text = entry["rule"].as_str().expect("rule");
+            if let Some(rule) = report.messages.iter().find_map(|m| m.rule.as_ref()) {
+                let file = rule.file.rsplit('/').next().unwrap_or("");
+                let names_rule = rule_text.contains(&rule.record)
+                    && (rule_text.contains(file)
+                        || rule_text.contains(&format!("{} {}", rule.record, rule.field)));
+                if !names_rule {
+                    diffs.push(format!(
+                        "{name}: manifest rule {rule_text:?}, ours {rule:?}"
+                    ));
+                }
+            } else if !rule_text.starts_with("parser") {
+                diffs.push(format!("{name}: no message names a rule"));
+            }
+        }
+        if let (Err(e), Some("crash")) = (&ours, official["verdict"].as_str()) {
+            assert!(e.to_string().contains("closed_resnet.yaml"), "{name}: {e}");
+        }
+        diffs.extend(compare(name, official, ours));
+    }
+    assert!(
+        diffs.is_empty(),
+        "{} differences:\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+}
