@@ -254,6 +254,18 @@ impl Bench {
             });
             input_tokens.push(isl);
         }
+        if config.request.api == ApiKind::Embeddings && config.request.embedding_inputs > 1 {
+            // An embeddings request sends `embedding_inputs` consecutive
+            // prompts from its own on (see `build_body_at`).
+            let each = std::mem::take(&mut input_tokens);
+            input_tokens = (0..each.len())
+                .map(|i| {
+                    (0..config.request.embedding_inputs)
+                        .map(|j| each[(i + j) % each.len()])
+                        .sum::<Option<u64>>()
+                })
+                .collect();
+        }
         let headers = parse_headers(&config.headers, config.api_key.as_deref())?;
         let ctx = ExecCtx::new(
             target.clone(),

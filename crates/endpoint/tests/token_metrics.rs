@@ -498,6 +498,24 @@ fn embeddings_count_vectors_and_items_per_second() {
     assert!(e.items_per_second > 0.0);
     assert!(m.latency.is_some() && m.ttft.is_none());
     assert!(p.records.iter().all(|r| r.items == Some(3)));
+    // Input lengths count the three texts of each request (3 words each).
+    let mut cfg = common::config(
+        &server.url(),
+        ApiKind::Embeddings,
+        true,
+        Duration::from_secs(10),
+    );
+    cfg.request.embedding_inputs = 3;
+    cfg.usage = UsageMode::Prefer;
+    let b = Bench::new(cfg, texts(&prompts, 4), Some(common::tokenizer()), None).expect("bench");
+    let p = b.run_concurrency(1, None, Some(5), 0).expect("run");
+    let isl = p
+        .summary
+        .metrics
+        .input_sequence_lengths
+        .as_ref()
+        .expect("isl");
+    assert_eq!((isl.min, isl.max), (9.0, 9.0));
 }
 
 #[test]
