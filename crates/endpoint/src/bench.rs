@@ -230,7 +230,11 @@ impl Bench {
         let mut bodies = Vec::with_capacity(dataset.len());
         let mut input_tokens = Vec::with_capacity(dataset.len());
         for (i, p) in dataset.prompts.iter().enumerate() {
-            bodies.push(config.request.build_body_at(&dataset.prompts, i, template)?);
+            bodies.push(
+                config
+                    .request
+                    .build_body_at(&dataset.prompts, i, template)?,
+            );
             let isl = p.input_tokens.map(u64::from).or_else(|| {
                 // A session's later turn carries a history: its length is
                 // the server's (usage), not its own text's.
@@ -589,7 +593,12 @@ impl Bench {
         let request = &self.config.request;
         crate::record::annotate_records(
             &mut records,
-            &|sample| self.dataset.prompts.get(sample).and_then(|p| p.class.clone()),
+            &|sample| {
+                self.dataset
+                    .prompts
+                    .get(sample)
+                    .and_then(|p| p.class.clone())
+            },
             self.tokenizer.as_deref(),
             (request.api == ApiKind::Embeddings).then_some(request.embedding_inputs.max(1) as u64),
         );
