@@ -502,8 +502,7 @@ pub fn run_slo_search(ctx: &PointCtx<'_>, points: &mut Vec<PointResult>) -> Resu
         };
         // With request classes the worst class decides: every class must
         // meet its own objectives (--slo-class, else the run's).
-        let (count, worst_class) =
-            trial_attainment(&p.records, &slo, &ctx.bench.config.class_slos);
+        let (count, worst_class) = trial_attainment(&p.records, &slo, &ctx.bench.config.class_slos);
         let share = if count.issued > 0 {
             count.met as f64 / count.issued as f64
         } else {
