@@ -19,6 +19,7 @@ mod serve_cmd;
 mod settings_args;
 mod signals;
 mod system_cmd;
+mod train_check_cmd;
 mod train_cmd;
 
 use clap::{Parser, Subcommand};
@@ -53,7 +54,7 @@ enum Command {
     /// Score an MLPerf accuracy log against a quality target.
     Accuracy(accuracy_cmd::AccuracyArgs),
     /// Train a reference workload and report time-to-train.
-    Train(train_cmd::TrainArgs),
+    Train(train_check_cmd::TrainCli),
     /// Write one self-contained HTML report of one or more runs (overlaid).
     Report(report_cmd::ReportArgs),
     /// Compare two runs or groups of runs metric by metric (medians, 95%
@@ -81,7 +82,7 @@ fn main() -> std::process::ExitCode {
         Command::Probe(args) => endpoint_cmd::run_probe(args),
         Command::MockServer(args) => endpoint_cmd::run_mock_server(args),
         Command::Accuracy(args) => accuracy_cmd::run(args),
-        Command::Train(args) => train_cmd::run(args),
+        Command::Train(cli) => train_check_cmd::run(cli),
         Command::Report(args) => report_cmd::run(args),
         Command::Compare(args) => compare_cmd::run(args),
         Command::Runs(args) => runs_cmd::run(args),

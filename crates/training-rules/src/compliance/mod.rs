@@ -48,6 +48,10 @@ pub struct Report {
     pub messages: Vec<Message>,
     /// `:::MLLOG` lines that did not parse.
     pub parse_errors: Vec<ParseErrorReport>,
+    /// The first `submission_benchmark` value the log gives, as `str()`.
+    pub benchmark: Option<String>,
+    /// The first `submission_division` value the log gives, as `str()`.
+    pub division: Option<String>,
 }
 
 /// A line that did not parse, for the report.
@@ -76,7 +80,16 @@ pub fn check_log(
     }
     let parsed = mllog::parse_log(log)?;
     let outcome = checker::check(rules, &format!("{folder}/common.yaml"), &parsed)?;
+    let first_value = |key: &str| {
+        parsed
+            .lines
+            .iter()
+            .find(|l| l.key.as_deref() == Some(key))
+            .map(|l| l.record_value().py_str())
+    };
     Ok(Report {
+        benchmark: first_value("submission_benchmark"),
+        division: first_value("submission_division"),
         passed: outcome.passed(),
         configs_checked: outcome.configs_checked,
         messages: outcome.messages,
