@@ -8,6 +8,9 @@ Writes into OUT:
                          (yardstick --tokenizer, AIPerf and guidellm via HF AutoTokenizer)
   model.json             what was made (sizes, vocabulary, allowed output tokens)
 
+The tokenizer is trained on the project's text as of commit CORPUS_COMMIT
+(read with git archive), so the same model comes out on every run.
+
 The weights are random, but two things are arranged so that every client
 sees the same, countable answers:
 - The model can never end an answer early: residual dimension 0 is a constant
@@ -28,8 +31,12 @@ Usage: make_model.py OUT [--vocab 4096] [--embd 512] [--layers 4] [--seed 1]
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import re
+import subprocess
+import tarfile
 from pathlib import Path
 
 import gguf
@@ -46,10 +53,23 @@ CHAT_TEMPLATE = (
 )
 
 
+# The training text: the project's own prose and code as of this commit (read
+# from git, so the tokenizer, and with it the model, is the same on every run
+# whatever the working tree holds).
+CORPUS_COMMIT = "6024d31"
+
+
 def corpus() -> list[str]:
-    """The project's own prose and code: a fixed, local training text."""
-    files = sorted(ROOT.glob("*.md")) + sorted(ROOT.glob("docs/**/*.md")) + sorted(ROOT.glob("crates/*/src/**/*.rs"))
-    return [f.read_text(errors="replace") for f in files]
+    tar = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", CORPUS_COMMIT, "--", "*.md", "docs", "crates"],
+        check=True, capture_output=True,
+    ).stdout
+    texts = []
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        for m in sorted(t.getmembers(), key=lambda m: m.name):
+            if m.isfile() and (m.name.endswith(".md") or (m.name.startswith("crates/") and "/src/" in m.name and m.name.endswith(".rs"))):
+                texts.append(t.extractfile(m).read().decode(errors="replace"))
+    return texts
 
 
 def train_tokenizer(vocab_size: int) -> Tokenizer:
@@ -184,6 +204,8 @@ def main() -> None:
         "seed": a.seed,
         "params": int(2 * n_vocab * e + L * (4 * e * e + 3 * e * ff + 2 * e) + e),
         "allowed_output_tokens": len(allowed),
+        "corpus_commit": CORPUS_COMMIT,
+        "gguf_sha256": hashlib.sha256((a.out / "tiny-llama.gguf").read_bytes()).hexdigest(),
     }
     (a.out / "model.json").write_text(json.dumps(info, indent=1))
     print(json.dumps(info))

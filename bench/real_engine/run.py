@@ -361,7 +361,7 @@ def parse_guidellm(out: Path) -> dict:
         totals = b["scheduler_state"]["request_totals"]
     reasons: dict[str, int] = {}
     for r in (b.get("requests") or {}).get("errored") or []:
-        key = str(r.get("error"))[:100]
+        key = str(r.get("error") or (r.get("info") or {}).get("error"))[:100]
         reasons[key] = reasons.get(key, 0) + 1
     d = {
         "failure_reasons": reasons,
@@ -385,6 +385,24 @@ def parse_guidellm(out: Path) -> dict:
     return d
 
 
+EVAL_LINE = re.compile(r"^llama_perf_context_print:\s+eval time =\s+([\d.]+) ms /\s+(\d+) runs")
+
+
+def engine_log_timings(log: Path, start: int) -> dict | None:
+    """llama-cpp-python has no /metrics, but its log has llama.cpp's own
+    timings of every request (`eval time = X ms / N runs`): the engine's
+    time per output token during this run, as llama-server's /metrics gives."""
+    with open(log, "rb") as f:
+        f.seek(start)
+        text = f.read().decode(errors="replace")
+    ms, runs, n = 0.0, 0, 0
+    for line in text.splitlines():
+        m = EVAL_LINE.match(line)
+        if m and int(m.group(2)) > 8:  # the answers, not the few-token warm-up at start-up
+            ms, runs, n = ms + float(m.group(1)), runs + int(m.group(2)), n + 1
+    return {"requests_timed": n, "engine_ms_per_output_token": ms / runs} if runs else None
+
+
 PARSERS = {"yardstick": parse_yardstick, "aiperf": parse_aiperf, "guidellm": parse_guidellm}
 
 
@@ -395,6 +413,7 @@ def run_client(name: str, a, engine: Engine, c: int, n: int, out: Path, tok: Pat
     scraper = Scraper(engine.url, a.scrape_interval) if scrape else None
     if scraper:
         scraper.start()
+    log_start = engine.log.stat().st_size if engine.log.exists() else 0
     t0 = time.monotonic()
     # No HF_HUB_OFFLINE: with it AIPerf 0.13 takes a local tokenizer folder for a hub repo id and fails.
     env = dict(os.environ)
@@ -414,12 +433,18 @@ def run_client(name: str, a, engine: Engine, c: int, n: int, out: Path, tok: Pat
         "engine": engine.name, "client": name, "concurrency": c, "rc": rc, "wall_s": round(wall, 2),
         "client_cpu_s": round(ru.ru_utime + ru.ru_stime, 2),
         "command": " ".join(cmd),
+        "out": str(out),
     }
     try:
         row.update(PARSERS[name](out))
     except Exception as e:  # a client that wrote no report: keep the run, say why
         row["parse_error"] = f"{type(e).__name__}: {e}"
         row["client_log_tail"] = (out / "client.log").read_text(errors="replace")[-1500:]
+    if engine.name == "llama-cpp-python" and engine.log.exists():
+        row["engine_log"] = engine_log_timings(engine.log, log_start)
+        el = row["engine_log"] or {}
+        if row.get("tpot_ms_mean") is not None and el.get("engine_ms_per_output_token") is not None:
+            row["tpot_minus_engine_ms"] = row["tpot_ms_mean"] - el["engine_ms_per_output_token"]
     if scraper:
         row["engine_metrics"] = scraper.summary()
         em = row["engine_metrics"] or {}
@@ -446,7 +471,7 @@ def summarise(rows: list[dict]) -> list[dict]:
             v = [float(r[k]) for r in rs if r.get(k) is not None]
             if v:
                 s[k] = {"median": statistics.median(v), "min": min(v), "max": max(v)}
-        em = [r["engine_metrics"] for r in rs if r.get("engine_metrics")]
+        em = [r.get("engine_metrics") or r.get("engine_log") for r in rs if r.get("engine_metrics") or r.get("engine_log")]
         if em:
             for k in ("engine_output_tokens_per_s", "engine_ms_per_output_token", "engine_prompt_ms_per_token"):
                 v = [e[k] for e in em if e.get(k) is not None]
@@ -481,7 +506,7 @@ def print_table(summary: list[dict]) -> None:
 def markdown_table(summary: list[dict], abort: list[dict]) -> str:
     """The docs' table: median [min-max] over the repeats."""
     lines = [
-        "| engine | c | client | TTFT mean ms | TTFT p90 ms | TPOT mean ms | engine ms/token (/metrics) | TPOT - engine ms | output tok/s | engine tok/s (/metrics) | req/s | out tok/req | failed | client CPU s |",
+        "| engine | c | client | TTFT mean ms | TTFT p90 ms | TPOT mean ms | engine ms/token (its own timings) | TPOT - engine ms | output tok/s | engine tok/s (/metrics) | req/s | out tok/req | failed | client CPU s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summary:
@@ -522,7 +547,10 @@ def main() -> int:
     ap.add_argument("--abort-requests", type=int, default=40)
     ap.add_argument("--scrape-interval", type=float, default=0.5)
     ap.add_argument("--tag", default=time.strftime("%Y-%m-%d"))
+    ap.add_argument("--reparse", type=Path, help="re-read the clients' reports of a runs_TAG.json and rewrite it with its summary and table")
     a = ap.parse_args()
+    if a.reparse:
+        return reparse(a.reparse, a.work)
 
     a.work.mkdir(parents=True, exist_ok=True)
     a.out.mkdir(parents=True, exist_ok=True)
@@ -582,6 +610,30 @@ def main() -> int:
     (a.out / f"summary_{a.tag}.json").write_text(json.dumps({"meta": meta, "summary": summary, "abort": [r for r in rows if r.get("phase") == "abort"]}, indent=1))
     abort = [r for r in rows if r.get("phase") == "abort"]
     (a.out / f"table_{a.tag}.md").write_text(markdown_table(summary, abort))
+    print_table(summary)
+    return 0
+
+
+def reparse(runs_file: Path, work: Path) -> int:
+    doc = json.loads(runs_file.read_text())
+    for row in doc["runs"]:
+        if row.get("phase") == "abort":
+            name = f"{row['engine']}-abort-c{row['concurrency']}-{row['client']}"
+        else:
+            name = f"{row['engine']}-c{row['concurrency']}-{row['client']}-r{row['repeat']}"
+        out = Path(row.get("out") or work / name)
+        row["out"] = str(out)
+        row.pop("parse_error", None)
+        try:
+            row.update(PARSERS[row["client"]](out))
+        except Exception as e:
+            row["parse_error"] = f"{type(e).__name__}: {e}"
+    runs_file.write_text(json.dumps(doc, indent=1))
+    tag = runs_file.stem.removeprefix("runs_")
+    summary = summarise(doc["runs"])
+    abort = [r for r in doc["runs"] if r.get("phase") == "abort"]
+    (runs_file.parent / f"summary_{tag}.json").write_text(json.dumps({"meta": doc["meta"], "summary": summary, "abort": abort}, indent=1))
+    (runs_file.parent / f"table_{tag}.md").write_text(markdown_table(summary, abort))
     print_table(summary)
     return 0
 
