@@ -6,6 +6,8 @@
 //! - [`model`]: the reference CNN (candle, CPU) and its safetensors weights.
 //! - [`train`], [`mllog`]: training to a target accuracy with MLPerf
 //!   Training's `:::MLLOG` logging and time-to-train.
+//! - [`tensor`], [`sample`]: tensor specs and the sample sources behind
+//!   the generic sample library.
 //! - [`sut`], [`instance`]: the sample library and the batching,
 //!   multi-threaded SUT that serve the model to yardstick's load generator.
 
@@ -14,8 +16,10 @@ pub mod idx;
 pub mod instance;
 pub mod mllog;
 pub mod model;
+pub mod sample;
 pub mod spec;
 pub mod sut;
+pub mod tensor;
 pub mod train;
 
 pub use instance::{Instance, OpenError};
