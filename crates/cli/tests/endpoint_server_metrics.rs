@@ -87,14 +87,17 @@ fn shared_prefixes_show_prefix_cache_hits_in_the_scraped_metrics() {
     let hit_rate = sm["prefix_cache_hit_rate"].as_f64().expect("a hit rate");
     assert!(hit_rate > 0.0 && hit_rate <= 1.0, "{hit_rate}");
     // The mock counts every request it finished: all 60, between the
-    // baseline scrape and the last.
+    // baseline scrape and the last (a request settles in the mock just
+    // after its last bytes go out: on a loaded machine the last scrape may
+    // come first, hence the small range).
     let finished = sm["counters"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["name"] == "requests_finished")
         .expect("requests_finished");
-    assert_eq!(finished["delta"], 60.0, "{finished}");
+    let delta = finished["delta"].as_f64().unwrap();
+    assert!((58.0..=60.0).contains(&delta), "{finished}");
     let hits = sm["counters"]
         .as_array()
         .unwrap()
@@ -199,5 +202,37 @@ fn nobody_listening_and_off() {
         err.contains("--server-metrics: expected auto, off or an http(s):// URL, got `sometimes`"),
         "{err}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn open_loop_and_loadgen_points_keep_server_metrics_too() {
+    let m = start_mock(
+        "120s",
+        &["--mode", "simulated", "--ttft", "5ms", "--tpot", "1ms"],
+    );
+    let dir = temp_scratch("ys-ep-server-metrics", "loads");
+    for (load, folder) in [("constant", "constant-100"), ("poisson", "poisson-100")] {
+        let out = dir.join(load);
+        let (code, stdout, err) = endpoint(&m.url, &out, &["--load", load, "--rate", "100"]);
+        // LoadGen may judge 60 Poisson queries INVALID (early stopping):
+        // exit 1 then, the point recorded all the same.
+        assert!(
+            code == 0 || (load == "poisson" && code == 1),
+            "{load}: {stdout}\n{err}"
+        );
+        let point = out.join(folder);
+        let sm = server_metrics(&point);
+        assert_eq!(sm["status"], "scraped", "{load}: {sm}");
+        let finished = sm["counters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "requests_finished")
+            .expect("requests_finished");
+        let delta = finished["delta"].as_f64().unwrap();
+        assert!((58.0..=60.0).contains(&delta), "{load}: {finished}");
+        assert!(point.join("server_metrics.csv").exists(), "{load}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
