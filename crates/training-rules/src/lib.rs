@@ -3,6 +3,6 @@
 //! checks live beside it.
 
 pub mod compliance;
-// T3: pub mod rcp;
-// T3: pub mod summary;
-// T3: pub mod package;
+pub mod rcp;
+pub mod summary;
+pub mod package;
