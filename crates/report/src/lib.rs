@@ -112,12 +112,16 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
         ("metrics", "Metrics"),
         ("latency", "Latency"),
         ("rate", "Rate"),
+        ("server-metrics", "Server"),
         ("sweep", "Sweep"),
         ("settings", "Settings"),
         ("system", "System"),
         ("details", "Details"),
     ] {
         if anchor == "sweep" && curves.is_empty() {
+            continue;
+        }
+        if anchor == "server-metrics" && runs.iter().all(|r| r.server_metrics.is_none()) {
             continue;
         }
         let _ = write!(body, "<a href=\"#{anchor}\">{name}</a>");

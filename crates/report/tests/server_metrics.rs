@@ -82,6 +82,7 @@ fn scraped() -> ServerMetrics {
 fn a_run_without_server_metrics_has_no_section() {
     let html = render_html(&[fixtures::server_run()], &ReportOptions::default());
     assert!(!html.contains("id=\"server-metrics\""));
+    assert!(!html.contains("href=\"#server-metrics\""));
     assert!(charts(&html).iter().all(|c| c["kind"] != "server_metrics"));
 }
 
@@ -102,6 +103,7 @@ fn scraped_metrics_give_a_table_and_a_chart() {
         ..scraped()
     });
     let html = render_html(&[run, skipped_run], &ReportOptions::default());
+    assert!(html.contains("<a href=\"#server-metrics\">Server</a>"));
     let start = html.find("id=\"server-metrics\"").expect("section");
     let section = &html[start..start + html[start..].find("</section>").expect("closed")];
     for text in [
