@@ -156,33 +156,9 @@ pub fn round(x: f64, ndigits: usize) -> f64 {
     format!("{x:.ndigits$}").parse().unwrap_or(x)
 }
 
-/// Python's `repr(float)`: the shortest round-trip digits, positional for
-/// 1e-4 <= |x| < 1e16 (with a `.0` when integral), else `1e-05` style.
-pub fn float_repr(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0.0" } else { "0.0" }.into();
-    }
-    let sci = format!("{x:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..16).contains(&exp) {
-        let s = format!("{x}");
-        if s.contains('.') {
-            s
-        } else {
-            s + ".0"
-        }
-    } else {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    }
-}
+/// Python's `repr(float)` (`nan`, `inf`, `-inf` for the non-finite
+/// values): the one implementation, shared with the `:::MLLOG` writer.
+pub use yardstick_formats::pyfloat::repr as float_repr;
 
 /// numpy's `np.sum` / `np.mean` of a float64 vector: pairwise summation
 /// with eight accumulators (`pairwise_sum_DOUBLE`), so means of per-sample

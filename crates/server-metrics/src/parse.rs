@@ -399,6 +399,28 @@ vllm:cache_config_info{block_size="16",model_name="a \"q\" , b=c"} 1.0
     }
 
     #[test]
+    fn quirks_seen_in_the_wild_are_read() {
+        // Empty braces, a family with HELP only, untyped series one after
+        // another after a typed one, an empty label value.
+        let text = "# TYPE vllm:kv_cache_usage_perc gauge\n\
+                    vllm:kv_cache_usage_perc 0.42\n\
+                    vllm:num_requests_running{} 2\n\
+                    vllm:num_requests_waiting 0\n\
+                    # HELP vllm:cache_config_info Information\n\
+                    vllm:cache_config_info{block_size=\"16\",num_gpu_blocks=\"None\"} 1.0\n\
+                    vllm:lora_requests_info{running_lora_adapters=\"\"} 1.7e9\n";
+        let e = parse_exposition(text).unwrap();
+        assert!(e.skipped_families.is_empty(), "{:?}", e.skipped_families);
+        assert_eq!(value(&e, "vllm:kv_cache_usage_perc", ""), Some(0.42));
+        assert_eq!(value(&e, "vllm:num_requests_running", ""), Some(2.0));
+        assert_eq!(value(&e, "vllm:num_requests_waiting", ""), Some(0.0));
+        assert_eq!(
+            value(&e, "vllm:lora_requests_info", "running_lora_adapters=\"\""),
+            Some(1.7e9)
+        );
+    }
+
+    #[test]
     fn empty_text_has_no_samples() {
         assert_eq!(parse_exposition("").unwrap(), Exposition::default());
         assert_eq!(

@@ -14,7 +14,8 @@
 pub mod dataset;
 pub mod idx;
 pub mod instance;
-pub mod mllog;
+/// The `:::MLLOG` writer and reader now live in yardstick-formats.
+pub use yardstick_formats::mllog;
 pub mod model;
 pub mod sample;
 pub mod spec;

@@ -15,8 +15,8 @@ use std::time::Instant;
 use candle_core::backprop::GradStore;
 use candle_core::{Device, Tensor};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
-use serde_json::Value;
 use yardstick_core::rng::{shuffle, Mt19937};
+use yardstick_formats::pyjson::JsonValue as Value;
 
 use crate::dataset::{DataError, ImageDataset};
 use crate::mllog::{keys, MlLogger};
