@@ -694,6 +694,27 @@ enum SessionMsg {
     Done(SessionOutcome),
 }
 
+/// How long before a due time the wait stops sleeping and yields instead.
+const YIELD_WINDOW: Duration = Duration::from_millis(2);
+
+/// Waits until `due`: a tokio timer (millisecond-granular: it wakes up to
+/// about a millisecond late) to within [`YIELD_WINDOW`] of it, then yields
+/// to the shard's other tasks (and its network polling) until it is
+/// reached, so a later turn leaves within microseconds of its due time
+/// instead of a timer tick after it.
+async fn wait_until_due(due: Instant) {
+    let now = Instant::now();
+    if due <= now {
+        return;
+    }
+    if due - now > YIELD_WINDOW {
+        tokio::time::sleep_until((due - YIELD_WINDOW).into()).await;
+    }
+    while Instant::now() < due {
+        tokio::task::yield_now().await;
+    }
+}
+
 /// Runs one session to its end (or its stop): each turn is due at the
 /// previous answer's end plus its think time (turn 1 at `start`), and its
 /// body holds the history so far.
@@ -743,9 +764,7 @@ async fn drive_session(
                 }
             }
         };
-        if due > Instant::now() {
-            tokio::time::sleep_until(due.into()).await;
-        }
+        wait_until_due(due).await;
         let mut rec = RequestRecord::new(
             env.seq.fetch_add(1, Ordering::Relaxed),
             turn.sample,
