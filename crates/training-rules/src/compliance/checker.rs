@@ -149,7 +149,7 @@ pub fn check(
             rule: None,
         });
     }
-    if log.lines.is_empty() {
+    if log.record_count == 0 {
         messages.other.push(Message {
             severity: Severity::Error,
             text: "No log lines detected".into(),

@@ -18,7 +18,7 @@
 use std::rc::Rc;
 
 use super::eval::parse_python_float;
-use super::pyjson;
+use super::pyjson::{self, RecordScan};
 use super::value::{Dict, Value};
 
 const TOKEN: &[u8] = b":::MLLOG ";
@@ -74,7 +74,10 @@ pub struct ParseCrash {
 /// The parsed records and the lines that failed to parse.
 #[derive(Debug, Clone, Default)]
 pub struct ParsedLog {
+    /// The records kept (all, or those whose key the caller asked for).
     pub lines: Vec<LogLine>,
+    /// Every record that parsed, kept or not.
+    pub record_count: usize,
     pub errors: Vec<ParseError>,
 }
 
@@ -98,7 +101,7 @@ fn universal_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
         if rest.is_empty() {
             return None;
         }
-        match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+        match memchr::memchr2(b'\n', b'\r', rest) {
             Some(i) => {
                 let line = &rest[..i];
                 let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
@@ -119,30 +122,38 @@ fn universal_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    if haystack.len() < needle.len() {
-        return None;
-    }
-    (0..=haystack.len() - needle.len())
-        .rev()
-        .find(|&i| &haystack[i..i + needle.len()] == needle)
+    memchr::memmem::rfind(haystack, needle)
 }
 
-/// Parses a whole log file.
+/// Parses a whole log file, keeping every record.
 pub fn parse_log(text: &[u8]) -> Result<ParsedLog, ParseCrash> {
+    parse_log_keeping(text, |_| true)
+}
+
+/// Parses a whole log file, keeping the records whose key `keep` accepts
+/// (a record with a non-string key is never kept: no rule can match it).
+/// Every line is still checked as the official parser checks it (parse
+/// errors, crashes); the others are only validated, which is most of the
+/// work saved on real logs (e.g. `tracked_stats` lines).
+pub fn parse_log_keeping(
+    text: &[u8],
+    keep: impl Fn(&str) -> bool,
+) -> Result<ParsedLog, ParseCrash> {
     let mut parsed = ParsedLog::default();
-    let mllog_lines = universal_lines(text).filter_map(|line| {
-        // Cheap pre-filter: most lines of a real log are `:::MLLOG` lines,
-        // and others rarely contain a colon triple.
-        find_last(line, TOKEN).map(|at| &line[at..])
-    });
+    let mllog_lines =
+        universal_lines(text).filter_map(|line| find_last(line, TOKEN).map(|at| &line[at..]));
     for (lineno, line) in mllog_lines.enumerate() {
         let mut end = line.len();
         while end > 0 && is_py_space(line[end - 1]) {
             end -= 1;
         }
         let line = &line[..end];
-        match parse_record(line, lineno)? {
-            Ok(record) => parsed.lines.push(record),
+        match parse_record(line, lineno, &keep)? {
+            Ok(Some(record)) => {
+                parsed.record_count += 1;
+                parsed.lines.push(record);
+            }
+            Ok(None) => parsed.record_count += 1,
             Err(error) => parsed.errors.push(ParseError {
                 line: latin1(line),
                 error,
@@ -153,11 +164,19 @@ pub fn parse_log(text: &[u8]) -> Result<ParsedLog, ParseCrash> {
     Ok(parsed)
 }
 
-/// One stripped line starting with the token: a record, a parse error
-/// message, or a crash.
-fn parse_record(line: &[u8], lineno: usize) -> Result<Result<LogLine, String>, ParseCrash> {
-    let json = match pyjson::loads(&line[TOKEN.len()..]) {
-        Ok(v) => v,
+/// One stripped line starting with the token: a record (`None` when not
+/// kept), a parse error message, or a crash. The checks and their order
+/// are the official parser's: JSON, an object, `time_ms` (missing: crash;
+/// a string `float()` rejects: parse error; another type: crash), `key`,
+/// `value`, `metadata` (missing: crash).
+fn parse_record(
+    line: &[u8],
+    lineno: usize,
+    keep: &impl Fn(&str) -> bool,
+) -> Result<Result<Option<LogLine>, String>, ParseCrash> {
+    let json = &line[TOKEN.len()..];
+    let scan = match pyjson::scan_record(json) {
+        Ok(scan) => scan,
         Err(e) => return Ok(Err(e.to_string())),
     };
     let crash = |exception: &'static str, reason: String| ParseCrash {
@@ -165,20 +184,22 @@ fn parse_record(line: &[u8], lineno: usize) -> Result<Result<LogLine, String>, P
         exception,
         reason,
     };
-    let Value::Dict(record) = &json else {
-        return Err(crash(
-            "TypeError",
-            format!("the record is a JSON {}, not an object", json.type_name()),
-        ));
+    let (time_ms, key, has_value, has_metadata) = match scan {
+        RecordScan::NotObject(type_name) => {
+            return Err(crash(
+                "TypeError",
+                format!("the record is a JSON {type_name}, not an object"),
+            ))
+        }
+        RecordScan::Object {
+            time_ms,
+            key,
+            has_value,
+            has_metadata,
+        } => (time_ms, key, has_value, has_metadata),
     };
-    let record = record.borrow();
-    let field = |name: &str| {
-        record
-            .get_str(name)
-            .cloned()
-            .ok_or_else(|| crash("KeyError", format!("the record has no '{name}'")))
-    };
-    let time_ms = field("time_ms")?;
+    let missing = |name: &str| crash("KeyError", format!("the record has no '{name}'"));
+    let time_ms = time_ms.ok_or_else(|| missing("time_ms"))?;
     let timestamp = match &time_ms {
         Value::Str(s) => match parse_python_float(s) {
             Some(f) => f,
@@ -199,20 +220,34 @@ fn parse_record(line: &[u8], lineno: usize) -> Result<Result<LogLine, String>, P
             )
         })?,
     };
-    let key = match field("key")? {
-        Value::Str(s) => Some(s.to_string()),
-        _ => None,
+    let key = key.ok_or_else(|| missing("key"))?;
+    if !has_value {
+        return Err(missing("value"));
+    }
+    if !has_metadata {
+        return Err(missing("metadata"));
+    }
+    let key = match key {
+        Value::Str(s) if keep(&s) => s.to_string(),
+        _ => return Ok(Ok(None)),
     };
+    // A kept record: build it whole (it parsed above, so it parses again).
+    let record = match pyjson::loads(json) {
+        Ok(Value::Dict(d)) => d,
+        Ok(_) | Err(_) => return Ok(Err("the record changed between two reads".into())),
+    };
+    let record = record.borrow();
+    let field = |name: &str| record.get_str(name).cloned().unwrap_or(Value::None);
     let mut value = Dict::new();
-    value.insert(Value::str("value"), field("value")?);
-    value.insert(Value::str("metadata"), field("metadata")?);
-    Ok(Ok(LogLine {
+    value.insert(Value::str("value"), field("value"));
+    value.insert(Value::str("metadata"), field("metadata"));
+    Ok(Ok(Some(LogLine {
         full_string: latin1(line),
         timestamp,
-        key,
+        key: Some(key),
         value: Value::Dict(Rc::new(std::cell::RefCell::new(value))),
         lineno,
-    }))
+    })))
 }
 
 #[cfg(test)]
@@ -227,6 +262,12 @@ mod tests {
 :::MLLOG {\"time_ms\": \"x\", \"key\": \"d\", \"value\": 1, \"metadata\": {}}\n";
         let parsed = parse_log(log).unwrap();
         assert_eq!(parsed.lines.len(), 2);
+        assert_eq!(parsed.record_count, 2);
+        let only_b = parse_log_keeping(log, |k| k == "b").unwrap();
+        assert_eq!(only_b.lines.len(), 1);
+        assert_eq!(only_b.lines[0].lineno, 1);
+        assert_eq!(only_b.record_count, 2);
+        assert_eq!(only_b.errors, parsed.errors);
         assert_eq!(parsed.lines[0].key.as_deref(), Some("a"));
         assert_eq!(parsed.lines[0].lineno, 0);
         assert!(parsed.lines[0].full_string.starts_with(":::MLLOG {"));

@@ -78,7 +78,7 @@ pub fn check_log(
             known: rules.rulesets().join(", "),
         });
     }
-    let parsed = mllog::parse_log(log)?;
+    let parsed = mllog::parse_log_keeping(log, |key| rules.names_key(key))?;
     let outcome = checker::check(rules, &format!("{folder}/common.yaml"), &parsed)?;
     let first_value = |key: &str| {
         parsed

@@ -23,6 +23,9 @@ pub struct JsonError {
 
 struct Decoder<'a> {
     s: &'a [u8],
+    /// `false`: only check the syntax (and find where it breaks), building
+    /// no values; containers and strings then read as `None`/empty.
+    build: bool,
 }
 
 type Parsed = Result<(Value, usize), (&'static str, usize)>;
@@ -140,7 +143,9 @@ impl Decoder<'_> {
                         _ => None,
                     };
                     if let Some(ch) = simple {
-                        out.push(ch);
+                        if self.build {
+                            out.push(ch);
+                        }
                         i += 2;
                         continue;
                     }
@@ -164,11 +169,15 @@ impl Decoder<'_> {
                     }
                     // A lone surrogate has no Rust `char`; it can only be
                     // compared or printed, where U+FFFD stands in for it.
-                    out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                    if self.build {
+                        out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                    }
                 }
                 0x00..=0x1f => return Err(("Invalid control character at", i)),
                 _ => {
-                    out.push(char::from(b));
+                    if self.build {
+                        out.push(char::from(b));
+                    }
                     i += 1;
                 }
             }
@@ -200,7 +209,9 @@ impl Decoder<'_> {
             }
             i = self.skip_ws(i + 1);
             let (value, after_value) = self.value(i)?;
-            dict.insert(Value::Str(Rc::from(key)), value);
+            if self.build {
+                dict.insert(Value::Str(Rc::from(key)), value);
+            }
             i = self.skip_ws(after_value);
             match self.s.get(i) {
                 Some(b'}') => return Ok((Value::dict(dict), i + 1)),
@@ -222,7 +233,9 @@ impl Decoder<'_> {
         }
         loop {
             let (value, after) = self.value(i)?;
-            items.push(value);
+            if self.build {
+                items.push(value);
+            }
             i = self.skip_ws(after);
             match self.s.get(i) {
                 Some(b']') => return Ok((Value::List(Rc::new(items)), i + 1)),
@@ -234,23 +247,119 @@ impl Decoder<'_> {
     }
 }
 
-/// `json.loads(text)` for latin-1 text given as its bytes.
-pub fn loads(text: &[u8]) -> Result<Value, JsonError> {
-    let decoder = Decoder { s: text };
-    let error = |(msg, pos): (&'static str, usize)| {
-        let before = &text[..pos.min(text.len())];
-        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let column = match before.iter().rposition(|&b| b == b'\n') {
-            Some(nl) => pos - nl,
-            None => pos + 1,
-        };
-        JsonError {
-            msg,
-            line,
-            column,
-            pos,
+fn decode_error(text: &[u8], (msg, pos): (&'static str, usize)) -> JsonError {
+    let before = &text[..pos.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let column = match before.iter().rposition(|&b| b == b'\n') {
+        Some(nl) => pos - nl,
+        None => pos + 1,
+    };
+    JsonError {
+        msg,
+        line,
+        column,
+        pos,
+    }
+}
+
+/// What [`scan_record`] learns of a JSON text without building it.
+#[derive(Debug, Clone)]
+pub enum RecordScan {
+    /// The top level is an object: its `time_ms` and `key` members (the
+    /// last of each, as `json.loads` keeps), and whether `value` and
+    /// `metadata` are there.
+    Object {
+        time_ms: Option<Value>,
+        key: Option<Value>,
+        has_value: bool,
+        has_metadata: bool,
+    },
+    /// Valid JSON, but not an object; its type name.
+    NotObject(&'static str),
+}
+
+/// Checks `text` exactly as [`loads`] would (same errors) but builds only
+/// the top-level `time_ms` and `key`: most lines of a training log carry
+/// keys no rule reads, and only need to be valid.
+pub fn scan_record(text: &[u8]) -> Result<RecordScan, JsonError> {
+    let full = Decoder {
+        s: text,
+        build: true,
+    };
+    let check = Decoder {
+        s: text,
+        build: false,
+    };
+    let start = check.skip_ws(0);
+    if text.get(start) != Some(&b'{') {
+        let (value, end) = full.value(start).map_err(|e| decode_error(text, e))?;
+        let end = full.skip_ws(end);
+        if end != text.len() {
+            return Err(decode_error(text, ("Extra data", end)));
+        }
+        return Ok(RecordScan::NotObject(value.type_name()));
+    }
+    let (mut time_ms, mut key, mut has_value, mut has_metadata) = (None, None, false, false);
+    let mut i = check.skip_ws(start + 1);
+    let end = match text.get(i) {
+        Some(b'}') => i + 1,
+        Some(b'"') => loop {
+            let (name, after_name) = full.string(i + 1).map_err(|e| decode_error(text, e))?;
+            i = check.skip_ws(after_name);
+            if text.get(i) != Some(&b':') {
+                return Err(decode_error(text, ("Expecting ':' delimiter", i)));
+            }
+            i = check.skip_ws(i + 1);
+            let wanted = matches!(name.as_str(), "time_ms" | "key");
+            let decoder = if wanted { &full } else { &check };
+            let (value, after_value) = decoder.value(i).map_err(|e| decode_error(text, e))?;
+            match name.as_str() {
+                "time_ms" => time_ms = Some(value),
+                "key" => key = Some(value),
+                "value" => has_value = true,
+                "metadata" => has_metadata = true,
+                _ => {}
+            }
+            i = check.skip_ws(after_value);
+            match text.get(i) {
+                Some(b'}') => break i + 1,
+                Some(b',') => {}
+                _ => return Err(decode_error(text, ("Expecting ',' delimiter", i))),
+            }
+            i = check.skip_ws(i + 1);
+            if text.get(i) != Some(&b'"') {
+                return Err(decode_error(
+                    text,
+                    ("Expecting property name enclosed in double quotes", i),
+                ));
+            }
+        },
+        _ => {
+            return Err(decode_error(
+                text,
+                ("Expecting property name enclosed in double quotes", i),
+            ))
         }
     };
+    let end = check.skip_ws(end);
+    if end != text.len() {
+        return Err(decode_error(text, ("Extra data", end)));
+    }
+    Ok(RecordScan::Object {
+        time_ms,
+        key,
+        has_value,
+        has_metadata,
+    })
+}
+
+/// `json.loads(text)` for latin-1 text given as its bytes.
+pub fn loads(text: &[u8]) -> Result<Value, JsonError> {
+    let decoder = Decoder {
+        s: text,
+        build: true,
+    };
+    let error = |e| decode_error(text, e);
     let start = decoder.skip_ws(0);
     let (value, end) = decoder.value(start).map_err(error)?;
     let end = decoder.skip_ws(end);

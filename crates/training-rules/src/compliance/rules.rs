@@ -118,6 +118,9 @@ impl Config {
 #[derive(Debug, Clone, Default)]
 pub struct RuleFiles {
     configs: HashMap<String, Config>,
+    /// Every key any rule file names: records of other keys are never
+    /// looked at by a rule.
+    key_names: std::collections::HashSet<String>,
 }
 
 impl RuleFiles {
@@ -139,7 +142,16 @@ impl RuleFiles {
             let config = parse_config(&path, &text)?;
             configs.insert(path, config);
         }
-        Ok(Self { configs })
+        let key_names = configs
+            .values()
+            .flat_map(|c| c.keys.iter().map(|k| k.name.clone()))
+            .collect();
+        Ok(Self { configs, key_names })
+    }
+
+    /// Whether any rule file has a `KEY` record for `key`.
+    pub fn names_key(&self, key: &str) -> bool {
+        self.key_names.contains(key)
     }
 
     pub fn get(&self, path: &str) -> Option<&Config> {
