@@ -391,6 +391,7 @@ def parse_guidellm(out: Path) -> dict:
 
 
 EVAL_LINE = re.compile(r"^llama_perf_context_print:\s+eval time =\s+([\d.]+) ms /\s+(\d+) runs")
+PROMPT_LINE = re.compile(r"^llama_perf_context_print: prompt eval time =\s+([\d.]+) ms /\s+(\d+) tokens")
 
 
 def engine_log_timings(log: Path, start: int) -> dict | None:
@@ -401,11 +402,24 @@ def engine_log_timings(log: Path, start: int) -> dict | None:
         f.seek(start)
         text = f.read().decode(errors="replace")
     ms, runs, n = 0.0, 0, 0
+    prompt_ms, prompt_tokens = [], []
     for line in text.splitlines():
         m = EVAL_LINE.match(line)
         if m and int(m.group(2)) > 8:  # the answers, not the few-token warm-up at start-up
             ms, runs, n = ms + float(m.group(1)), runs + int(m.group(2)), n + 1
-    return {"requests_timed": n, "engine_ms_per_output_token": ms / runs} if runs else None
+        m = PROMPT_LINE.match(line)
+        if m and int(m.group(2)) > 20:
+            prompt_ms.append(float(m.group(1)))
+            prompt_tokens.append(int(m.group(2)))
+    if not runs:
+        return None
+    out = {"requests_timed": n, "engine_ms_per_output_token": ms / runs}
+    if prompt_ms:
+        # llama-cpp-python reuses the longest prefix shared with the previous
+        # prompt, so a request's prompt eval covers only its new tokens.
+        out["engine_prompt_eval_ms_mean"] = statistics.fmean(prompt_ms)
+        out["engine_prompt_tokens_evaluated_mean"] = statistics.fmean(prompt_tokens)
+    return out
 
 
 PARSERS = {"yardstick": parse_yardstick, "aiperf": parse_aiperf, "guidellm": parse_guidellm}
