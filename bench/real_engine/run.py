@@ -666,7 +666,10 @@ def reparse(runs_file: Path, work: Path) -> int:
 def versions(ys: str) -> dict:
     def out(cmd: list[str]) -> str:
         try:
-            return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip().splitlines()[-1]
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            # llama-server prints its version on stderr.
+            lines = (r.stdout.strip() or r.stderr.strip()).splitlines()
+            return next((l for l in lines if l.startswith("version")), lines[-1] if lines else "?")
         except Exception as e:
             return f"? ({e})"
 
