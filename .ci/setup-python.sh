@@ -12,7 +12,9 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV_DIR="${VENV_DIR:-$REPO_ROOT/.venv-ref}"
 PYTHON="${PYTHON:-python3}"
-PACKAGES=("mlcommons-loadgen==6.0.17" "numpy" "pytest")
+# onnxruntime: the ONNX SUT tests load its libonnxruntime.so; onnx: the
+# export script of models/fashion-mnist and a published model in its wheel.
+PACKAGES=("mlcommons-loadgen==6.0.17" "numpy" "pytest" "onnxruntime==1.24.4" "onnx==1.20.1")
 
 say() { echo "[setup-python] $*"; }
 die() { echo "[setup-python] ERROR: $*" >&2; exit 1; }

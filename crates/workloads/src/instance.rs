@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use crate::batching::BatchingSut;
 use crate::dataset::{DataError, ImageDataset};
 use crate::model::{Cnn, ModelError};
+use crate::sample::{IdxImageSource, SampleSource, TensorLibrary};
 use crate::spec::Workload;
 use crate::sut::{ClassifierSut, ImageLibrary, SutError};
 
@@ -16,6 +18,48 @@ pub enum OpenError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Sut(#[from] SutError),
+    #[error(transparent)]
+    Batch(#[from] crate::batching::BatchError),
+    #[error(transparent)]
+    Library(#[from] crate::sample::LibraryError),
+    #[cfg(feature = "onnx")]
+    #[error(transparent)]
+    Onnx(#[from] crate::onnx::OnnxError),
+    #[error("{}: sample 0's input `{input}` is {found} {found_shape:?}, the workload's input is {expected} {expected_shape:?}", origin.display())]
+    SampleMismatch {
+        origin: std::path::PathBuf,
+        input: String,
+        found: crate::tensor::DType,
+        found_shape: Vec<usize>,
+        expected: crate::tensor::DType,
+        expected_shape: Vec<usize>,
+    },
+    #[error("workload {workload}: [sut] kind is {kind}, not what this call opens")]
+    WrongKind { workload: String, kind: String },
+}
+
+/// The generic sample library and the batching SUT over a [`Model`]
+/// (`sut.kind = "onnx"`).
+///
+/// [`Model`]: crate::batching::Model
+pub struct ModelInstance {
+    pub library: Arc<TensorLibrary>,
+    pub sut: BatchingSut,
+}
+
+/// How to open an ONNX workload; `None` keeps the workload's value.
+#[derive(Debug, Clone, Default)]
+pub struct OnnxRunOptions {
+    /// ONNX Runtime's library (else ORT_DYLIB_PATH, else the active Python's).
+    pub library: Option<std::path::PathBuf>,
+    /// Another model file than the workload's.
+    pub model: Option<std::path::PathBuf>,
+    pub threads: Option<usize>,
+    pub batch_size: Option<usize>,
+    pub execution_providers: Option<Vec<String>>,
+    pub intra_op_threads: Option<usize>,
+    pub inter_op_threads: Option<usize>,
+    pub max_wait: Option<std::time::Duration>,
 }
 
 /// The library and SUT of a workload.
@@ -73,5 +117,119 @@ impl Workload {
             threads.unwrap_or(self.spec.sut.threads),
         )?;
         Ok(Instance { library, sut })
+    }
+
+    /// `[dataset]` as a [`SampleSource`] of the workload's inputs.
+    pub fn open_sample_source(&self) -> Result<Box<dyn SampleSource>, DataError> {
+        let ds = self.open_dataset()?;
+        Ok(Box::new(IdxImageSource::new(
+            &self.path(&self.spec.dataset.images),
+            ds,
+            self.normalization(),
+        )))
+    }
+
+    /// The generic sample library of `[dataset]`.
+    pub fn open_tensor_library(&self) -> Result<TensorLibrary, DataError> {
+        let source = self.open_sample_source()?;
+        let n = source.len();
+        Ok(TensorLibrary::new(
+            format!("{} ({})", self.name(), self.spec.dataset.images),
+            source,
+            self.spec.dataset.performance_sample_count.unwrap_or(n),
+        ))
+    }
+
+    /// The library and the batching SUT of a `kind = "onnx"` workload: ONNX
+    /// Runtime loaded, one session per worker, the model's inputs and outputs
+    /// and the first sample checked against the workload file, all before
+    /// any test starts.
+    #[cfg(feature = "onnx")]
+    pub fn instantiate_onnx(&self, options: &OnnxRunOptions) -> Result<ModelInstance, OpenError> {
+        use crate::onnx::{find_library, load_runtime, OnnxModel, OnnxOptions};
+        let sut = &self.spec.sut;
+        if sut.kind != crate::spec::SutKind::Onnx && options.model.is_none() {
+            return Err(OpenError::WrongKind {
+                workload: self.name().to_string(),
+                kind: format!("{:?}", sut.kind),
+            });
+        }
+        let lib = find_library(options.library.as_deref())?;
+        load_runtime(&lib)?;
+        let model_path = match (&options.model, &sut.model) {
+            (Some(p), _) => p.clone(),
+            (None, Some(m)) => self.path(m),
+            (None, None) => {
+                return Err(OpenError::WrongKind {
+                    workload: self.name().to_string(),
+                    kind: "without a model".into(),
+                })
+            }
+        };
+        let inputs: Vec<_> = sut.inputs.iter().map(|t| t.to_spec()).collect();
+        let outputs: Vec<_> = sut.outputs.iter().map(|t| t.to_spec()).collect();
+        let onnx = OnnxOptions {
+            execution_providers: options
+                .execution_providers
+                .clone()
+                .unwrap_or_else(|| sut.execution_providers.clone()),
+            intra_op_threads: options.intra_op_threads.unwrap_or(sut.intra_op_threads),
+            inter_op_threads: options.inter_op_threads.unwrap_or(sut.inter_op_threads),
+        };
+        let threads = match options.threads.unwrap_or(sut.threads) {
+            0 => crate::sut::default_threads(),
+            n => n,
+        };
+        let mut models: Vec<Box<dyn crate::batching::Model>> = Vec::with_capacity(threads);
+        for _ in 0..threads {
+            let mut m = OnnxModel::open(&model_path, &onnx)?;
+            m.check(&inputs, &outputs)?;
+            m.declare(&inputs, &outputs);
+            models.push(Box::new(m));
+        }
+        let library = Arc::new(self.open_tensor_library()?);
+        // The data must be what the model takes: sample 0's tensors against
+        // the declared inputs.
+        if !library.source().is_empty() {
+            let sample =
+                library
+                    .source()
+                    .load(0)
+                    .map_err(|source| crate::sample::LibraryError::Load {
+                        origin: library.source().origin().to_path_buf(),
+                        index: 0,
+                        source,
+                    })?;
+            for (spec, t) in inputs.iter().zip(&sample) {
+                let expected_shape = spec.sample_shape().unwrap_or_default();
+                if t.dtype != spec.dtype || t.shape != expected_shape {
+                    return Err(OpenError::SampleMismatch {
+                        origin: library.source().origin().to_path_buf(),
+                        input: spec.name.clone(),
+                        found: t.dtype,
+                        found_shape: t.shape.clone(),
+                        expected: spec.dtype,
+                        expected_shape,
+                    });
+                }
+            }
+        }
+        let policy = crate::batching::BatchPolicy {
+            batch_size: options.batch_size.unwrap_or(sut.batch_size),
+            max_wait: options
+                .max_wait
+                .unwrap_or(std::time::Duration::from_micros(sut.max_wait_us)),
+            response: sut.response,
+        };
+        let name = format!(
+            "onnx {} {}",
+            model_path.file_name().map_or_else(
+                || model_path.display().to_string(),
+                |n| n.to_string_lossy().into_owned()
+            ),
+            self.name()
+        );
+        let sut = BatchingSut::new(name, models, Arc::clone(&library), policy)?;
+        Ok(ModelInstance { library, sut })
     }
 }

@@ -11,12 +11,15 @@
 //! - [`sut`], [`instance`]: the sample library and the batching,
 //!   multi-threaded SUT that serve the model to yardstick's load generator.
 
+pub mod batching;
 pub mod dataset;
 pub mod idx;
 pub mod instance;
 /// The `:::MLLOG` writer and reader now live in yardstick-formats.
 pub use yardstick_formats::mllog;
 pub mod model;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod sample;
 pub mod spec;
 pub mod sut;

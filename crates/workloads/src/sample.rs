@@ -193,3 +193,63 @@ impl QuerySampleLibrary for TensorLibrary {
         Ok(())
     }
 }
+
+/// An IDX image set as a [`SampleSource`]: each image becomes one `float32`
+/// tensor `[1, rows, cols]` of `(byte / 255 - mean) / std`.
+pub struct IdxImageSource {
+    origin: PathBuf,
+    dataset: crate::dataset::ImageDataset,
+    table: [f32; 256],
+}
+
+impl IdxImageSource {
+    pub fn new(
+        origin: &Path,
+        dataset: crate::dataset::ImageDataset,
+        norm: crate::model::Normalization,
+    ) -> Self {
+        IdxImageSource {
+            origin: origin.to_path_buf(),
+            table: norm.table(),
+            dataset,
+        }
+    }
+}
+
+impl SampleSource for IdxImageSource {
+    fn len(&self) -> usize {
+        self.dataset.len()
+    }
+
+    fn origin(&self) -> &Path {
+        &self.origin
+    }
+
+    fn load(&self, index: usize) -> Result<Vec<SampleTensor>, SourceError> {
+        if index >= self.dataset.len() {
+            return Err(format!(
+                "sample {index} is past the end ({} images)",
+                self.dataset.len()
+            )
+            .into());
+        }
+        let bytes = self
+            .dataset
+            .image(index)
+            .iter()
+            .flat_map(|&b| self.table[b as usize].to_le_bytes())
+            .collect();
+        Ok(vec![SampleTensor {
+            dtype: DType::F32,
+            shape: vec![1, self.dataset.rows, self.dataset.cols],
+            bytes,
+        }])
+    }
+
+    fn label(&self, index: usize) -> Label {
+        self.dataset
+            .labels
+            .get(index)
+            .map_or(Label::None, |&l| Label::Class(i64::from(l)))
+    }
+}

@@ -72,10 +72,16 @@ use crate::model::{Normalization, ARCHITECTURE};
 use crate::train::TrainConfig;
 
 /// The built-in workloads: (name, the text of `workloads/<name>.toml`).
-pub const BUILTIN: &[(&str, &str)] = &[(
-    "fashion-mnist",
-    include_str!("../../../workloads/fashion-mnist.toml"),
-)];
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "fashion-mnist",
+        include_str!("../../../workloads/fashion-mnist.toml"),
+    ),
+    (
+        "fashion-mnist-onnx",
+        include_str!("../../../workloads/fashion-mnist-onnx.toml"),
+    ),
+];
 
 /// The folder of the built-in workload files in the source tree this binary
 /// was built from; their relative paths resolve against it.
@@ -156,6 +162,35 @@ fn one() -> f32 {
 #[serde(rename_all = "kebab-case")]
 pub enum SutKind {
     ImageClassifier,
+    /// A model file run by ONNX Runtime (`model`, `[[sut.inputs]]`,
+    /// `[[sut.outputs]]`), served by the generic batching SUT.
+    Onnx,
+}
+
+/// A model input or output as the workload file declares it: checked
+/// against the model before the test.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TensorDecl {
+    pub name: String,
+    pub dtype: crate::tensor::DType,
+    /// Dimensions, the batch one first; `-1` is dynamic.
+    pub shape: Vec<i64>,
+}
+
+impl TensorDecl {
+    pub fn to_spec(&self) -> crate::tensor::TensorSpec {
+        use crate::tensor::Dim;
+        crate::tensor::TensorSpec {
+            name: self.name.clone(),
+            dtype: self.dtype,
+            shape: self
+                .shape
+                .iter()
+                .map(|&d| usize::try_from(d).map_or(Dim::Dynamic, Dim::Fixed))
+                .collect(),
+        }
+    }
 }
 
 /// What a SUT answers for each sample.
@@ -164,14 +199,41 @@ pub enum SutKind {
 pub enum ResponseKind {
     /// The predicted class as a little-endian `int32` (4 bytes).
     ClassInt32,
+    /// The first output's values for the sample, as the model wrote them
+    /// (little-endian bytes of its dtype).
+    Raw,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SutSpec {
     pub kind: SutKind,
+    #[serde(default)]
     pub architecture: String,
+    #[serde(default)]
     pub weights: String,
+    /// `kind = "onnx"`: the model file.
+    pub model: Option<String>,
+    /// `kind = "onnx"`: the model's inputs, in the order the samples give them.
+    #[serde(default)]
+    pub inputs: Vec<TensorDecl>,
+    /// `kind = "onnx"`: the model's outputs; the first one is the response's.
+    #[serde(default)]
+    pub outputs: Vec<TensorDecl>,
+    /// `kind = "onnx"`: execution providers by name, in order of preference
+    /// (`cpu`, `cuda`, ...); the CPU one is always the last resort.
+    #[serde(default)]
+    pub execution_providers: Vec<String>,
+    /// `kind = "onnx"`: ONNX Runtime's intra-op threads (0: its default).
+    #[serde(default)]
+    pub intra_op_threads: usize,
+    /// `kind = "onnx"`: ONNX Runtime's inter-op threads (0: its default).
+    #[serde(default)]
+    pub inter_op_threads: usize,
+    /// Server and stream scenarios: how long a worker waits for more samples
+    /// to fill a batch, in microseconds (0: it runs what is queued).
+    #[serde(default)]
+    pub max_wait_us: u64,
     #[serde(default = "default_batch")]
     pub batch_size: usize,
     #[serde(default)]
@@ -342,13 +404,38 @@ impl Workload {
                 "[sample] std must be positive and mean finite".into(),
             ));
         }
-        if spec.sut.architecture != ARCHITECTURE {
+        if spec.sut.kind == SutKind::Onnx {
+            if spec.sut.model.is_none() {
+                return Err(invalid(
+                    "[sut] kind = \"onnx\" needs `model` (the .onnx file)".into(),
+                ));
+            }
+            if spec.sut.inputs.is_empty() || spec.sut.outputs.is_empty() {
+                return Err(invalid(
+                    "[sut] kind = \"onnx\" needs [[sut.inputs]] and [[sut.outputs]] (name, dtype, shape)".into(),
+                ));
+            }
+            if spec
+                .sut
+                .inputs
+                .iter()
+                .chain(&spec.sut.outputs)
+                .any(|t| t.shape.iter().any(|&d| d == 0 || d < -1))
+            {
+                return Err(invalid(
+                    "[sut] a tensor dimension must be positive or -1 (dynamic)".into(),
+                ));
+            }
+        } else if spec.sut.architecture != ARCHITECTURE {
             return Err(invalid(format!(
                 "[sut] architecture `{}` is not built in (this build knows `{ARCHITECTURE}`)",
                 spec.sut.architecture
             )));
         }
-        if (spec.sample.rows, spec.sample.cols) != (28, 28) || spec.dataset.classes.len() != 10 {
+        if spec.sut.kind == SutKind::ImageClassifier
+            && ((spec.sample.rows, spec.sample.cols) != (28, 28)
+                || spec.dataset.classes.len() != 10)
+        {
             return Err(invalid(format!(
                 "[sut] architecture `{ARCHITECTURE}` takes 28x28 images and 10 classes; [sample] says {}x{} and [dataset] {} classes",
                 spec.sample.rows,

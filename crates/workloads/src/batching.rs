@@ -1,0 +1,481 @@
+//! The model-agnostic batching SUT: a pool of worker threads, each with its
+//! own [`Model`], serving samples of a [`TensorLibrary`].
+//!
+//! `issue_query` splits a query into jobs of at most `batch_size` samples
+//! and queues them. A worker takes a job, then whatever else is queued up to
+//! `batch_size` samples, waiting at most `max_wait` for more (0: no wait):
+//! Offline's one big query becomes full batches, Server and the stream
+//! scenarios get dynamic batches bounded in size and in added latency. The
+//! worker copies the samples' loaded bytes straight into the model's input
+//! buffers (reused across batches), runs the model, and answers each sample
+//! from its slice of the first output: its top-1 class as a little-endian
+//! `int32`, or the raw bytes.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use yardstick_core::sut::{
+    BoxError, Completer, QuerySample, QuerySampleLibrary, QuerySampleResponse, SystemUnderTest,
+};
+
+use crate::sample::{LibraryError, TensorLibrary};
+use crate::spec::ResponseKind;
+use crate::tensor::{DType, TensorSpec};
+
+/// A model's error, kept whole.
+pub type ModelRunError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A model that runs batches: its input and output specs, buffers for a
+/// batch's inputs that the caller fills, and the run, whose outputs it
+/// writes into the caller's reused buffers.
+pub trait Model: Send {
+    /// The inputs, in the order a sample's tensors come.
+    fn inputs(&self) -> &[TensorSpec];
+    /// The outputs; the first one makes the response.
+    fn outputs(&self) -> &[TensorSpec];
+    /// One writable buffer per input, sized for a batch of `n` samples
+    /// (`n * sample_bytes` each), reused across batches of the same size.
+    fn input_buffers(&mut self, n: usize) -> Result<Vec<&mut [u8]>, ModelRunError>;
+    /// Runs the batch of `n` samples written into the input buffers; writes
+    /// each output's bytes (`n` samples, row-major) into `outputs` (cleared
+    /// first, one per output).
+    fn run(&mut self, n: usize, outputs: &mut [Vec<u8>]) -> Result<(), ModelRunError>;
+}
+
+/// Errors of the batching SUT.
+#[derive(Debug, thiserror::Error)]
+pub enum BatchError {
+    #[error(
+        "the batching SUT needs a model per worker (none given) and a batch size of at least 1"
+    )]
+    NoWorkers,
+    #[error("could not start a worker thread: {0}")]
+    Spawn(#[from] std::io::Error),
+    #[error("the SUT's workers have stopped")]
+    WorkersGone,
+    #[error("the model failed: {0}")]
+    Failed(String),
+    #[error("the model failed: {0}")]
+    Model(#[source] ModelRunError),
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error("output `{name}`: {bytes} bytes for a batch of {n}, not a whole number of samples")]
+    OutputSize {
+        name: String,
+        bytes: usize,
+        n: usize,
+    },
+    #[error("response `class-int32` needs a float output, `{name}` is {dtype}")]
+    NotScores { name: String, dtype: DType },
+    #[error("input `{name}` has a dynamic dimension besides the batch one; the batching SUT needs fixed sample shapes")]
+    DynamicSample { name: String },
+    #[error("input `{name}` has a fixed batch size of {fixed}; the SUT's batch size must be at most {fixed}, not {asked}")]
+    FixedBatch {
+        name: String,
+        fixed: usize,
+        asked: usize,
+    },
+}
+
+struct Job {
+    samples: Vec<QuerySample>,
+    reply: Reply,
+}
+
+/// Where a job's answers go: the run, or (measuring) a counter.
+enum Reply {
+    Run(Completer),
+    Count(Arc<AtomicUsize>),
+}
+
+/// How the pool batches and answers.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchPolicy {
+    pub batch_size: usize,
+    /// How long a worker waits to fill a batch (zero: it runs what is queued).
+    pub max_wait: Duration,
+    pub response: ResponseKind,
+}
+
+struct Shared {
+    library: Arc<TensorLibrary>,
+    policy: BatchPolicy,
+    sample_bytes: Vec<usize>,
+    /// The model's fixed batch size, if its inputs have one.
+    fixed_batch: Option<usize>,
+    failure: Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn fail(&self, message: String) {
+        let mut f = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        if f.is_none() {
+            eprintln!("yardstick: batching SUT: {message}");
+            *f = Some(message);
+        }
+    }
+}
+
+/// Per-worker state: its model and the reused output buffers.
+struct Worker {
+    model: Box<dyn Model>,
+    outputs: Vec<Vec<u8>>,
+    responses: Vec<u8>,
+}
+
+impl Worker {
+    /// Fills the model's inputs with the samples' loaded bytes, runs it, and
+    /// leaves the per-sample responses (each `response_bytes` long) in
+    /// `self.responses`; returns the response size.
+    fn run_batch(&mut self, shared: &Shared, indices: &[usize]) -> Result<usize, BatchError> {
+        let n = indices.len();
+        // A model with a fixed batch size runs full batches: the samples,
+        // then zeros, of which the answers are dropped.
+        let run_n = shared.fixed_batch.unwrap_or(n).max(n);
+        {
+            let loaded = shared.library.read();
+            let mut buffers = self.model.input_buffers(run_n).map_err(BatchError::Model)?;
+            for (k, &index) in indices.iter().enumerate() {
+                let sample = loaded
+                    .get(index)
+                    .and_then(|s| s.as_ref())
+                    .ok_or(LibraryError::NotLoaded { index })?;
+                for ((buf, bytes), &size) in buffers
+                    .iter_mut()
+                    .zip(sample.iter())
+                    .zip(&shared.sample_bytes)
+                {
+                    buf[k * size..(k + 1) * size].copy_from_slice(&bytes[..size]);
+                }
+            }
+            if run_n > n {
+                for (buf, &size) in buffers.iter_mut().zip(&shared.sample_bytes) {
+                    buf[n * size..run_n * size].fill(0);
+                }
+            }
+        }
+        self.model
+            .run(run_n, &mut self.outputs)
+            .map_err(BatchError::Model)?;
+        let spec = &self.model.outputs()[0];
+        let out = &self.outputs[0];
+        if n == 0 || !out.len().is_multiple_of(run_n) {
+            return Err(BatchError::OutputSize {
+                name: spec.name.clone(),
+                bytes: out.len(),
+                n: run_n,
+            });
+        }
+        let per = out.len() / run_n;
+        let out = &out[..n * per];
+        self.responses.clear();
+        match shared.policy.response {
+            ResponseKind::Raw => {
+                self.responses.extend_from_slice(out);
+                Ok(per)
+            }
+            ResponseKind::ClassInt32 => {
+                for row in out.chunks_exact(per) {
+                    let class = argmax(row, spec.dtype).ok_or_else(|| BatchError::NotScores {
+                        name: spec.name.clone(),
+                        dtype: spec.dtype,
+                    })?;
+                    self.responses
+                        .extend_from_slice(&(class as i32).to_le_bytes());
+                }
+                Ok(4)
+            }
+        }
+    }
+}
+
+/// The index of the largest value (the first of equals) of a row of
+/// little-endian floats; `None` for a non-float type.
+pub fn argmax(row: &[u8], dtype: DType) -> Option<usize> {
+    let mut best = (0, f64::NEG_INFINITY);
+    let mut check = |i: usize, v: f64| {
+        if v > best.1 {
+            best = (i, v);
+        }
+    };
+    match dtype {
+        DType::F32 => {
+            for (i, c) in row.chunks_exact(4).enumerate() {
+                check(i, f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64);
+            }
+        }
+        DType::F64 => {
+            for (i, c) in row.chunks_exact(8).enumerate() {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                check(i, f64::from_le_bytes(b));
+            }
+        }
+        _ => return None,
+    }
+    Some(best.0)
+}
+
+/// The batching SUT (see the module docs).
+pub struct BatchingSut {
+    name: String,
+    shared: Arc<Shared>,
+    threads: usize,
+    tx: Option<Sender<Job>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for BatchingSut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchingSut")
+            .field("name", &self.name)
+            .field("threads", &self.threads)
+            .field("policy", &self.shared.policy)
+            .finish()
+    }
+}
+
+impl BatchingSut {
+    /// One worker per model in `models` (all of one model), serving the
+    /// samples of `library` as `policy` says.
+    pub fn new(
+        name: impl Into<String>,
+        models: Vec<Box<dyn Model>>,
+        library: Arc<TensorLibrary>,
+        policy: BatchPolicy,
+    ) -> Result<Self, BatchError> {
+        let first = models.first().ok_or(BatchError::NoWorkers)?;
+        if policy.batch_size == 0 {
+            return Err(BatchError::NoWorkers);
+        }
+        let mut sample_bytes = Vec::new();
+        let mut fixed_batch = None;
+        for input in first.inputs() {
+            sample_bytes.push(
+                input
+                    .sample_bytes()
+                    .ok_or_else(|| BatchError::DynamicSample {
+                        name: input.name.clone(),
+                    })?,
+            );
+            if let Some(fixed) = input.fixed_batch() {
+                fixed_batch = Some(fixed);
+                if fixed < policy.batch_size {
+                    return Err(BatchError::FixedBatch {
+                        name: input.name.clone(),
+                        fixed,
+                        asked: policy.batch_size,
+                    });
+                }
+            }
+        }
+        if policy.response == ResponseKind::ClassInt32 {
+            let out = &first.outputs()[0];
+            if !matches!(out.dtype, DType::F32 | DType::F64) {
+                return Err(BatchError::NotScores {
+                    name: out.name.clone(),
+                    dtype: out.dtype,
+                });
+            }
+        }
+        let threads = models.len();
+        let shared = Arc::new(Shared {
+            library,
+            policy,
+            sample_bytes,
+            fixed_batch,
+            failure: Mutex::new(None),
+        });
+        let (tx, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::unbounded();
+        let workers = models
+            .into_iter()
+            .enumerate()
+            .map(|(w, model)| {
+                let rx = rx.clone();
+                let shared = Arc::clone(&shared);
+                let outputs = vec![Vec::new(); model.outputs().len()];
+                let worker = Worker {
+                    model,
+                    outputs,
+                    responses: Vec::new(),
+                };
+                std::thread::Builder::new()
+                    .name(format!("model-{w}"))
+                    .spawn(move || serve(&shared, worker, &rx))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let name = format!(
+            "{} ({threads} workers, batch {})",
+            name.into(),
+            policy.batch_size
+        );
+        Ok(BatchingSut {
+            name,
+            shared,
+            threads,
+            tx: Some(tx),
+            workers,
+        })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    pub fn policy(&self) -> BatchPolicy {
+        self.shared.policy
+    }
+
+    /// Samples per second of the SUT on this machine: full batches of the
+    /// library's first samples (loaded for the measurement, unloaded after)
+    /// through the pool for `duration`. Used to size a test, never timed.
+    pub fn measure_throughput(&self, duration: Duration) -> Result<f64, BoxError> {
+        let lib = &self.shared.library;
+        let n = lib.total_sample_count().min(self.shared.policy.batch_size);
+        if n == 0 {
+            return Ok(0.0);
+        }
+        let indices: Vec<usize> = (0..n).collect();
+        lib.load_samples_to_ram(&indices)?;
+        let done = Arc::new(AtomicUsize::new(0));
+        let query: Vec<QuerySample> = indices
+            .iter()
+            .map(|&i| QuerySample {
+                id: i as u64,
+                index: i,
+            })
+            .collect();
+        let tx = self.tx.as_ref().ok_or(BatchError::WorkersGone)?;
+        let start = Instant::now();
+        let mut issued = 0;
+        while start.elapsed() < duration {
+            // Keep every worker busy: a batch each in flight.
+            while issued - done.load(Ordering::Relaxed) < 2 * n * self.threads {
+                if let Some(f) = self.failure() {
+                    return Err(Box::new(BatchError::Failed(f)));
+                }
+                tx.send(Job {
+                    samples: query.clone(),
+                    reply: Reply::Count(Arc::clone(&done)),
+                })
+                .map_err(|_| BatchError::WorkersGone)?;
+                issued += n;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        let secs = start.elapsed().as_secs_f64();
+        let answered = done.load(Ordering::Relaxed);
+        // Let the queue drain before the library is unloaded.
+        while done.load(Ordering::Relaxed) < issued {
+            if self.failure().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        lib.unload_samples_from_ram(&indices)?;
+        if let Some(f) = self.failure() {
+            return Err(Box::new(BatchError::Failed(f)));
+        }
+        Ok(answered as f64 / secs.max(1e-9))
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.shared
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+fn serve(shared: &Shared, mut worker: Worker, rx: &Receiver<Job>) {
+    let policy = shared.policy;
+    let mut indices = Vec::with_capacity(policy.batch_size);
+    while let Ok(first) = rx.recv() {
+        let mut n = first.samples.len();
+        let mut jobs = vec![first];
+        let deadline = Instant::now() + policy.max_wait;
+        while n < policy.batch_size {
+            let next = match rx.try_recv() {
+                Ok(j) => Ok(j),
+                Err(_) if policy.max_wait.is_zero() => break,
+                Err(_) => rx.recv_deadline(deadline),
+            };
+            match next {
+                Ok(j) => {
+                    n += j.samples.len();
+                    jobs.push(j);
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        indices.clear();
+        indices.extend(jobs.iter().flat_map(|j| j.samples.iter().map(|s| s.index)));
+        let size = match worker.run_batch(shared, &indices) {
+            Ok(size) => size,
+            Err(e) => {
+                // Unanswered samples make the run end as stalled, naming
+                // them; the next issue_query reports this error.
+                shared.fail(e.to_string());
+                continue;
+            }
+        };
+        let mut next = 0;
+        for job in &jobs {
+            let completer = match &job.reply {
+                Reply::Run(c) => c,
+                Reply::Count(count) => {
+                    count.fetch_add(job.samples.len(), Ordering::Relaxed);
+                    next += job.samples.len();
+                    continue;
+                }
+            };
+            let responses: Vec<QuerySampleResponse<'_>> = job
+                .samples
+                .iter()
+                .enumerate()
+                .map(|(k, s)| {
+                    let at = (next + k) * size;
+                    QuerySampleResponse::new(s.id, &worker.responses[at..at + size])
+                })
+                .collect();
+            next += job.samples.len();
+            // A refused completion is recorded by the run itself.
+            let _ = completer.complete(&responses);
+        }
+    }
+}
+
+impl SystemUnderTest for BatchingSut {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn issue_query(&self, samples: &[QuerySample], completer: &Completer) -> Result<(), BoxError> {
+        if let Some(f) = self.failure() {
+            return Err(Box::new(BatchError::Failed(f)));
+        }
+        let tx = self.tx.as_ref().ok_or(BatchError::WorkersGone)?;
+        for chunk in samples.chunks(self.shared.policy.batch_size) {
+            tx.send(Job {
+                samples: chunk.to_vec(),
+                reply: Reply::Run(completer.clone()),
+            })
+            .map_err(|_| BatchError::WorkersGone)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for BatchingSut {
+    fn drop(&mut self) {
+        // Closing the queue ends the workers once it drains.
+        self.tx.take();
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
