@@ -21,6 +21,7 @@ mod signals;
 mod system_cmd;
 mod train_check_cmd;
 mod train_cmd;
+mod train_package_cmd;
 
 use clap::{Parser, Subcommand};
 

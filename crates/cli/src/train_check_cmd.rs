@@ -65,6 +65,10 @@ pub enum TrainCommand {
     /// mlperf-logging's compliance_checker does). Exit 0: SUCCESS, 1:
     /// FAILED, 2: no verdict (the official checker would crash).
     CheckLog(CheckLogArgs),
+    /// Check a submitter's folder (results/<system>/<benchmark>/result_N.txt,
+    /// systems/<system>.json) as the package checker, RCP checker and result
+    /// summarizer do; print the scores. Exit 0: no errors, 1: errors.
+    Check(crate::train_package_cmd::CheckArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +96,7 @@ pub enum Format {
 pub fn run(cli: TrainCli) -> Result<ExitCode> {
     match cli {
         TrainCli::Command(TrainCommand::CheckLog(args)) => check_log_cmd(args),
+        TrainCli::Command(TrainCommand::Check(args)) => crate::train_package_cmd::run(args),
         TrainCli::Run(args) => train_cmd::run(*args),
     }
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value as Json;
 use yardstick_training_rules::compliance::RuleFiles;
 use yardstick_training_rules::package::{check_submission, CheckOptions, SubmissionReport};
+use yardstick_training_rules::summary::rows::{detailed_rows, Cell};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/training/v5.1")
@@ -308,6 +309,58 @@ fn compare(submitter: &str, expected: &Json, report: &SubmissionReport) -> Vec<S
                 set.rcp_line, opc["rcp"]
             ));
         }
+    }
+
+    // The summarizer's detailed rows: the system's columns.
+    let (rows, row_errors) = detailed_rows(report, "training", "5.1.0");
+    if !row_errors.is_empty() {
+        diff(format!("rows not built: {row_errors:?}"));
+    }
+    for set in &report.sets {
+        let key = format!("{submitter}/{}/{}", set.system, set.benchmark);
+        let official = &expected["sets"][key.as_str()]["result_summarizer"];
+        let Some(row) = rows.iter().find(|r| {
+            r.get(&format!("{}:time_to_train", set.benchmark))
+                == Some(&Cell::Float(set.score.score))
+                && r.get("system")
+                    == Some(&Cell::Str(
+                        official["system_name"].as_str().unwrap_or("").into(),
+                    ))
+        }) else {
+            diff(format!("{key}: no summarizer row"));
+            continue;
+        };
+        for column in ["division", "availability"] {
+            if row.get(column) != Some(&Cell::Str(official[column].as_str().unwrap_or("").into())) {
+                diff(format!(
+                    "{key}: row {column} {:?}, official {}",
+                    row.get(column),
+                    official[column]
+                ));
+            }
+        }
+        let accelerators = official["accelerators_count"].as_f64().map(|a| a as i64);
+        if row.get("accelerators_count") != accelerators.map(Cell::Int).as_ref() {
+            diff(format!(
+                "{key}: row accelerators {:?}, official {accelerators:?}",
+                row.get("accelerators_count")
+            ));
+        }
+        let rcp_column = format!("{}:RCP", set.benchmark);
+        if row.get(&rcp_column) != Some(&Cell::Str(official["RCP"].as_str().unwrap_or("").into())) {
+            diff(format!(
+                "{key}: row RCP {:?}, official {}",
+                row.get(&rcp_column),
+                official["RCP"]
+            ));
+        }
+    }
+    let official_rows = expected["submitters"][submitter]["result_summarizer"]["rows"].as_u64();
+    if official_rows != Some(rows.len() as u64) {
+        diff(format!(
+            "{} summarizer rows, official {official_rows:?}",
+            rows.len()
+        ));
     }
 
     // The package verdict.

@@ -16,6 +16,8 @@
 use crate::compliance::mllog;
 use crate::rcp;
 
+pub mod rows;
+
 /// Why a run is not counted (the summarizer's `ValueError`s).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub enum Dropped {
