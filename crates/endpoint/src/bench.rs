@@ -641,6 +641,12 @@ impl Bench {
                 metrics.first_error.as_deref().unwrap_or("")
             ));
         }
+        if metrics.retried_after_close > 0 {
+            warnings.push(format!(
+                "{} request(s) were sent again on a fresh connection: the server closed a kept-alive connection before answering (its reconnect is in their latency)",
+                metrics.retried_after_close
+            ));
+        }
         let cut_short = records
             .iter()
             .filter(|r| r.ok() && r.stream && r.output.finish_reason.is_none())

@@ -345,6 +345,29 @@ pub async fn exec_with_body(
     rec
 }
 
+/// The send failed because the connection was gone before any byte of an
+/// answer: never written (canceled), closed before a response head, or
+/// reset / broken pipe while writing.
+fn closed_before_answer(e: &hyper::Error) -> bool {
+    if e.is_canceled() || e.is_incomplete_message() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::UnexpectedEof
+            );
+        }
+        source = s.source();
+    }
+    false
+}
+
 async fn exec_inner(
     ctx: &ExecCtx,
     conn: &mut Option<Connection>,
@@ -404,9 +427,15 @@ async fn exec_inner(
             Ok(Ok(r)) => break r,
             Ok(Err(e)) => {
                 *conn = None;
-                // Only a request that was never written is retried: one
-                // the server may have received is not sent twice.
-                if reused && attempts < 2 && e.is_canceled() {
+                // A reused connection that the server closed when its last
+                // answer ended (llama-server announces keep-alive, then
+                // closes after a stream) fails with no response byte: the
+                // request never reached the engine. Retry it once on a
+                // fresh connection, as Go's net/http does for a server-
+                // closed idle connection; the reconnect is charged to the
+                // request (latency counts from its due time) and counted.
+                if reused && attempts < 2 && closed_before_answer(&e) {
+                    rec.retried = true;
                     continue;
                 }
                 return Err(RequestError::Send {

@@ -344,6 +344,9 @@ pub struct Aggregate {
     /// time of the data, or the moment the socket read returned.
     pub arrival_stamps: &'static str,
     pub new_connections: u64,
+    /// Requests sent again on a fresh connection because the server had
+    /// closed the reused one before answering.
+    pub retried_after_close: u64,
     /// Time to the first content (or tool-call) token, reasoning excluded,
     /// ns: equal to `ttft` for models that do not reason.
     pub ttft_content: Option<Stats>,
@@ -527,6 +530,7 @@ impl Aggregate {
             ),
             arrival_stamps: crate::stamped_io::stamp_source(),
             new_connections: records.iter().filter(|r| r.new_connection).count() as u64,
+            retried_after_close: records.iter().filter(|r| r.retried).count() as u64,
             ttft_content_p90_ms: p90_ms(&ttft_content),
             ttft_content,
             reasoning_tokens,

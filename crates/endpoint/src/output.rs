@@ -55,6 +55,7 @@ pub fn record_json(r: &RequestRecord, origin: Instant) -> Value {
         "tokens_usage": r.usage.and_then(|u| u.completion_tokens),
         "prompt_tokens_usage": r.usage.and_then(|u| u.prompt_tokens),
         "new_connection": r.new_connection,
+        "retried": r.retried,
         "first_token_delay_vs_server_ns": r.first_token_delay_ns(),
         "prefix_id": r.prefix_id,
         "session": r.session.map(|s| s.session),

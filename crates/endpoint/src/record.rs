@@ -101,6 +101,9 @@ pub struct RequestRecord {
     pub server_sent_ns: Option<u64>,
     /// The request opened a new connection.
     pub new_connection: bool,
+    /// The server had closed the reused connection before answering; the
+    /// request was sent again on a fresh one (see `client::exec`).
+    pub retried: bool,
     pub stream: bool,
     /// Output tokens counted with the tokenizer (filled after the run).
     pub tokens: Option<u64>,
@@ -161,6 +164,7 @@ impl RequestRecord {
             usage: None,
             server_sent_ns: None,
             new_connection: false,
+            retried: false,
             stream,
             tokens: None,
             tokens_after_first: None,

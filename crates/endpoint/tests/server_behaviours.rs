@@ -323,3 +323,48 @@ fn text_without_a_finish_reason_is_warned_about() {
         p.summary.warnings
     );
 }
+
+#[test]
+fn a_kept_alive_connection_closed_after_the_stream_is_retried_not_failed() {
+    // llama-server: the answer is chunked with no `connection: close`, and
+    // the server closes the connection once the stream has ended. The
+    // client sends its next request on that connection at once; the close
+    // comes 20 ms later, before any answer byte. That request never reached
+    // the engine: it is sent again on a fresh connection, not failed.
+    const FINISH: &str =
+        "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+    let addr = scripted(vec![
+        w(SSE_HEAD_CHUNKED),
+        chunk(ROLE),
+        chunk(HI),
+        chunk(FINISH),
+        chunk(DONE),
+        w("0\r\n\r\n"),
+        Step::Sleep(20),
+        Step::Close,
+    ]);
+    let b = bench(
+        &format!("http://{addr}"),
+        true,
+        Duration::from_secs(5),
+        None,
+    );
+    let p = b.run_concurrency(1, None, Some(6), 0).expect("run");
+    let m = &p.summary.metrics;
+    assert_eq!(m.n_samples_failed, 0, "{:?}", m.first_error);
+    assert_eq!(m.n_samples_completed, 6);
+    // Every request after the first found its connection about to close.
+    assert!(m.retried_after_close >= 5, "{m:?}");
+    assert!(p
+        .summary
+        .warnings
+        .iter()
+        .any(|w| w.contains("sent again on a fresh connection")));
+    // The virtual user connected before the run; each later request opened
+    // its own.
+    assert!(p
+        .records
+        .iter()
+        .skip(1)
+        .all(|r| r.new_connection && r.retried));
+}
