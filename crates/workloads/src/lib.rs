@@ -12,6 +12,7 @@
 //!   multi-threaded SUT that serve the model to yardstick's load generator.
 
 pub mod batching;
+pub mod data;
 pub mod dataset;
 pub mod idx;
 pub mod instance;
