@@ -89,6 +89,105 @@ pub struct RunArgs {
     /// Workload SUT: largest batch per worker (default: the workload's).
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
+    /// Run this ONNX model on the workload's data instead of the workload's
+    /// model (its inputs and outputs must be what the workload declares).
+    #[arg(long, value_name = "FILE", requires = "workload")]
+    pub onnx: Option<PathBuf>,
+    /// ONNX Runtime's library (libonnxruntime.so.*) [default: ORT_DYLIB_PATH,
+    /// else the active Python's onnxruntime package].
+    #[arg(long, value_name = "FILE")]
+    pub ort_lib: Option<PathBuf>,
+    /// ONNX Runtime execution providers, in order of preference: cpu, cuda,
+    /// tensorrt [default: the workload's].
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub ep: Option<Vec<String>>,
+    /// ONNX Runtime intra-op threads per session (0: its default).
+    #[arg(long, value_name = "N")]
+    pub intra_op_threads: Option<usize>,
+    /// ONNX Runtime inter-op threads per session (0: its default).
+    #[arg(long, value_name = "N")]
+    pub inter_op_threads: Option<usize>,
+    /// Batching SUT: how long a worker waits to fill a batch (Server and
+    /// streams), e.g. 500us [default: the workload's].
+    #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
+    pub max_wait: Option<Duration>,
+}
+
+/// A workload's SUT and sample library: the built-in classifier, or the
+/// batching SUT over a model (ONNX Runtime).
+enum Served {
+    Builtin(yardstick_workloads::Instance),
+    Model(yardstick_workloads::instance::ModelInstance),
+}
+
+impl Served {
+    fn open(workload: &yardstick_workloads::Workload, args: &RunArgs) -> Result<Served> {
+        use yardstick_workloads::spec::SutKind;
+        if workload.spec.sut.kind == SutKind::Onnx || args.onnx.is_some() {
+            let options = yardstick_workloads::instance::OnnxRunOptions {
+                library: args.ort_lib.clone(),
+                model: args.onnx.clone(),
+                threads: args.sut_threads,
+                batch_size: args.batch_size,
+                execution_providers: args.ep.clone(),
+                intra_op_threads: args.intra_op_threads,
+                inter_op_threads: args.inter_op_threads,
+                max_wait: args.max_wait,
+            };
+            return Ok(Served::Model(workload.instantiate_onnx(&options)?));
+        }
+        Ok(Served::Builtin(
+            workload.instantiate(args.sut_threads, args.batch_size)?,
+        ))
+    }
+
+    fn sut(&self) -> &dyn SystemUnderTest {
+        match self {
+            Served::Builtin(i) => &i.sut,
+            Served::Model(i) => &i.sut,
+        }
+    }
+
+    fn library(&self) -> &dyn QuerySampleLibrary {
+        match self {
+            Served::Builtin(i) => i.library.as_ref(),
+            Served::Model(i) => i.library.as_ref(),
+        }
+    }
+
+    fn measure_throughput(&self, d: Duration) -> Result<f64> {
+        Ok(match self {
+            Served::Builtin(i) => i.sut.measure_throughput(d)?,
+            Served::Model(i) => i
+                .sut
+                .measure_throughput(d)
+                .map_err(|e| anyhow::anyhow!(e))?,
+        })
+    }
+
+    /// The data file and every sample's class label, for the scorers.
+    fn labels(&self) -> Result<(PathBuf, Vec<i128>)> {
+        match self {
+            Served::Builtin(i) => Ok((
+                i.library.source().to_path_buf(),
+                i.library.labels().iter().map(|&l| l as i128).collect(),
+            )),
+            Served::Model(i) => {
+                use yardstick_workloads::sample::Label;
+                let source = i.library.source();
+                let labels = (0..source.len())
+                    .map(|k| match source.label(k) {
+                        Label::Class(c) => Ok(i128::from(c)),
+                        Label::None => Err(anyhow::anyhow!(
+                            "{}: sample {k} has no label to score against",
+                            source.origin().display()
+                        )),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((source.origin().to_path_buf(), labels))
+            }
+        }
+    }
 }
 
 pub fn parse_service_time(text: &str) -> Result<ServiceTime> {
@@ -370,7 +469,7 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
         workload.name(),
         workload.origin
     );
-    let inst = workload.instantiate(args.sut_threads, args.batch_size)?;
+    let inst = Served::open(&workload, &args)?;
     let mode = resolved.settings.mode;
     let scoring = matches!(mode, Mode::SubmissionRun | Mode::AccuracyOnly);
     let timed = !matches!(mode, Mode::AccuracyOnly);
@@ -380,7 +479,6 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
         // Offline query lasts at least min_duration on any machine.
         let secs = (settings.min_duration_ms as f64 / 1000.0 / 5.0).clamp(0.5, 2.0);
         let measured = inst
-            .sut
             .measure_throughput(Duration::from_secs_f64(secs))
             .context("measuring the SUT for target_qps = \"auto\"")?;
         let (factor, what) = match settings.scenario {
@@ -413,6 +511,20 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
     if let Some(b) = args.batch_size {
         params.insert("batch_size".to_string(), b.to_string());
     }
+    if let Some(m) = &args.onnx {
+        params.insert("onnx".to_string(), m.display().to_string());
+    }
+    if let Some(ep) = &args.ep {
+        params.insert("execution_providers".to_string(), ep.join(","));
+    }
+    for (key, value) in [
+        ("intra_op_threads", args.intra_op_threads),
+        ("inter_op_threads", args.inter_op_threads),
+    ] {
+        if let Some(v) = value {
+            params.insert(key.to_string(), v.to_string());
+        }
+    }
     let ctx = RunContext {
         recording: &recording,
         output: args.output.clone(),
@@ -421,7 +533,7 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
             name: workload.name().to_string(),
             model: Some(sa.model().to_string()),
             sut: SutInfo {
-                name: String::new(),
+                name: inst.sut().name().to_string(),
                 kind: "workload".to_string(),
                 params,
             },
@@ -429,11 +541,11 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
         },
         interrupts: &interrupts,
     };
-    let mut run = run_logged(&inst.sut, inst.library.as_ref(), &resolved, &args, &ctx)?;
+    let mut run = run_logged(inst.sut(), inst.library(), &resolved, &args, &ctx)?;
 
     let mut ok = run.outcome.is_valid() && !interrupts.is_requested();
     if scoring && !interrupts.is_requested() {
-        let verdict = score_accuracy(&workload, &inst.library, &args.output)?;
+        let verdict = score_accuracy(&workload, &inst.labels()?, &args.output)?;
         ok &= verdict.passed == Some(true);
         run.record
             .add_file("accuracy_txt", args.output.join("accuracy.txt"));
@@ -469,7 +581,7 @@ fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
 /// least the workload's threshold, over every sample of the data set.
 fn score_accuracy(
     workload: &yardstick_workloads::Workload,
-    library: &yardstick_workloads::sut::ImageLibrary,
+    (source, all_labels): &(PathBuf, Vec<i128>),
     out: &std::path::Path,
 ) -> Result<yardstick_pipeline::record::AccuracyVerdict> {
     use yardstick_accuracy::{
@@ -478,8 +590,8 @@ fn score_accuracy(
     let log_path = out.join("mlperf_log_accuracy.json");
     let log = read_accuracy_log(&log_path)?;
     let labels = Labels {
-        path: library.source().to_path_buf(),
-        labels: library.labels().iter().map(|&l| l as i128).collect(),
+        path: source.clone(),
+        labels: all_labels.clone(),
     };
     let t = top1(&log, &labels, Dtype::Int32)?;
     let score = Score::Top1(t);
@@ -487,7 +599,7 @@ fn score_accuracy(
     let fraction = workload.spec.accuracy.target_fraction;
     let threshold = workload.accuracy_threshold() * 100.0;
     let verdict = check_minimum(&score, threshold);
-    let complete = t.total == library.labels().len();
+    let complete = t.total == all_labels.len();
     let pass = verdict.outcome() == Outcome::Pass && complete;
     let txt_path = out.join("accuracy.txt");
     write_accuracy_txt(&txt_path, &score, &log_path)?;
@@ -501,7 +613,7 @@ fn score_accuracy(
         verdict_line.push_str(&format!(
             " (the accuracy log covers {} of the {} samples)",
             t.total,
-            library.labels().len()
+            all_labels.len()
         ));
     }
     let mut text = std::fs::read_to_string(&txt_path)
