@@ -21,7 +21,9 @@ mod signals;
 mod system_cmd;
 mod train_check_cmd;
 mod train_cmd;
+mod train_job;
 mod train_package_cmd;
+mod train_wrap;
 
 use clap::{Parser, Subcommand};
 

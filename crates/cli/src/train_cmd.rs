@@ -1,5 +1,6 @@
 //! `yardstick train`: time-to-train of a reference workload, logged in
-//! MLPerf Training's `:::MLLOG` format.
+//! MLPerf Training's `:::MLLOG` format; `yardstick train -- CMD ARGS...`
+//! times any training job instead (see [`crate::train_wrap`]).
 //!
 //! Each run writes `<output>/result_<i>.txt` (the log lines, as MLPerf
 //! Training's result files) and echoes the lines to stdout. Time-to-train is
@@ -28,12 +29,34 @@ use yardstick_pipeline::Recorder;
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// The workload: a built-in name (fashion-mnist) or a workload file (.toml).
-    pub workload: String,
+    /// The workload: a built-in name (fashion-mnist) or a workload file
+    /// (.toml). With `-- CMD`, only the name the runs are recorded under.
+    pub workload: Option<String>,
+    /// The training job to run instead of a built-in workload, after `--`:
+    /// any command that writes `:::MLLOG` lines to stdout/stderr or to the
+    /// file named by $YARDSTICK_MLLOG; it gets the run's seed as $SEED and
+    /// $YARDSTICK_SEED.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+    /// The runs' seeds, comma-separated (instead of --seed and --runs).
+    #[arg(long, value_delimiter = ',', value_name = "SEEDS")]
+    pub seeds: Vec<u64>,
+    /// With `-- CMD`: stop a run still going after this long (wall clock,
+    /// e.g. 30m); it is then an incomplete run.
+    #[arg(long, value_name = "DURATION")]
+    pub time_limit: Option<humantime::Duration>,
+    /// With `-- CMD`: how long a job may go on after logging run_stop before
+    /// it is stopped (its time-to-train is not affected).
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub stop_grace: humantime::Duration,
+    /// With `-- CMD`: the compliance rules each complete run's log is
+    /// checked against (training 5.1.0, 6.0.0, 6.1.0).
+    #[arg(long, default_value = "5.1.0")]
+    pub ruleset: String,
     /// Number of runs (MLPerf's olympic score needs at least 3).
     #[arg(long, default_value_t = 1)]
     pub runs: usize,
-    /// Seed of the first run; run i uses seed + i.
+    /// Seed of the first run; run i uses seed + i (see --seeds).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Folder of the training split (train-images-idx3-ubyte[.gz] and
@@ -122,15 +145,22 @@ fn run_path(save: &Path, run: usize, runs: usize) -> PathBuf {
 }
 
 pub fn run(args: TrainArgs) -> Result<ExitCode> {
+    if !args.command.is_empty() {
+        return crate::train_wrap::run(args);
+    }
+    let Some(workload_name) = &args.workload else {
+        anyhow::bail!("yardstick train: give a workload (fashion-mnist) or a command after `--`");
+    };
     yardstick_workloads::configure_cpu_runtime();
-    let workload = Workload::resolve(&args.workload)?;
+    let workload = Workload::resolve(workload_name)?;
     let mut cfg = workload.train_config()?;
     let training = workload
         .spec
         .training
         .clone()
         .expect("train_config checked it");
-    anyhow::ensure!(args.runs >= 1, "--runs must be at least 1");
+    let seeds = crate::train_wrap::seeds(&args)?;
+    let runs = seeds.len();
     if let Some(t) = args.target {
         anyhow::ensure!(
             t > 0.0 && t <= 1.0,
@@ -197,11 +227,11 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let recording = Recording::open(&args.recording);
     let observers = [recording.observer()];
     let recorder = Recorder::new(&observers);
-    let group = Group::new(GroupKind::Training, args.runs);
+    let group = Group::new(GroupKind::Training, runs);
     let mut reports: Vec<RunReport> = Vec::new();
-    for i in 0..args.runs {
+    for (i, &seed) in seeds.iter().enumerate() {
         let mut run_cfg = cfg.clone();
-        run_cfg.seed = args.seed.wrapping_add(i as u64);
+        run_cfg.seed = seed;
         let log_path = args.output.join(format!("result_{i}.txt"));
         let mut record = RunRecord::new(
             RunKind::Training,
@@ -240,7 +270,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             "yardstick: train {} run {}/{} (seed {}): log {}",
             workload.name(),
             i + 1,
-            args.runs,
+            runs,
             run_cfg.seed,
             log_path.display()
         );
@@ -286,7 +316,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         println!(
             "run {}/{} (seed {}): {}, eval top-1 {:.4} after {} epoch{}, time-to-train {}.{:03} s (run_stop - run_start)",
             i + 1,
-            args.runs,
+            runs,
             run_cfg.seed,
             if report.success { "success" } else { "aborted (target not reached)" },
             report.final_accuracy(),
@@ -296,7 +326,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             ttt % 1000
         );
         if let Some(save) = &args.save {
-            let path = run_path(save, i, args.runs);
+            let path = run_path(save, i, runs);
             let meta = HashMap::from([
                 ("architecture".to_string(), ARCHITECTURE.to_string()),
                 ("workload".to_string(), workload.name().to_string()),
@@ -332,7 +362,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         println!(
             "training set {} ({} runs) in the results store {}: yardstick report group:{} -o report.html",
             group.id,
-            args.runs,
+            runs,
             store.display(),
             group.id
         );
@@ -341,18 +371,18 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         .iter()
         .map(|r| r.success.then(|| r.time_to_train_ms()))
         .collect();
-    if args.runs >= 3 {
+    if runs >= 3 {
         match olympic_score(&times) {
             Some(ms) => println!(
                 "olympic score ({} runs, fastest and slowest dropped): {:.3} s ({:.2} min)",
-                args.runs,
+                runs,
                 ms / 1000.0,
                 ms / 60000.0
             ),
             None => println!(
                 "olympic score: none ({} of {} runs did not reach the target)",
                 times.iter().filter(|t| t.is_none()).count(),
-                args.runs
+                runs
             ),
         }
     }

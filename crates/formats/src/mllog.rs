@@ -269,7 +269,7 @@ pub fn parse_record(mllog_text: &str) -> Result<Record, LineErrorReason> {
 
 /// Reads lines one at a time (a log being written, or a whole file):
 /// keeps the line and `:::MLLOG` counts.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct LineReader {
     line_number: usize,
     mllog_index: usize,

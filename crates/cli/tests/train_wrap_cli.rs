@@ -1,0 +1,158 @@
+//! End-to-end tests of `yardstick train -- CMD`: a shell job (tests/data/
+//! mllog_job.sh) whose log has fixed times, so time-to-train is exactly its
+//! seed in minutes; runs that end well are results with a compliance PASS
+//! and a score, killed or failed jobs are incomplete runs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{bin, read_json, stdout, target_scratch, text};
+
+fn job() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mllog_job.sh")
+}
+
+fn train(dir: &Path, mode: &str, flags: &[&str]) -> Output {
+    bin()
+        .env("MODE", mode)
+        .args(["train", "--quiet", "--no-store", "-o"])
+        .arg(dir)
+        .args(flags)
+        .arg("--")
+        .arg("sh")
+        .arg(job())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn three_seeded_runs_give_times_compliance_and_the_olympic_score() {
+    let dir = target_scratch("train_wrap", "three_runs");
+    let out = train(&dir, "stdout", &["--seeds", "3,1,2", "--target", "0.8"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let s = stdout(&out);
+    for (seed, ttt) in [(3, "180.000 s"), (1, "60.000 s"), (2, "120.000 s")] {
+        assert!(
+            s.contains(&format!("seed {seed}] success: time-to-train {ttt} (run_stop - run_start), best eval_accuracy 0.85 after 2 evals")),
+            "{all}"
+        );
+    }
+    assert_eq!(
+        s.matches("compliance (training 5.1.0 rules): PASS").count(),
+        3,
+        "{all}"
+    );
+    // Olympic mean of 1, 2, 3 minutes dropping the fastest and slowest.
+    assert!(
+        s.contains("score (3 runs, olympic mean dropping the 1 fastest and slowest; retinanet submissions need 5 runs): 2.0000 min (120.000 s)"),
+        "{all}"
+    );
+    // Progress lines: each eval against the target.
+    assert!(all.contains("[run 2/3 seed 1] epoch 2: eval_accuracy 0.85 (best 0.85, target 0.8), 2.0 s since run_start"), "{all}");
+    // The result file is the job's :::MLLOG lines; the record has the curve.
+    let log = std::fs::read_to_string(dir.join("result_1.txt")).unwrap();
+    assert_eq!(log.lines().count(), 26);
+    assert!(log.lines().all(|l| l.starts_with(":::MLLOG {")));
+    let record = read_json(&dir.join("result_1.run.json"));
+    assert_eq!(record["kind"], "training");
+    assert_eq!(record["status"], "completed");
+    assert_eq!(record["validity"]["verdict"], "VALID", "{record}");
+    let ttt = record["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "time_to_train")
+        .unwrap();
+    assert_eq!(ttt["value"], 60.0);
+    let evals = record["extra"]["training"]["evals"].as_array().unwrap();
+    assert_eq!(evals.len(), 2);
+    assert_eq!(evals[0]["accuracy"], 0.45);
+    assert_eq!(evals[1]["seconds_since_run_start"], 2.0);
+    assert_eq!(record["extra"]["training"]["seed"], 1);
+    assert_eq!(record["group"]["size"], 3);
+}
+
+#[test]
+fn a_log_written_to_the_env_file_is_read() {
+    let dir = target_scratch("train_wrap", "file");
+    let out = train(&dir, "file", &["--seed", "2"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}"); // one run: no score
+    assert!(
+        stdout(&out).contains("success: time-to-train 120.000 s"),
+        "{all}"
+    );
+    assert!(
+        stdout(&out).contains("mean time-to-train over 1 run(s): 2.000 min"),
+        "{all}"
+    );
+    let record = read_json(&dir.join("result_0.run.json"));
+    assert_eq!(record["extra"]["training"]["log_source"], "file");
+}
+
+#[test]
+fn a_job_killed_mid_run_is_an_incomplete_run_not_a_result() {
+    let dir = target_scratch("train_wrap", "exit137");
+    let out = train(&dir, "exit137", &["--runs", "3"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    let s = stdout(&out);
+    assert_eq!(
+        s.matches("INCOMPLETE, not a result: no run_stop logged (exit status 137)")
+            .count(),
+        3,
+        "{all}"
+    );
+    assert!(!s.contains("time-to-train"), "{all}");
+    assert!(s.contains("score: none (3 of 3 runs incomplete"), "{all}");
+    let record = read_json(&dir.join("result_0.run.json"));
+    assert_eq!(record["status"], "failed");
+    assert_eq!(record["validity"]["verdict"], "INVALID");
+    assert!(record["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["name"] != "time_to_train"));
+}
+
+#[test]
+fn the_time_limit_stops_a_hanging_job() {
+    let dir = target_scratch("train_wrap", "hang");
+    let started = std::time::Instant::now();
+    let out = train(&dir, "hang", &["--time-limit", "1s"]);
+    let all = text(&out);
+    assert!(started.elapsed().as_secs() < 20, "{all}");
+    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert!(
+        stdout(&out).contains("INCOMPLETE, not a result: stopped at the time limit"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_job_lingering_after_run_stop_is_stopped_and_counts() {
+    let dir = target_scratch("train_wrap", "linger");
+    let started = std::time::Instant::now();
+    let out = train(&dir, "linger", &["--stop-grace", "200ms", "--seed", "1"]);
+    let all = text(&out);
+    assert!(started.elapsed().as_secs() < 20, "{all}");
+    assert!(
+        stdout(&out).contains("success: time-to-train 60.000 s"),
+        "{all}"
+    );
+}
+
+#[test]
+fn a_job_failing_after_run_stop_is_incomplete() {
+    let dir = target_scratch("train_wrap", "fail");
+    let out = train(&dir, "fail", &[]);
+    let all = text(&out);
+    assert!(
+        stdout(&out)
+            .contains("INCOMPLETE, not a result: the job failed after run_stop (exit status 3)"),
+        "{all}"
+    );
+}
