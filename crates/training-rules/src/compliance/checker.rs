@@ -355,15 +355,9 @@ fn run_config(
                     let text = if values.is_empty() {
                         head
                     } else {
-                        // Python prints a set here, in hash order; this is
-                        // the order of first appearance.
-                        let mut distinct: Vec<String> = Vec::new();
-                        for v in values {
-                            let s = v.py_str();
-                            if !distinct.contains(&s) {
-                                distinct.push(s);
-                            }
-                        }
+                        // Python prints `set(str(v) for v in values)`: its order.
+                        let texts: Vec<String> = values.iter().map(Value::py_str).collect();
+                        let distinct = super::pyset::str_set_order(&texts);
                         format!("{head} with different values: [{}]", distinct.join(", "))
                     };
                     messages.put_keyed(&rule.name, message(Severity::Error, text));
@@ -394,27 +388,15 @@ fn run_config(
                 );
             }
             Requirement::AtLeastOneOr(others) => {
-                let mut group = vec![rule.name.clone()];
-                for other in others {
-                    if !group.contains(other) {
-                        group.push(other.clone());
-                    }
-                }
-                let mut sorted = group.clone();
-                sorted.sort();
-                let known = alternatives.iter().any(|g| {
-                    let mut s = g.clone();
-                    s.sort();
-                    s == sorted
-                });
-                if !known {
-                    alternatives.push(group);
-                }
+                // `tuple({k, *alternatives})`, in the set's order.
+                let mut members = vec![rule.name.clone()];
+                members.extend(others.iter().cloned());
+                alternatives.push(super::pyset::str_set_order(&members));
             }
             _ => {}
         }
     }
-    for group in alternatives {
+    for group in python_alternatives_order(alternatives) {
         let mut any = false;
         for name in &group {
             let Some(index) = config.keys.iter().position(|k| &k.name == name) else {
@@ -479,6 +461,22 @@ fn run_config(
         }
     }
     Ok(())
+}
+
+/// The checker keeps the alternatives in a set of tuples: equal tuples
+/// once, in the set's iteration order.
+fn python_alternatives_order(groups: Vec<Vec<String>>) -> Vec<Vec<String>> {
+    let hashes: Vec<i64> = groups
+        .iter()
+        .map(|g| {
+            let members: Vec<i64> = g.iter().map(|m| super::pyset::str_hash(m)).collect();
+            super::pyset::tuple_hash(&members)
+        })
+        .collect();
+    super::pyset::iteration_order(&hashes, |a, b| groups[a] == groups[b])
+        .into_iter()
+        .map(|i| groups[i].clone())
+        .collect()
 }
 
 #[allow(clippy::too_many_arguments)]

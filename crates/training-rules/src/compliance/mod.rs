@@ -12,6 +12,7 @@ pub mod eval;
 pub mod expr;
 pub mod mllog;
 pub mod pyjson;
+pub mod pyset;
 pub mod rules;
 pub mod value;
 
