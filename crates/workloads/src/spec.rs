@@ -123,17 +123,36 @@ pub struct WorkloadSpec {
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetFormat {
     Idx,
+    /// A folder of JPEG/PNG images (`[dataset.image]`: the preprocessing).
+    Images,
+    /// A NumPy `.npy` file or `.npz` archive (`members`).
+    Npy,
+    /// JSON lines of token ids (`[dataset.tokens]`).
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetSpec {
     pub format: DatasetFormat,
+    /// The samples: a file, or a folder of images (also spelt `path`).
+    #[serde(alias = "path")]
     pub images: String,
+    /// A label file (text, `.npy` or IDX); empty: none, or the `list`'s.
+    #[serde(default)]
     pub labels: String,
     pub sample_count: Option<usize>,
     pub classes: Vec<String>,
     pub performance_sample_count: Option<usize>,
+    /// `images`: the file order and labels, `name label` a line.
+    pub list: Option<String>,
+    /// `npy` with an `.npz`: the arrays, one per model input (default: all).
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// `images`: the preprocessing (default: MLPerf's ResNet-50 reference).
+    pub image: Option<crate::data::config::ImageDecl>,
+    /// `jsonl`: how token ids become inputs.
+    pub tokens: Option<crate::data::config::TokensDecl>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

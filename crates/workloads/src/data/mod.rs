@@ -17,6 +17,7 @@
 //! are ever held in memory. Every error names the file, and where it
 //! applies the line, entry, array member or pixel size.
 
+pub mod config;
 pub mod idx;
 pub mod images;
 pub mod jsonl;
