@@ -76,6 +76,9 @@ def official(py, tree: Path, out: Path):
         verdicts[s] = "pass" if "PACKAGE CHECKER FOUND NO ERRORS" in text else "fail"
         restore_scaling(tree)
         csv_path = out / f"summary_{s}.csv"
+        # The summarizer appends its detailed table: start from no file.
+        for old in out.glob(f"summary_{s}*"):
+            old.unlink()
         dt, p = run([py, "-m", "mlperf_logging.result_summarizer", s, "training", "5.1.0",
                      "--csv", str(csv_path)], tree, env)
         total += dt
@@ -104,7 +107,8 @@ def scores(rows):
             for col, v in r.items():
                 if col.endswith(":time_to_train") and v not in ("", None):
                     b = col.split(":")[0]
-                    out[(s, r["system"], b)] = (float(v), r[f"{b}:RCP"])
+                    # details_url names the system's folder (system names repeat).
+                    out[(s, r["details_url"], b)] = (float(v), r[f"{b}:RCP"])
     return out
 
 
