@@ -780,17 +780,16 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
     let trace = open_loop::load_trace(&args)?;
     // Multi-turn sessions plan their own prompts (a trace then gives only
     // the sessions' start times).
-    let (dataset, mut dataset_notes, session_plan) =
-        match sessions::prepare(&args, tok.as_ref())? {
-            Some(s) => (s.dataset, s.notes, Some(s.plan)),
-            None => match open_loop::trace_dataset(&args, trace.as_ref(), tok.as_ref())? {
-                Some(d) => (d, Vec::new(), None),
-                None => {
-                    let (d, notes) = load_dataset(&args, tok.as_ref())?;
-                    (d, notes, None)
-                }
-            },
-        };
+    let (dataset, mut dataset_notes, session_plan) = match sessions::prepare(&args, tok.as_ref())? {
+        Some(s) => (s.dataset, s.notes, Some(s.plan)),
+        None => match open_loop::trace_dataset(&args, trace.as_ref(), tok.as_ref())? {
+            Some(d) => (d, Vec::new(), None),
+            None => {
+                let (d, notes) = load_dataset(&args, tok.as_ref())?;
+                (d, notes, None)
+            }
+        },
+    };
     dataset_notes.extend(open_loop::trace_notes(trace.as_ref()));
     // Sessions get their classes in `sessions::prepare` (a conversation's
     // row, before its turns are split out).
@@ -1447,10 +1446,12 @@ pub fn run_mock_server(args: MockServerArgs) -> Result<ExitCode> {
             .unwrap_or_else(|| "mock".to_string()),
         served_models: args.served_model.clone(),
         prefill_per_token: args.prefill_per_token,
-        prefix_cache: args.prefix_cache.then_some(yardstick_endpoint::PrefixCacheConfig {
-            block_tokens: args.prefix_block_tokens,
-            capacity_blocks: args.prefix_cache_blocks,
-        }),
+        prefix_cache: args
+            .prefix_cache
+            .then_some(yardstick_endpoint::PrefixCacheConfig {
+                block_tokens: args.prefix_block_tokens,
+                capacity_blocks: args.prefix_cache_blocks,
+            }),
         reasoning_tokens: args.reasoning_tokens,
         tokens_per_chunk: args.tokens_per_chunk,
         embedding_dims: args.embedding_dims,

@@ -81,10 +81,17 @@ pub fn sharegpt_conversation(conv: &[Value]) -> Conversation {
     let mut system: Option<String> = None;
     let mut turns: Vec<ConversationTurn> = Vec::new();
     for t in conv {
-        let Some(from) = t.get("from").or_else(|| t.get("role")).and_then(Value::as_str) else {
+        let Some(from) = t
+            .get("from")
+            .or_else(|| t.get("role"))
+            .and_then(Value::as_str)
+        else {
             continue;
         };
-        let Some(text) = t.get("value").or_else(|| t.get("content")).and_then(Value::as_str)
+        let Some(text) = t
+            .get("value")
+            .or_else(|| t.get("content"))
+            .and_then(Value::as_str)
         else {
             continue;
         };

@@ -3,6 +3,6 @@
 //! checks live beside it.
 
 pub mod compliance;
+pub mod package;
 pub mod rcp;
 pub mod summary;
-pub mod package;
