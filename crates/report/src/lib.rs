@@ -64,14 +64,22 @@ pub struct ReportOptions {
 
 /// Latency distributions in the order the page shows them, with their
 /// titles; others follow in name order.
-const KNOWN_DISTRIBUTIONS: [(&str, &str); 8] = [
+const KNOWN_DISTRIBUTIONS: [(&str, &str); 13] = [
     ("query", "Query latency"),
     ("sample", "Sample latency"),
     ("ttft", "Time to first token (TTFT)"),
+    (
+        "ttft_content",
+        "First content token (TTFT, reasoning excluded)",
+    ),
+    ("ttft_prefix_hit", "TTFT of prefix-cache hits"),
+    ("ttft_prefix_miss", "TTFT of prefix-cache misses"),
     ("tpot", "Time per output token (TPOT)"),
-    ("itl", "Inter-token latency (ITL)"),
+    ("itl", "Inter-token latency, per chunk"),
+    ("itl_token", "Inter-token latency per token (ITL)"),
     ("chunk_gap", "Gap between streamed chunks"),
     ("e2e", "End-to-end request latency"),
+    ("session", "Session duration (multi-turn)"),
     ("latency", "Latency"),
 ];
 
