@@ -144,7 +144,7 @@ impl Record {
     /// `time_ms` as the official parser reads it: `float(time_ms)`.
     pub fn time_ms(&self) -> Option<f64> {
         match self.get("time_ms")? {
-            JsonValue::Str(s) => python_float(s),
+            JsonValue::Str(s) => crate::pyfloat::parse(s),
             v => v.as_f64(),
         }
     }
@@ -177,15 +177,6 @@ impl Record {
     /// The whole line, `:::MLLOG {...}`, without a newline.
     pub fn to_line(&self) -> String {
         format!("{TOKEN}{}", self.to_json())
-    }
-}
-
-/// Python's `float(s)` for the numeric strings a `time_ms` may hold.
-fn python_float(s: &str) -> Option<f64> {
-    let t = s.trim().replace('_', "");
-    match t.to_ascii_lowercase().trim_start_matches(['+', '-']) {
-        "inf" | "infinity" | "nan" => None,
-        _ => t.parse().ok(),
     }
 }
 

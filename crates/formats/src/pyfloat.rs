@@ -1,6 +1,7 @@
 //! Python's float spellings: `repr(x)` (also `str(x)`), and what
 //! `json.dumps` writes for a float (the same, except the non-finite values,
-//! which it spells `NaN`, `Infinity` and `-Infinity`).
+//! which it spells `NaN`, `Infinity` and `-Infinity`), and Python's
+//! `float(str)`, with which the official checkers read numeric strings.
 
 /// Python's `repr(float)`: the shortest digits that round-trip, positional
 /// when the decimal exponent is in -4 < decpt <= 16, else `d.ddde-XX` with
@@ -75,6 +76,50 @@ fn finite_repr(x: f64) -> String {
     }
 }
 
+/// Python's `float(str)`: surrounding whitespace, `_` between digits,
+/// `inf`/`nan` in any case.
+pub fn parse(text: &str) -> Option<f64> {
+    let t = text.trim_matches(|c: char| c.is_whitespace());
+    let lower = t.to_ascii_lowercase();
+    let unsigned = lower.trim_start_matches(['+', '-']);
+    let negative = lower.starts_with('-');
+    if lower.len() - unsigned.len() > 1 {
+        return None;
+    }
+    match unsigned {
+        "inf" | "infinity" => {
+            return Some(if negative {
+                f64::NEG_INFINITY
+            } else {
+                f64::INFINITY
+            })
+        }
+        "nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    if unsigned.is_empty()
+        || !unsigned
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-' | b'_'))
+    {
+        return None;
+    }
+    if t.contains('_') {
+        let bytes = t.as_bytes();
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'_'
+                && !(i > 0
+                    && bytes[i - 1].is_ascii_digit()
+                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
+            {
+                return None;
+            }
+        }
+    }
+    let cleaned: String = t.chars().filter(|&c| c != '_').collect();
+    cleaned.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +165,26 @@ mod tests {
         assert_eq!(json(f64::NAN), "NaN");
         assert_eq!(json(f64::INFINITY), "Infinity");
         assert_eq!(json(f64::NEG_INFINITY), "-Infinity");
+    }
+
+    #[test]
+    fn parses_as_python_float() {
+        // Python 3.11's float() of each text; None where it raises ValueError.
+        for (text, py) in [
+            (" 7.5\n", Some(7.5)),
+            ("1_000.5", Some(1000.5)),
+            ("1e3", Some(1000.0)),
+            ("-Infinity", Some(f64::NEG_INFINITY)),
+            ("+inf", Some(f64::INFINITY)),
+            ("x", None),
+            ("", None),
+            ("1__0", None),
+            ("_1", None),
+            ("--1", None),
+            ("0x10", None),
+        ] {
+            assert_eq!(parse(text), py, "{text:?}");
+        }
+        assert!(parse("NaN").is_some_and(f64::is_nan));
     }
 }

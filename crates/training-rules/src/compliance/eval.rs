@@ -374,12 +374,14 @@ impl Scope<'_, '_> {
                     return Err(arity("float", 1, args.len()));
                 };
                 match x {
-                    Value::Str(s) => parse_python_float(s).map(Value::Float).ok_or_else(|| {
-                        raise(
-                            "ValueError",
-                            format!("could not convert string to float: {}", x.py_repr()),
-                        )
-                    }),
+                    Value::Str(s) => yardstick_formats::pyfloat::parse(s)
+                        .map(Value::Float)
+                        .ok_or_else(|| {
+                            raise(
+                                "ValueError",
+                                format!("could not convert string to float: {}", x.py_repr()),
+                            )
+                        }),
                     other => other
                         .as_number()
                         .map(|n| Value::Float(n.to_f64()))
@@ -428,50 +430,6 @@ fn check_hashable(key: &Value) -> Result<(), Raised> {
         ))),
         _ => Ok(()),
     }
-}
-
-/// Python's `float(str)`: surrounding whitespace, `_` between digits,
-/// `inf`/`nan` in any case.
-pub fn parse_python_float(text: &str) -> Option<f64> {
-    let t = text.trim_matches(|c: char| c.is_whitespace());
-    let lower = t.to_ascii_lowercase();
-    let unsigned = lower.trim_start_matches(['+', '-']);
-    let negative = lower.starts_with('-');
-    if lower.len() - unsigned.len() > 1 {
-        return None;
-    }
-    match unsigned {
-        "inf" | "infinity" => {
-            return Some(if negative {
-                f64::NEG_INFINITY
-            } else {
-                f64::INFINITY
-            })
-        }
-        "nan" => return Some(f64::NAN),
-        _ => {}
-    }
-    if unsigned.is_empty()
-        || !unsigned
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-' | b'_'))
-    {
-        return None;
-    }
-    if t.contains('_') {
-        let bytes = t.as_bytes();
-        for (i, &b) in bytes.iter().enumerate() {
-            if b == b'_'
-                && !(i > 0
-                    && bytes[i - 1].is_ascii_digit()
-                    && bytes.get(i + 1).is_some_and(u8::is_ascii_digit))
-            {
-                return None;
-            }
-        }
-    }
-    let cleaned: String = t.chars().filter(|&c| c != '_').collect();
-    cleaned.parse().ok()
 }
 
 fn to_int(x: &Value) -> Result<Value, Raised> {

@@ -17,7 +17,6 @@
 
 use std::rc::Rc;
 
-use super::eval::parse_python_float;
 use super::pyjson::{self, RecordScan};
 use super::value::{Dict, Value};
 
@@ -201,7 +200,7 @@ fn parse_record(
     let missing = |name: &str| crash("KeyError", format!("the record has no '{name}'"));
     let time_ms = time_ms.ok_or_else(|| missing("time_ms"))?;
     let timestamp = match &time_ms {
-        Value::Str(s) => match parse_python_float(s) {
+        Value::Str(s) => match yardstick_formats::pyfloat::parse(s) {
             Some(f) => f,
             None => {
                 return Ok(Err(format!(
