@@ -229,6 +229,58 @@ pub struct ParsedLog {
     pub errors: Vec<LineError>,
 }
 
+/// Python's `str.isspace()` for a latin-1 character (the official parser
+/// decodes a log as latin-1, one character per byte).
+pub fn is_latin1_space(b: u8) -> bool {
+    matches!(
+        b,
+        b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f | b' ' | 0x85 | 0xa0
+    )
+}
+
+/// Python's universal newlines on a latin-1 file's bytes: `\n`, `\r\n` and
+/// `\r` end a line.
+pub fn latin1_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = bytes;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        match memchr::memchr2(b'\n', b'\r', rest) {
+            Some(i) => {
+                let line = &rest[..i];
+                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                rest = &rest[i + skip..];
+                Some(line)
+            }
+            None => {
+                let line = rest;
+                rest = &[];
+                Some(line)
+            }
+        }
+    })
+}
+
+/// A latin-1 line's part from the token's last occurrence on, right-stripped
+/// as Python strips it; `None` when the line has no token. The official
+/// checker reads (and prints) this text.
+pub fn latin1_mllog_text(line: &[u8]) -> Option<&[u8]> {
+    let at = memchr::memmem::rfind(line, TOKEN.as_bytes())?;
+    let mut text = &line[at..];
+    while let [head @ .., last] = text {
+        if !is_latin1_space(*last) {
+            break;
+        }
+        text = head;
+    }
+    Some(text)
+}
+
 /// The part of a line from the token's last occurrence on, right-stripped,
 /// and the text before it; `None` when the line has no token.
 pub fn split_line(line: &str) -> Option<(&str, &str)> {
@@ -471,6 +523,18 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn latin1_lines_split_and_strip_as_python() {
+        let log =
+            b"a\r\n[rank 0] x :::MLLOG :::MLLOG {\"k\": 1} \x1f\xa0\rno token\n:::MLLOG {}\xe9";
+        let texts: Vec<&[u8]> = latin1_lines(log).filter_map(latin1_mllog_text).collect();
+        assert_eq!(
+            texts,
+            vec![&b":::MLLOG {\"k\": 1}"[..], &b":::MLLOG {}\xe9"[..]]
+        );
+        assert_eq!(latin1_lines(b"a\r\rb\n").count(), 3);
     }
 
     #[test]

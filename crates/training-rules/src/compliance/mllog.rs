@@ -20,7 +20,9 @@ use std::rc::Rc;
 use super::pyjson::{self, RecordScan};
 use super::value::{Dict, Value};
 
-const TOKEN: &[u8] = b":::MLLOG ";
+use yardstick_formats::mllog;
+
+const TOKEN: &[u8] = mllog::TOKEN.as_bytes();
 
 /// One parsed `:::MLLOG` record.
 #[derive(Debug, Clone)]
@@ -85,45 +87,6 @@ pub fn latin1(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()
 }
 
-/// Python's `str.isspace()` for a latin-1 character.
-fn is_py_space(b: u8) -> bool {
-    matches!(
-        b,
-        b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f | b' ' | 0x85 | 0xa0
-    )
-}
-
-/// Splits on Python's universal newlines (`\n`, `\r\n`, `\r`).
-fn universal_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        match memchr::memchr2(b'\n', b'\r', rest) {
-            Some(i) => {
-                let line = &rest[..i];
-                let skip = if rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n') {
-                    2
-                } else {
-                    1
-                };
-                rest = &rest[i + skip..];
-                Some(line)
-            }
-            None => {
-                let line = rest;
-                rest = &[];
-                Some(line)
-            }
-        }
-    })
-}
-
-fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::rfind(haystack, needle)
-}
-
 /// Parses a whole log file, keeping every record.
 pub fn parse_log(text: &[u8]) -> Result<ParsedLog, ParseCrash> {
     parse_log_keeping(text, |_| true)
@@ -139,14 +102,8 @@ pub fn parse_log_keeping(
     keep: impl Fn(&str) -> bool,
 ) -> Result<ParsedLog, ParseCrash> {
     let mut parsed = ParsedLog::default();
-    let mllog_lines =
-        universal_lines(text).filter_map(|line| find_last(line, TOKEN).map(|at| &line[at..]));
+    let mllog_lines = mllog::latin1_lines(text).filter_map(mllog::latin1_mllog_text);
     for (lineno, line) in mllog_lines.enumerate() {
-        let mut end = line.len();
-        while end > 0 && is_py_space(line[end - 1]) {
-            end -= 1;
-        }
-        let line = &line[..end];
         match parse_record(line, lineno, &keep)? {
             Ok(Some(record)) => {
                 parsed.record_count += 1;

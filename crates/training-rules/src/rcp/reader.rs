@@ -11,8 +11,7 @@ use super::data::converges_in_samples;
 use super::RcpError;
 use crate::compliance::pyjson;
 use crate::compliance::value::Value;
-
-const TOKEN: &[u8] = b":::MLLOG ";
+use yardstick_formats::mllog;
 
 /// Epochs (or samples) to converge of a run that did not converge.
 pub const NOT_CONVERGED: f64 = 1e9;
@@ -36,39 +35,21 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-fn find_last(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).rposition(|w| w == needle)
-}
-
-fn is_py_space(b: u8) -> bool {
-    matches!(
-        b,
-        b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f | b' ' | 0x85 | 0xa0
-    )
-}
-
 /// The JSON text of each `:::MLLOG` line (after the line's last token,
 /// whitespace-stripped), splitting on Python's universal newlines.
 fn records(log: &[u8]) -> impl Iterator<Item = &[u8]> {
-    log.split(|&b| b == b'\n' || b == b'\r').filter_map(|line| {
-        let at = find_last(line, TOKEN)?;
-        let mut rest = &line[at + TOKEN.len()..];
-        while let [first, tail @ ..] = rest {
-            if is_py_space(*first) {
+    mllog::latin1_lines(log)
+        .filter_map(mllog::latin1_mllog_text)
+        .map(|text| {
+            let mut rest = &text[mllog::TOKEN.len()..];
+            while let [first, tail @ ..] = rest {
+                if !mllog::is_latin1_space(*first) {
+                    break;
+                }
                 rest = tail;
-            } else {
-                break;
             }
-        }
-        while let [head @ .., last] = rest {
-            if is_py_space(*last) {
-                rest = head;
-            } else {
-                break;
-            }
-        }
-        Some(rest)
-    })
+            rest
+        })
 }
 
 fn field(record: &Value, name: &str) -> Option<Value> {
