@@ -22,6 +22,18 @@ pub enum OpenError {
     Batch(#[from] crate::batching::BatchError),
     #[error(transparent)]
     Library(#[from] crate::sample::LibraryError),
+    /// A `[dataset]` read by the readers of [`crate::data`] (boxed: it is
+    /// much larger than the other variants).
+    #[error(transparent)]
+    Dataset(Box<crate::data::DataError>),
+    #[error("workload {workload}: [dataset] {message}")]
+    DatasetDecl { workload: String, message: String },
+    #[error("{}: {found} samples, the workload's [dataset] sample_count is {expected}", origin.display())]
+    SampleCount {
+        origin: std::path::PathBuf,
+        found: usize,
+        expected: usize,
+    },
     #[cfg(feature = "onnx")]
     #[error(transparent)]
     Onnx(#[from] crate::onnx::OnnxError),
@@ -36,6 +48,12 @@ pub enum OpenError {
     },
     #[error("workload {workload}: [sut] kind is {kind}, not what this call opens")]
     WrongKind { workload: String, kind: String },
+}
+
+impl From<crate::data::DataError> for OpenError {
+    fn from(e: crate::data::DataError) -> Self {
+        OpenError::Dataset(Box::new(e))
+    }
 }
 
 /// The generic sample library and the batching SUT over a [`Model`]
@@ -120,18 +138,53 @@ impl Workload {
     }
 
     /// `[dataset]` as a [`SampleSource`] of the workload's inputs.
-    pub fn open_sample_source(&self) -> Result<Box<dyn SampleSource>, DataError> {
-        let ds = self.open_dataset()?;
-        Ok(Box::new(IdxImageSource::new(
-            &self.path(&self.spec.dataset.images),
-            ds,
-            self.normalization(),
-        )))
+    ///
+    /// `format = "idx"` keeps the image reader of `[sample]` (one
+    /// `[1, rows, cols]` channel, its size and sample count checked); every
+    /// other format is opened by the readers of [`crate::data`], its labels
+    /// attached and its samples checked against the model's `inputs` (when
+    /// given) before any test starts.
+    pub fn open_sample_source(
+        &self,
+        inputs: Option<&[crate::tensor::TensorSpec]>,
+    ) -> Result<Box<dyn SampleSource>, OpenError> {
+        let d = &self.spec.dataset;
+        if d.format == crate::spec::DatasetFormat::Idx {
+            let ds = self.open_dataset()?;
+            return Ok(Box::new(IdxImageSource::new(
+                &self.path(&d.images),
+                ds,
+                self.normalization(),
+            )));
+        }
+        let resolve = |p: &str| self.path(p);
+        let files = d
+            .files(resolve, self.spec.sample.mean, self.spec.sample.std)
+            .map_err(|message| OpenError::DatasetDecl {
+                workload: self.name().to_string(),
+                message,
+            })?;
+        let labels = d.labels_file(resolve);
+        let source = crate::data::config::open_dataset(&files, labels.as_deref(), inputs)?;
+        if let Some(expected) = d.sample_count {
+            if source.len() != expected {
+                return Err(OpenError::SampleCount {
+                    origin: source.origin().to_path_buf(),
+                    found: source.len(),
+                    expected,
+                });
+            }
+        }
+        Ok(source)
     }
 
-    /// The generic sample library of `[dataset]`.
-    pub fn open_tensor_library(&self) -> Result<TensorLibrary, DataError> {
-        let source = self.open_sample_source()?;
+    /// The generic sample library of `[dataset]`, checked against `inputs`
+    /// (see [`Workload::open_sample_source`]).
+    pub fn open_tensor_library(
+        &self,
+        inputs: Option<&[crate::tensor::TensorSpec]>,
+    ) -> Result<TensorLibrary, OpenError> {
+        let source = self.open_sample_source(inputs)?;
         let n = source.len();
         Ok(TensorLibrary::new(
             format!("{} ({})", self.name(), self.spec.dataset.images),
@@ -187,7 +240,7 @@ impl Workload {
             m.declare(&inputs, &outputs);
             models.push(Box::new(m));
         }
-        let library = Arc::new(self.open_tensor_library()?);
+        let library = Arc::new(self.open_tensor_library(Some(&inputs))?);
         // The data must be what the model takes: sample 0's tensors against
         // the declared inputs.
         if !library.source().is_empty() {

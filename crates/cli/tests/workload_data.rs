@@ -1,0 +1,157 @@
+//! End-to-end tests of `yardstick run --workload FILE` whose `[dataset]`
+//! is read by the data-set readers (crates/workloads/src/data): the
+//! Fashion-MNIST test split as a `.npy` through the ONNX CNN scores exactly
+//! what the IDX path scores, and a folder of PNGs whose preprocessed shape
+//! is not the model's input ends before any test, naming both shapes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{bin, repo, target_scratch, text};
+
+/// `yardstick args` in `dir` with .venv-ref as the active Python environment.
+fn yardstick_venv(dir: &Path, args: &[&str]) -> Output {
+    let venv = repo().join(".venv-ref");
+    assert!(
+        venv.join("bin/python").exists(),
+        "{} is missing: run .ci/setup-python.sh",
+        venv.display()
+    );
+    bin()
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", venv)
+        .env_remove("ORT_DYLIB_PATH")
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// The built-in ONNX workload file with its `[dataset]` lines replaced and
+/// every path absolute, written to `dir/workload.toml`.
+fn workload_file(dir: &Path, dataset: &str) -> PathBuf {
+    let text = std::fs::read_to_string(repo().join("workloads/fashion-mnist-onnx.toml")).unwrap();
+    let model = repo().join("models/fashion-mnist/fashion-cnn-v1.onnx");
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with("format = ")
+            || line.starts_with("images = ")
+            || line.starts_with("labels = ")
+            || line.starts_with("sample_count = ")
+        {
+            continue;
+        }
+        if line.starts_with("model = ") {
+            out.push_str(&format!("model = {:?}\n", model.display().to_string()));
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+        if line == "[dataset]" {
+            out.push_str(dataset);
+            out.push('\n');
+        }
+    }
+    let path = dir.join("workload.toml");
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// Writes the IDX test split as a float32 `.npy` `[n, 1, 28, 28]`,
+/// normalised as the workload's `[sample]` says, and its labels as text.
+fn write_npy_split(dir: &Path) -> (PathBuf, PathBuf) {
+    use yardstick_workloads::idx::read_idx;
+    let data = repo().join("data/fashion-mnist");
+    let images = read_idx(&data.join("t10k-images-idx3-ubyte.gz")).unwrap();
+    let labels = read_idx(&data.join("t10k-labels-idx1-ubyte.gz")).unwrap();
+    let (n, rows, cols) = (images.dims[0], images.dims[1], images.dims[2]);
+    let (mean, std) = (0.2860f32, 0.3530f32);
+    let mut header =
+        format!("{{'descr': '<f4', 'fortran_order': False, 'shape': ({n}, 1, {rows}, {cols}), }}");
+    // Magic (6) + version (2) + length (2) + header, padded to 64 with a newline.
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    for &b in &images.data {
+        bytes.extend_from_slice(&((b as f32 / 255.0 - mean) / std).to_le_bytes());
+    }
+    let npy = dir.join("t10k.npy");
+    std::fs::write(&npy, bytes).unwrap();
+    let text: String = labels.data.iter().map(|l| format!("{l}\n")).collect();
+    let label_file = dir.join("t10k-labels.txt");
+    std::fs::write(&label_file, text).unwrap();
+    (npy, label_file)
+}
+
+#[test]
+fn the_test_split_as_npy_scores_what_the_idx_files_score() {
+    let d = target_scratch("workload-data", "npy");
+    let (npy, labels) = write_npy_split(&d);
+    let workload = workload_file(
+        &d,
+        &format!(
+            "format = \"npy\"\nimages = {:?}\nlabels = {:?}\nsample_count = 10000",
+            npy.display().to_string(),
+            labels.display().to_string()
+        ),
+    );
+    let o = yardstick_venv(
+        &d,
+        &[
+            "run",
+            "--workload",
+            workload.to_str().unwrap(),
+            "--scenario",
+            "Offline",
+            "--duration",
+            "1s",
+            "-o",
+            "out",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("validity                : VALID"), "{t}");
+    assert!(
+        t.contains("accuracy                : top-1 91.370% (9137 of 10000)"),
+        "{t}"
+    );
+}
+
+#[test]
+fn pngs_of_another_shape_than_the_models_input_end_before_the_test() {
+    let d = target_scratch("workload-data", "png");
+    let images = d.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    for k in 0..3u8 {
+        let file = std::fs::File::create(images.join(format!("img{k}.png"))).unwrap();
+        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), 32, 32);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&vec![k * 40; 32 * 32 * 3]).unwrap();
+    }
+    let workload = workload_file(
+        &d,
+        &format!(
+            "format = \"images\"\nimages = {:?}",
+            images.display().to_string()
+        ),
+    );
+    let o = yardstick_venv(
+        &d,
+        &["run", "--workload", workload.to_str().unwrap(), "-o", "out"],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("input 0 is float32 [?, 3, 224, 224], the model's input image is float32 [?, 1, 28, 28]"),
+        "{t}"
+    );
+    assert!(!d.join("out/mlperf_log_summary.txt").exists(), "{t}");
+}
