@@ -397,14 +397,15 @@ impl Parser<'_> {
                         'r' => out.push('\r'),
                         't' => out.push('\t'),
                         'u' => {
-                            let unit = self.hex4(esc_at)?;
+                            // Python reports a bad `\uXXXX` at its `u`.
+                            let unit = self.hex4(esc_at + 1)?;
                             let c = if (0xd800..0xdc00).contains(&unit)
                                 && self.chars.get(self.pos) == Some(&'\\')
                                 && self.chars.get(self.pos + 1) == Some(&'u')
                             {
                                 let save = self.pos;
                                 self.pos += 2;
-                                let low = self.hex4(save)?;
+                                let low = self.hex4(save + 1)?;
                                 if (0xdc00..0xe000).contains(&low) {
                                     char::from_u32(
                                         0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00),
@@ -564,6 +565,14 @@ mod tests {
             (r#"{"a": 1} x"#, "Extra data: line 1 column 10 (char 9)"),
             ("", "Expecting value: line 1 column 1 (char 0)"),
             (r#"["\q"]"#, "Invalid \\escape: line 1 column 3 (char 2)"),
+            (
+                r#"["\uZZ12"]"#,
+                "Invalid \\uXXXX escape: line 1 column 4 (char 3)",
+            ),
+            (
+                r#"["\ud800\uZZ12"]"#,
+                "Invalid \\uXXXX escape: line 1 column 10 (char 9)",
+            ),
         ] {
             assert_eq!(loads(text).unwrap_err().to_string(), message, "{text}");
         }
