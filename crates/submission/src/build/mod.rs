@@ -1,0 +1,1 @@
+//! `submission build`: an MLPerf Inference tree from runs.
