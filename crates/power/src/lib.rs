@@ -9,6 +9,18 @@ use std::time::SystemTime;
 /// The MLPerf power protocol: power-dev's director and SPEC PTDaemon.
 pub mod ptd;
 
+mod energy;
+mod nvml;
+mod rapl;
+mod sampler;
+mod trace_csv;
+
+pub use energy::{efficiency, energy_over_window, Efficiency, EnergyError, EnergySummary, Work};
+pub use nvml::NvmlSource;
+pub use rapl::{RaplSource, DEFAULT_POWERCAP_ROOT};
+pub use sampler::{PolledSource, Reading, Sampler, DEFAULT_SAMPLE_HZ};
+pub use trace_csv::{read_trace_csv, write_trace_csv};
+
 /// One power reading, stamped with the wall clock (the clock LoadGen's
 /// `power_begin`/`power_end` marks use, so a trace and a run line up).
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +43,20 @@ pub struct PowerTrace {
     pub counter_joules: Option<f64>,
     /// Anything the user should know (a channel that could not be read...).
     pub notes: Vec<String>,
+    /// The hardware counter's readings, cumulative joules since the first,
+    /// so energy can be cut to the run's window (empty when the source has
+    /// no counter).
+    pub counter: Vec<CounterReading>,
+}
+
+/// One reading of an energy counter: joules accumulated since the meter's
+/// first reading (wrap-around already undone).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CounterReading {
+    /// When the counter was read.
+    pub wall: SystemTime,
+    /// Joules since the first reading.
+    pub joules: f64,
 }
 
 /// A source of power measurements over one run. `start` before the test,
@@ -65,4 +91,31 @@ pub enum PowerError {
         #[source]
         source: std::io::Error,
     },
+    /// A file of the source exists but may not be read (RAPL's energy_uj
+    /// is root-only on most kernels since CVE-2020-8694).
+    #[error("cannot read {path} ({source}): on most kernels RAPL counters are readable by root only; run as root or grant read access (chmod o+r {path})")]
+    Unreadable {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file of the source held something other than a number.
+    #[error("{path} holds {content:?}, not a counter value")]
+    Malformed {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What it held.
+        content: String,
+    },
+    /// An NVML call failed.
+    #[error("NVML: {0}")]
+    Nvml(#[source] nvml_wrapper::error::NvmlError),
+    /// `start` on a meter already measuring, or `stop` on one that is not.
+    #[error("the meter is {0}")]
+    WrongState(&'static str),
+    /// The sampling thread panicked; its readings are lost.
+    #[error("the power sampling thread panicked")]
+    SamplerPanicked,
 }
