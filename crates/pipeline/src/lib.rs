@@ -17,16 +17,19 @@
 
 mod from_outcome;
 mod logs;
+mod power;
 mod recorder;
 mod run;
 mod timeline;
 
 pub use from_outcome::{record_settings, validity_of, RecordInputs};
 pub use logs::{open_logs, Logs};
+pub use power::{fill_power, PowerHook, POWER_TRACE_CSV};
 pub use recorder::Recorder;
 pub use run::{
     execute, fill_from_outcome, finish_record, FinishedRun, PipelineError, RunObserver, RunSpec,
 };
 pub use timeline::TimelineCapture;
 
+pub use yardstick_power as power_meters;
 pub use yardstick_record as record;

@@ -56,6 +56,9 @@ pub struct RunSpec {
     /// Extra sinks that want the core's events (none by default).
     pub extra_sinks: Vec<Arc<dyn LogSink>>,
     pub extra: BTreeMap<String, serde_json::Value>,
+    /// A power meter started just before the test and stopped just after
+    /// it; the record gets the energy of the measured window.
+    pub power: Option<crate::PowerHook>,
 }
 
 impl RunSpec {
@@ -83,6 +86,7 @@ impl RunSpec {
             write_record: true,
             extra_sinks: Vec::new(),
             extra: BTreeMap::new(),
+            power: None,
         }
     }
 
@@ -153,6 +157,10 @@ pub fn execute(
     let logs = open_logs(&spec.log, spec.record_queries.as_deref(), extra)
         .map_err(PipelineError::OpenLogs)?;
     logs.header(sut.name(), qsl, &spec.resolved.warnings);
+    // A meter that cannot start is reported in the record; the test runs.
+    if let Some(power) = &spec.power {
+        let _ = power.begin();
+    }
     let result = start_test(
         sut,
         qsl,
@@ -173,6 +181,10 @@ pub fn execute(
         logs.query_records_path(),
         &capture,
     );
+    if let Some(power) = &spec.power {
+        let dir = spec.write_record.then_some(spec.log.outdir.as_path());
+        power.finish_test(&mut record, &outcome, dir);
+    }
     Ok(FinishedRun {
         outcome,
         record,

@@ -16,12 +16,14 @@
 mod histogram;
 mod id;
 mod io;
+mod power;
 mod record;
 mod server_metrics;
 
 pub use histogram::{HistogramError, LatencyHistogram};
 pub use id::new_run_id;
 pub use io::{read_record, write_record, write_record_to, RecordError, RUN_JSON};
+pub use power::PowerRecord;
 pub use record::*;
 pub use server_metrics::{
     ServerCounter, ServerGauge, ServerMetrics, ServerMetricsSeries, ServerMetricsStatus,

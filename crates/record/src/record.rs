@@ -73,6 +73,10 @@ pub struct RunRecord {
     /// (endpoint runs; absent when scraping was off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_metrics: Option<crate::ServerMetrics>,
+    /// Power and energy over the measured window (absent when not
+    /// measured: `--power off`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<crate::PowerRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -522,6 +526,7 @@ impl RunRecord {
             tags: Vec::new(),
             extra: BTreeMap::new(),
             server_metrics: None,
+            power: None,
         }
     }
 
