@@ -102,8 +102,9 @@ pub fn run(cli: TrainCli) -> Result<ExitCode> {
 }
 
 fn check_log_cmd(args: CheckLogArgs) -> Result<ExitCode> {
-    let log =
-        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    // A `.txt.xz` log (as result folders are often kept) reads as its `.txt`.
+    let log = yardstick_training_rules::package::read_result_file(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))?;
     let rules = RuleFiles::embedded().context("loading the embedded rule files")?;
     let report = check_log(&rules, "training", &args.ruleset, &log)
         .with_context(|| format!("{}: no verdict", args.file.display()))?;

@@ -108,6 +108,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let recorder = Recorder::new(&observers);
     let group = Group::new(GroupKind::Training, seeds.len());
     let mut results = Vec::new();
+    let mut last = None;
     for (i, &seed) in seeds.iter().enumerate() {
         let run_label = format!("[run {}/{} seed {seed}]", i + 1, seeds.len());
         let log_path = args.output.join(format!("result_{i}.txt"));
@@ -175,10 +176,22 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         print_run(&run_label, &result, &args, &log_path);
         fill_record(&mut record, &result, args.target, &log_path);
         let json_path = args.output.join(format!("result_{i}.run.json"));
+        results.push(result);
+        if i + 1 == seeds.len() {
+            // The last run's record waits for the set's score (below).
+            last = Some((json_path, record));
+        } else {
+            recorder
+                .finished_as(&json_path, &mut record)
+                .context("writing the run record")?;
+        }
+    }
+    let (scored, set_summary) = print_score(&results);
+    if let Some((json_path, mut record)) = last {
+        record.extra.insert("training_set".into(), set_summary);
         recorder
             .finished_as(&json_path, &mut record)
             .context("writing the run record")?;
-        results.push(result);
     }
     if let Some(store) = recording.store_path() {
         println!(
@@ -189,7 +202,6 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             group.id
         );
     }
-    let scored = print_score(&results);
     let all_good = results.iter().all(|r| {
         matches!(r.verdict, Verdict::Complete { success: true, .. })
             && r.compliance.as_ref().is_some_and(|(passed, _)| *passed)
@@ -271,9 +283,17 @@ fn print_run(label: &str, result: &RunResult, args: &TrainArgs, log_path: &Path)
 }
 
 /// The set's score as the result summarizer computes it (olympic mean in
-/// minutes over the compliant runs, the benchmark's trim); `false` when
-/// there is none.
-fn print_score(results: &[RunResult]) -> bool {
+/// minutes over the compliant runs, the benchmark's trim): printed, and
+/// returned as whether there is one and the summary the last run's record
+/// keeps (`extra.training_set`).
+fn print_score(results: &[RunResult]) -> (bool, serde_json::Value) {
+    let none = |why: String| {
+        println!("score: none ({why})");
+        (
+            false,
+            serde_json::json!({ "score_minutes": null, "why_none": why }),
+        )
+    };
     let incomplete: Vec<String> = results
         .iter()
         .filter_map(|r| match &r.verdict {
@@ -282,13 +302,12 @@ fn print_score(results: &[RunResult]) -> bool {
         })
         .collect();
     if !incomplete.is_empty() {
-        println!(
-            "score: none ({} of {} runs incomplete: {})",
+        return none(format!(
+            "{} of {} runs incomplete: {}",
             incomplete.len(),
             results.len(),
             incomplete.join("; ")
-        );
-        return false;
+        ));
     }
     let benchmark = results
         .iter()
@@ -319,10 +338,16 @@ fn print_score(results: &[RunResult]) -> bool {
                 counted.len(),
                 mean
             );
-        } else {
-            println!("score: none (a run did not succeed or failed compliance)");
+            return (
+                false,
+                serde_json::json!({
+                    "score_minutes": null,
+                    "mean_minutes": mean,
+                    "why_none": format!("{} run(s); an olympic score needs at least 3", counted.len()),
+                }),
+            );
         }
-        return false;
+        return none("a run did not succeed or failed compliance".into());
     }
     let set = score_set(&benchmark, runs, 1.0, &benchmark, |f| f.to_string());
     for note in &set.notes {
@@ -333,18 +358,20 @@ fn print_score(results: &[RunResult]) -> bool {
         .unwrap_or_default();
     match set.score {
         Some(minutes) => {
-            println!(
-                "score ({} runs, olympic mean dropping the {} fastest and slowest{required}): {minutes:.4} min ({:.3} s)",
+            let how = format!(
+                "{} runs, olympic mean dropping the {} fastest and slowest{required}",
                 results.len(),
-                set.max_dropped,
-                minutes * 60.0
+                set.max_dropped
             );
-            true
+            println!("score ({how}): {minutes:.4} min ({:.3} s)", minutes * 60.0);
+            (
+                true,
+                serde_json::json!({ "score_minutes": minutes, "how": how, "notes": set.notes }),
+            )
         }
-        None => {
-            println!("score: none (too many runs failed or did not converge{required})");
-            false
-        }
+        None => none(format!(
+            "too many runs failed or did not converge{required}"
+        )),
     }
 }
 

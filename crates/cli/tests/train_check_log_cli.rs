@@ -67,6 +67,28 @@ fn a_passing_log_exits_0_and_the_benchmark_can_be_required() {
 }
 
 #[test]
+fn a_compressed_log_is_read_as_its_txt() {
+    let xz = repo().join("../shared/training/v5.1/Cisco/results/hpf_n8/dlrm_dcnv2/result_1.txt.xz");
+    let out = check_log(&xz, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        stdout(&out).contains(
+            "Failed checks for eval_accuracy : v['value'] >= 0.80275 and v['value'] <= 1.0"
+        ),
+        "{}",
+        text(&out)
+    );
+    // Not an xz stream: the error names the file, no verdict.
+    let dir = std::env::temp_dir().join(format!("yardstick-check-log-xz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let bad = dir.join("result_9.txt.xz");
+    std::fs::write(&bad, b":::MLLOG not compressed").expect("write");
+    let out = check_log(&bad, &[]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("result_9.txt.xz"), "{}", text(&out));
+}
+
+#[test]
 fn json_report_carries_line_key_and_rule() {
     let log = unxz("v5.1-broken/d05_run_start_before_init_stop.txt.xz");
     let out = check_log(&log, &["--format", "json"]);

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{bin, read_json, stdout, target_scratch, text};
+use common::{bin, read_json, stdout, target_scratch, text, yardstick};
 
 fn job() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mllog_job.sh")
@@ -73,6 +73,38 @@ fn three_seeded_runs_give_times_compliance_and_the_olympic_score() {
     assert_eq!(evals[1]["seconds_since_run_start"], 2.0);
     assert_eq!(record["extra"]["training"]["seed"], 1);
     assert_eq!(record["group"]["size"], 3);
+    // The set's score is kept with the last run of the set, only there.
+    assert!(record["extra"].get("training_set").is_none(), "{record}");
+    let last = read_json(&dir.join("result_2.run.json"));
+    let set = &last["extra"]["training_set"];
+    assert_eq!(set["score_minutes"], 2.0, "{last}");
+    assert!(
+        set["how"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 runs, olympic mean dropping the 1 fastest and slowest"),
+        "{set}"
+    );
+    // The HTML report of the set: the curve against the target, the score.
+    let report = dir.join("report.html");
+    let runs: Vec<String> = (0..3)
+        .map(|i| {
+            dir.join(format!("result_{i}.run.json"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let mut args = vec!["report"];
+    args.extend(runs.iter().map(String::as_str));
+    args.extend(["-o", report.to_str().unwrap()]);
+    let out = yardstick(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(html.contains("<a href=\"#training\">Training</a>"));
+    assert!(
+        html.contains("score 2 min (120 s): 3 runs, olympic mean"),
+        "training section"
+    );
 }
 
 #[test]

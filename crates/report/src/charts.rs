@@ -55,7 +55,7 @@ pub fn time_unit_for(typical_ns: f64) -> TimeUnit {
 /// Settings every chart shares: fixed palette, no animation (the page is a
 /// document: a screenshot or a print shows the final state), room for axis
 /// titles.
-fn base(title: &str) -> Value {
+pub(crate) fn base(title: &str) -> Value {
     json!({
         "animation": false,
         "color": PALETTE,
@@ -66,7 +66,7 @@ fn base(title: &str) -> Value {
     })
 }
 
-fn axis(kind: &str, name: &str) -> Value {
+pub(crate) fn axis(kind: &str, name: &str) -> Value {
     json!({
         "type": kind,
         "name": name,
@@ -78,7 +78,7 @@ fn axis(kind: &str, name: &str) -> Value {
     })
 }
 
-fn merge(mut target: Value, extra: Value) -> Value {
+pub(crate) fn merge(mut target: Value, extra: Value) -> Value {
     if let (Some(t), Value::Object(e)) = (target.as_object_mut(), extra) {
         for (k, v) in e {
             t.insert(k, v);

@@ -26,6 +26,7 @@
 mod charts;
 mod html;
 mod server;
+mod training;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -121,6 +122,7 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
         ("latency", "Latency"),
         ("rate", "Rate"),
         ("server-metrics", "Server"),
+        ("training", "Training"),
         ("sweep", "Sweep"),
         ("settings", "Settings"),
         ("system", "System"),
@@ -130,6 +132,9 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
             continue;
         }
         if anchor == "server-metrics" && runs.iter().all(|r| r.server_metrics.is_none()) {
+            continue;
+        }
+        if anchor == "training" && !training::any(runs) {
             continue;
         }
         let _ = write!(body, "<a href=\"#{anchor}\">{name}</a>");
@@ -226,6 +231,9 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
 
     // The server's own metrics, where they were scraped.
     server::section(&mut body, &mut charts, &indexed);
+
+    // Training runs: accuracy over time against the target, the set's score.
+    training::section(&mut body, &mut charts, &indexed);
 
     // Sweep Pareto curves.
     if !curves.is_empty() {
