@@ -8,6 +8,7 @@ mod compare_cmd;
 mod endpoint_cmd;
 mod golden_case;
 mod import_cmd;
+mod power;
 mod progress;
 mod recording;
 mod report;

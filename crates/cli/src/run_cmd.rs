@@ -76,6 +76,8 @@ pub struct RunArgs {
     pub repeat: usize,
     #[command(flatten)]
     pub recording: RecordingArgs,
+    #[command(flatten)]
+    pub power: crate::power::PowerArgs,
     /// Run a workload: a built-in name (fashion-mnist) or a workload file
     /// (.toml). Its SUT and sample library replace --sut; its scenario
     /// settings apply as mlperf.conf lines; the scenario, mode (submission)
@@ -370,12 +372,16 @@ fn run_logged(
     spec.tags = ctx.recording.tags.clone();
     spec.system = ctx.recording.system.clone();
     spec.write_record = !ctx.recording.disabled;
+    spec.power = args.power.open();
     let display = progress::ProgressDisplay::start(Arc::clone(&live));
     let run = execute(&spec, sut, qsl, &[ctx.recording.observer()]);
     display.stop();
     let mut run = run?;
     ctx.recording.stamp(&mut run.record);
     report::print_human_summary(&run.outcome, &ctx.output);
+    if let Some(power) = &run.record.power {
+        crate::power::print_power_summary(power);
+    }
     Ok(run)
 }
 

@@ -85,7 +85,9 @@ impl PowerMeter for Sampler {
         // A first reading on the caller's thread, so a source that cannot
         // be read fails `start` rather than producing an empty trace.
         let first = match source.read() {
-            Ok(r) => r,
+            // Stamped here, not on the thread: the run may begin before the
+            // thread first runs, and this reading must precede it.
+            Ok(r) => (SystemTime::now(), r),
             Err(e) => {
                 self.idle = Some(source);
                 return Err(e);
@@ -98,7 +100,7 @@ impl PowerMeter for Sampler {
             .name("power-sampler".into())
             .spawn(move || {
                 let mut acc = Accumulator::new(description);
-                acc.push(SystemTime::now(), Ok(first));
+                acc.push(first.0, Ok(first.1));
                 let mut next = Instant::now() + period;
                 loop {
                     let wait = next.saturating_duration_since(Instant::now());

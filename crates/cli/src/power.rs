@@ -1,0 +1,219 @@
+//! `--power`: which meter measures a run's energy, built from the flag, and
+//! the lines the summary prints. A source that is missing is a message,
+//! never a failed run.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::Args;
+use yardstick_pipeline::power_meters::{
+    NvmlSource, PolledSource, PowerError, RaplSource, Sampler, DEFAULT_POWERCAP_ROOT,
+    DEFAULT_SAMPLE_HZ,
+};
+use yardstick_pipeline::record::PowerRecord;
+use yardstick_pipeline::PowerHook;
+
+#[derive(Debug, Clone, Args)]
+pub struct PowerArgs {
+    /// Measure energy over the run's window: auto (whatever this machine
+    /// has: NVIDIA GPUs through NVML, else the CPU's RAPL), off, nvml,
+    /// rapl[:ROOT] (ROOT: a powercap tree, default /sys/class/powercap),
+    /// ptd://host:port (SPEC PTDaemon), director://host:port (MLPerf power
+    /// director) [default: auto, silent when nothing is found].
+    #[arg(long, value_name = "SOURCE")]
+    pub power: Option<PowerChoice>,
+    /// Power readings a second (NVML and RAPL).
+    #[arg(long, value_name = "HZ", default_value_t = DEFAULT_SAMPLE_HZ)]
+    pub power_hz: f64,
+}
+
+/// The parsed `--power` value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PowerChoice {
+    Off,
+    Auto,
+    Nvml,
+    Rapl(Option<PathBuf>),
+    Ptd(String),
+    Director(String),
+}
+
+impl FromStr for PowerChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if let Some(addr) = s.strip_prefix("ptd://") {
+            return host_port(addr).map(PowerChoice::Ptd);
+        }
+        if let Some(addr) = s.strip_prefix("director://") {
+            return host_port(addr).map(PowerChoice::Director);
+        }
+        if let Some(root) = s.strip_prefix("rapl:") {
+            if root.is_empty() {
+                return Err(
+                    "rapl: needs a folder after the colon (rapl:/sys/class/powercap)".into(),
+                );
+            }
+            return Ok(PowerChoice::Rapl(Some(PathBuf::from(root))));
+        }
+        match s {
+            "off" | "none" => Ok(PowerChoice::Off),
+            "auto" => Ok(PowerChoice::Auto),
+            "nvml" => Ok(PowerChoice::Nvml),
+            "rapl" => Ok(PowerChoice::Rapl(None)),
+            other => Err(format!(
+                "unknown power source {other:?}: expected auto, off, nvml, rapl[:ROOT], ptd://host:port or director://host:port"
+            )),
+        }
+    }
+}
+
+fn host_port(addr: &str) -> Result<String, String> {
+    match addr.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+            Ok(addr.to_string())
+        }
+        _ => Err(format!("{addr:?} is not host:port")),
+    }
+}
+
+impl PowerArgs {
+    /// The meter for this run, or `None` (off, or nothing available). Says
+    /// on stderr what it took, or why there is none.
+    pub fn open(&self) -> Option<PowerHook> {
+        let hz = self.power_hz;
+        let explicit = self.power.is_some();
+        let sampled = |source: Box<dyn PolledSource>| {
+            Some(PowerHook::new(Box::new(Sampler::new(source, hz)), Some(hz)))
+        };
+        let hook = match self.power.clone().unwrap_or(PowerChoice::Auto) {
+            PowerChoice::Off => return None,
+            PowerChoice::Auto => match auto_source() {
+                Ok(source) => sampled(source),
+                Err(why) => {
+                    if explicit {
+                        eprintln!("yardstick: power: not measured: {why}");
+                    }
+                    return None;
+                }
+            },
+            PowerChoice::Nvml => match NvmlSource::open() {
+                Ok(s) => sampled(Box::new(s)),
+                Err(e) => return unavailable(&e),
+            },
+            PowerChoice::Rapl(root) => {
+                let root = root.unwrap_or_else(|| PathBuf::from(DEFAULT_POWERCAP_ROOT));
+                match RaplSource::open(root) {
+                    Ok(s) => sampled(Box::new(s)),
+                    Err(e) => return unavailable(&e),
+                }
+            }
+            PowerChoice::Ptd(addr) => {
+                eprintln!(
+                    "yardstick: power: ptd://{addr}: the PTDaemon connection is not built yet; the run goes on without power"
+                );
+                return None;
+            }
+            PowerChoice::Director(addr) => {
+                eprintln!(
+                    "yardstick: power: director://{addr}: the power director session is not built yet; the run goes on without power"
+                );
+                return None;
+            }
+        };
+        if let Some(h) = &hook {
+            eprintln!("yardstick: power: {} at {hz} Hz", h.describe());
+        }
+        hook
+    }
+}
+
+/// NVIDIA GPUs if NVML has any, else RAPL; why neither otherwise.
+fn auto_source() -> Result<Box<dyn PolledSource>, String> {
+    let nvml = match NvmlSource::open() {
+        Ok(s) => return Ok(Box::new(s)),
+        Err(e) => e,
+    };
+    match RaplSource::open(DEFAULT_POWERCAP_ROOT) {
+        Ok(s) => Ok(Box::new(s)),
+        Err(rapl) => Err(format!("no source on this machine ({nvml}; {rapl})")),
+    }
+}
+
+fn unavailable(e: &PowerError) -> Option<PowerHook> {
+    eprintln!("yardstick: power: not measured: {e}");
+    None
+}
+
+/// The summary's power lines.
+pub fn print_power_summary(power: &PowerRecord) {
+    println!("  power source            : {}", power.source);
+    if let Some(e) = &power.error {
+        println!("  power                   : not measured ({e})");
+    }
+    if let (Some(w), Some(j), Some(s)) = (power.mean_watts, power.joules, power.window_seconds) {
+        println!(
+            "  energy                  : {j:.1} J over {s:.2} s, mean {w:.1} W ({} samples)",
+            power.samples_in_window
+        );
+    }
+    if let Some(c) = power.counter_joules {
+        println!("  energy (hw counter)     : {c:.1} J");
+    }
+    if let Some(v) = power.samples_per_joule {
+        println!("  samples per joule       : {v:.3}");
+    }
+    if let Some(v) = power.millijoules_per_query {
+        println!("  millijoules per query   : {v:.3}");
+    }
+    if let Some(v) = power.tokens_per_joule {
+        println!("  tokens per joule        : {v:.3}");
+    }
+    for n in &power.notes {
+        println!("  power note              : {n}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_spelling() {
+        let p = |s: &str| s.parse::<PowerChoice>();
+        assert_eq!(p("off"), Ok(PowerChoice::Off));
+        assert_eq!(p("auto"), Ok(PowerChoice::Auto));
+        assert_eq!(p("nvml"), Ok(PowerChoice::Nvml));
+        assert_eq!(p("rapl"), Ok(PowerChoice::Rapl(None)));
+        assert_eq!(
+            p("rapl:/tmp/fake"),
+            Ok(PowerChoice::Rapl(Some(PathBuf::from("/tmp/fake"))))
+        );
+        assert_eq!(
+            p("ptd://10.0.0.2:8888"),
+            Ok(PowerChoice::Ptd("10.0.0.2:8888".into()))
+        );
+        assert_eq!(
+            p("director://meter.lan:4950"),
+            Ok(PowerChoice::Director("meter.lan:4950".into()))
+        );
+        assert!(p("ptd://nohost").unwrap_err().contains("host:port"));
+        assert!(p("rapl:").is_err());
+        assert!(p("watts").unwrap_err().contains("unknown power source"));
+    }
+
+    #[test]
+    fn a_missing_rapl_tree_is_no_meter_not_an_error() {
+        let args = PowerArgs {
+            power: Some(PowerChoice::Rapl(Some("/nonexistent/powercap".into()))),
+            power_hz: 10.0,
+        };
+        assert!(args.open().is_none());
+        let off = PowerArgs {
+            power: Some(PowerChoice::Off),
+            power_hz: 10.0,
+        };
+        assert!(off.open().is_none());
+    }
+}
