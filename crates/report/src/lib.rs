@@ -25,6 +25,7 @@
 
 mod charts;
 mod html;
+mod power;
 mod server;
 mod training;
 
@@ -121,6 +122,7 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
         ("metrics", "Metrics"),
         ("latency", "Latency"),
         ("rate", "Rate"),
+        ("power", "Power"),
         ("server-metrics", "Server"),
         ("training", "Training"),
         ("sweep", "Sweep"),
@@ -132,6 +134,9 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
             continue;
         }
         if anchor == "server-metrics" && runs.iter().all(|r| r.server_metrics.is_none()) {
+            continue;
+        }
+        if anchor == "power" && runs.iter().all(|r| r.power.is_none()) {
             continue;
         }
         if anchor == "training" && !training::any(runs) {
@@ -228,6 +233,9 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
         None => body.push_str("<p class=\"muted\">No rate timeline recorded.</p>"),
     }
     body.push_str("</section>");
+
+    // Power and energy, where measured: under the rate chart.
+    power::section(&mut body, &mut charts, &indexed);
 
     // The server's own metrics, where they were scraped.
     server::section(&mut body, &mut charts, &indexed);
