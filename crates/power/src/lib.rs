@@ -118,4 +118,7 @@ pub enum PowerError {
     /// The sampling thread panicked; its readings are lost.
     #[error("the power sampling thread panicked")]
     SamplerPanicked,
+    /// The MLPerf power protocol failed (PTDaemon or power-dev's director).
+    #[error(transparent)]
+    Ptd(#[from] ptd::PtdError),
 }
