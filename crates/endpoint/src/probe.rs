@@ -146,78 +146,22 @@ pub fn optional_route_check(
     ProbeCheck::new(name, false, status, detail)
 }
 
-/// Metric names of serving engines that say how busy the server is,
-/// recognised in `/metrics`.
-pub const KNOWN_METRICS: [&str; 22] = [
-    "vllm:num_requests_running",
-    "vllm:num_requests_waiting",
-    "vllm:gpu_cache_usage_perc",
-    "vllm:kv_cache_usage_perc",
-    "vllm:generation_tokens_total",
-    "vllm:time_to_first_token_seconds",
-    "sglang:num_running_reqs",
-    "sglang:num_queue_reqs",
-    "sglang:token_usage",
-    "sglang:gen_throughput",
-    "tgi_queue_size",
-    "tgi_batch_current_size",
-    "tgi_request_count",
-    "llamacpp:requests_processing",
-    "llamacpp:requests_deferred",
-    "llamacpp:tokens_predicted_total",
-    "nv_inference_request_success",
-    "nv_inference_queue_duration_us",
-    "nv_inference_count",
-    "yardstick_mock_requests_running",
-    "yardstick_mock_requests_waiting",
-    "yardstick_mock_requests_total",
-];
-
-/// The metric names of a Prometheus text exposition, in order of first
-/// appearance; `None` when the text is not one (no sample line, or more
-/// malformed lines than good ones).
-pub fn prometheus_metric_names(text: &str) -> Option<Vec<String>> {
+/// The metric names of a parsed exposition, in order of first appearance;
+/// a histogram's or summary's `_sum` and `_count` series count as their
+/// family.
+fn metric_names(exposition: &yardstick_server_metrics::Exposition) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    let (mut good, mut bad) = (0usize, 0usize);
-    for line in text.lines().map(str::trim) {
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
-        let name = &line[..name_end];
-        let rest = &line[name_end..];
-        let rest = match rest.strip_prefix('{') {
-            Some(r) => match r.find('}') {
-                Some(i) => &r[i + 1..],
-                None => {
-                    bad += 1;
-                    continue;
-                }
-            },
-            None => rest,
-        };
-        let value = rest.split_whitespace().next().unwrap_or("");
-        let name_ok = !name.is_empty()
-            && !name.starts_with(|c: char| c.is_ascii_digit())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
-        let value_ok = value.parse::<f64>().is_ok() || matches!(value, "+Inf" | "-Inf" | "NaN");
-        if name_ok && value_ok {
-            good += 1;
-            // Histogram and summary series share their family's name.
-            let family = ["_bucket", "_sum", "_count"]
-                .iter()
-                .find_map(|s| name.strip_suffix(s))
-                .unwrap_or(name);
-            if !names.iter().any(|n| n == family) {
-                names.push(family.to_string());
-            }
-        } else {
-            bad += 1;
+    for sample in &exposition.samples {
+        let family = ["_sum", "_count"]
+            .iter()
+            .find_map(|suffix| sample.name.strip_suffix(suffix))
+            .filter(|f| !f.is_empty())
+            .unwrap_or(&sample.name);
+        if !names.iter().any(|n| n == family) {
+            names.push(family.to_string());
         }
     }
-    (good > 0 && good >= bad).then_some(names)
+    names
 }
 
 /// The `/metrics` check from the route's answer.
@@ -230,22 +174,36 @@ pub fn metrics_check(answer: Result<(u16, Bytes), String>) -> ProbeCheck {
     };
     let _ = status;
     let text = String::from_utf8_lossy(&body);
-    let Some(names) = prometheus_metric_names(&text) else {
-        return ProbeCheck::new(
+    // The scraper's parser and its table of engine names: what the probe
+    // calls recognised is what a run will record.
+    let not_prometheus = |why: String| {
+        ProbeCheck::new(
             NAME,
             false,
             CheckStatus::Info,
             format!(
-                "answered, but not Prometheus text (starts `{}`); server-side metrics unavailable",
+                "answered, but not Prometheus text ({why}; starts `{}`); server-side metrics unavailable",
                 snippet(text.trim_start().as_bytes(), 60)
             ),
-        );
+        )
     };
-    let known: Vec<&str> = names
+    let exposition = match yardstick_server_metrics::parse_exposition(&text) {
+        Ok(e) if e.samples.is_empty() => return not_prometheus("no samples".into()),
+        Ok(e) => e,
+        Err(e) => return not_prometheus(e.to_string()),
+    };
+    let names = metric_names(&exposition);
+    let known: Vec<&str> = exposition
+        .samples
         .iter()
-        .map(String::as_str)
-        .filter(|n| KNOWN_METRICS.contains(n))
-        .collect();
+        .map(|s| s.name.as_str())
+        .filter(|n| yardstick_server_metrics::recognise::is_recognised(n))
+        .fold(Vec::new(), |mut seen, n| {
+            if !seen.contains(&n) {
+                seen.push(n);
+            }
+            seen
+        });
     let detail = if known.is_empty() {
         format!(
             "present, {} metric(s), none recognised (e.g. {})",

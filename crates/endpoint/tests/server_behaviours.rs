@@ -229,11 +229,19 @@ fn probe_passes_a_good_server_and_reads_its_metrics() {
     assert_eq!(check(&r, "concurrent streams").status, CheckStatus::Ok);
     let metrics = check(&r, "/metrics");
     assert_eq!(metrics.status, CheckStatus::Ok);
-    assert!(
-        metrics.detail.contains("yardstick_mock_requests_waiting"),
-        "{}",
-        metrics.detail
-    );
+    // Recognised by the scraper's own table: vLLM's names the mock serves
+    // and the mock's own.
+    let recognised = metrics
+        .detail
+        .split_once("recognised: ")
+        .map(|(_, names)| names)
+        .unwrap_or_else(|| panic!("nothing recognised: {}", metrics.detail));
+    for name in [
+        "yardstick_mock_requests_waiting",
+        "vllm:num_requests_running",
+    ] {
+        assert!(recognised.contains(name), "{name}: {}", metrics.detail);
+    }
     assert!(r.render().contains("probe: OK"));
 }
 
