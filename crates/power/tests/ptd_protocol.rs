@@ -484,6 +484,12 @@ fn each_broken_copy_fails_its_rule_alone() {
         copy_dir(&root, &copy);
         breakage(&copy);
         let report = check_power_folders(&copy, &CheckOptions::default());
+        if let Ok(keep) = std::env::var("YARDSTICK_KEEP_POWER_FOLDERS") {
+            copy_dir(
+                &copy,
+                &Path::new(&keep).join(format!("broken_{index:02}_{rule:?}")),
+            );
+        }
         let failed: Vec<Rule> = report.failures().iter().map(|o| o.rule).collect();
         assert_eq!(failed, vec![*rule], "breakage {index}:\n{report}");
     }
