@@ -110,18 +110,6 @@ fn console_lines(o: &Output) -> Vec<String> {
         .collect()
 }
 
-/// The chart specs embedded in the page.
-fn chart_specs(html: &str) -> Vec<Value> {
-    let open = "<script type=\"application/json\" id=\"yardstick-charts\">";
-    let start = html.find(open).expect("chart data present") + open.len();
-    let end = start + html[start..].find("</script>").expect("chart data closed");
-    serde_json::from_str::<Value>(&html[start..end])
-        .expect("chart data is JSON")
-        .as_array()
-        .expect("an array")
-        .clone()
-}
-
 /// Fraction of pixels that differ from the most common colour, and the
 /// number of distinct colours.
 fn screenshot_content(png_path: &Path) -> (f64, usize) {
@@ -174,7 +162,7 @@ fn render_and_open(case: &str, runs: &[RunRecord]) -> Option<Vec<Value>> {
     assert!(said.contains("report.html"), "{said}");
     assert!(said.contains("open it:"), "{said}");
     let html = std::fs::read_to_string(&page).expect("report written");
-    let specs = chart_specs(&html);
+    let specs = fixtures::chart_specs(&html);
     assert!(!specs.is_empty());
 
     // The DOM after the scripts ran: every chart drawn, no error.

@@ -7,18 +7,6 @@ mod fixtures;
 use serde_json::Value;
 use yardstick_report::{render_html, ReportOptions, ECHARTS_JS, ECHARTS_URL_STRINGS};
 
-/// The chart specs embedded in the page.
-fn charts(html: &str) -> Vec<Value> {
-    let open = "<script type=\"application/json\" id=\"yardstick-charts\">";
-    let start = html.find(open).expect("chart data present") + open.len();
-    let end = start + html[start..].find("</script>").expect("chart data closed");
-    serde_json::from_str::<Value>(&html[start..end])
-        .expect("chart data is JSON")
-        .as_array()
-        .expect("an array")
-        .clone()
-}
-
 fn of_kind<'a>(charts: &'a [Value], kind: &str) -> Vec<&'a Value> {
     charts.iter().filter(|c| c["kind"] == kind).collect()
 }
@@ -92,7 +80,7 @@ fn single_run_page_has_every_section() {
     assert!(html.contains("<td>p99.9</td>"));
     assert!(html.contains("1,999 samples/s"));
     assert!(html.contains("2026-12-06 04:00 UTC"));
-    let charts = charts(&html);
+    let charts = fixtures::chart_specs(&html);
     assert_eq!(of_kind(&charts, "cdf").len(), 1);
     assert_eq!(of_kind(&charts, "timeline").len(), 1);
     // Each chart has its element.
@@ -172,7 +160,7 @@ fn sweep_has_one_pareto_point_per_concurrency() {
     let runs = fixtures::sweep_runs();
     let html = render_html(&runs, &ReportOptions::default());
     assert!(html.contains("<section id=\"sweep\">"));
-    let charts = charts(&html);
+    let charts = fixtures::chart_specs(&html);
     let pareto = of_kind(&charts, "pareto");
     assert_eq!(pareto.len(), 1);
     let series = pareto[0]["option"]["series"].as_array().unwrap();
@@ -236,7 +224,7 @@ fn sweep_has_one_pareto_point_per_concurrency() {
 fn several_runs_are_overlaid_and_text_is_escaped() {
     let runs = vec![fixtures::server_run(), fixtures::offline_invalid_run()];
     let html = render_html(&runs, &ReportOptions::default());
-    let charts = charts(&html);
+    let charts = fixtures::chart_specs(&html);
     let cdf = of_kind(&charts, "cdf")[0];
     let names: Vec<&str> = cdf["option"]["series"]
         .as_array()
@@ -268,7 +256,7 @@ fn chart_data_cannot_break_out_of_its_script() {
     });
     let html = render_html(std::slice::from_ref(&run), &ReportOptions::default());
     assert!(!html.contains("<script>alert(1)"));
-    let charts = charts(&html);
+    let charts = fixtures::chart_specs(&html);
     assert_eq!(
         charts[0]["option"]["series"][0]["name"],
         "</script><script>alert(1)</script>"

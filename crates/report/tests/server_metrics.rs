@@ -11,17 +11,6 @@ use yardstick_record::{
 };
 use yardstick_report::{render_html, ReportOptions};
 
-fn charts(html: &str) -> Vec<Value> {
-    let open = "<script type=\"application/json\" id=\"yardstick-charts\">";
-    let start = html.find(open).expect("chart data present") + open.len();
-    let end = start + html[start..].find("</script>").expect("chart data closed");
-    serde_json::from_str::<Value>(&html[start..end])
-        .expect("chart data is JSON")
-        .as_array()
-        .expect("an array")
-        .clone()
-}
-
 fn scraped() -> ServerMetrics {
     ServerMetrics {
         url: "http://127.0.0.1:8000/metrics".into(),
@@ -83,7 +72,9 @@ fn a_run_without_server_metrics_has_no_section() {
     let html = render_html(&[fixtures::server_run()], &ReportOptions::default());
     assert!(!html.contains("id=\"server-metrics\""));
     assert!(!html.contains("href=\"#server-metrics\""));
-    assert!(charts(&html).iter().all(|c| c["kind"] != "server_metrics"));
+    assert!(fixtures::chart_specs(&html)
+        .iter()
+        .all(|c| c["kind"] != "server_metrics"));
 }
 
 #[test]
@@ -116,7 +107,7 @@ fn scraped_metrics_give_a_table_and_a_chart() {
     ] {
         assert!(section.contains(text), "{text} missing in {section}");
     }
-    let chart: Vec<Value> = charts(&html)
+    let chart: Vec<Value> = fixtures::chart_specs(&html)
         .into_iter()
         .filter(|c| c["kind"] == "server_metrics")
         .collect();

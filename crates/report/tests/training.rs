@@ -7,17 +7,6 @@ use serde_json::{json, Value};
 use yardstick_record::{Better, GroupKind, GroupRef, Metric, RunKind, RunStatus};
 use yardstick_report::{render_html, ReportOptions};
 
-fn charts(html: &str) -> Vec<Value> {
-    let open = "<script type=\"application/json\" id=\"yardstick-charts\">";
-    let start = html.find(open).expect("chart data present") + open.len();
-    let end = start + html[start..].find("</script>").expect("chart data closed");
-    serde_json::from_str::<Value>(&html[start..end])
-        .expect("chart data is JSON")
-        .as_array()
-        .expect("an array")
-        .clone()
-}
-
 fn training_run(
     seed: u64,
     index: u32,
@@ -98,7 +87,7 @@ fn training_runs_give_a_curve_with_the_target_a_table_and_the_score() {
         1,
         "one score per group"
     );
-    let chart: Vec<Value> = charts(&html)
+    let chart: Vec<Value> = fixtures::chart_specs(&html)
         .into_iter()
         .filter(|c| c["kind"] == "training")
         .collect();
