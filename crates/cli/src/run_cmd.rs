@@ -115,12 +115,9 @@ pub struct RunArgs {
     pub max_wait: Option<Duration>,
 }
 
-/// A workload's SUT and sample library: the built-in classifier, or the
-/// batching SUT over a model (ONNX Runtime).
-enum Served {
-    Builtin(yardstick_workloads::Instance),
-    Model(yardstick_workloads::instance::ModelInstance),
-}
+/// A workload's SUT and sample library: the batching SUT over its model
+/// (the built-in CNN, or an ONNX model run by ONNX Runtime).
+struct Served(yardstick_workloads::Instance);
 
 impl Served {
     fn open(workload: &yardstick_workloads::Workload, args: &RunArgs) -> Result<Served> {
@@ -136,59 +133,42 @@ impl Served {
                 inter_op_threads: args.inter_op_threads,
                 max_wait: args.max_wait,
             };
-            return Ok(Served::Model(workload.instantiate_onnx(&options)?));
+            return Ok(Served(workload.instantiate_onnx(&options)?));
         }
-        Ok(Served::Builtin(
+        Ok(Served(
             workload.instantiate(args.sut_threads, args.batch_size)?,
         ))
     }
 
     fn sut(&self) -> &dyn SystemUnderTest {
-        match self {
-            Served::Builtin(i) => &i.sut,
-            Served::Model(i) => &i.sut,
-        }
+        &self.0.sut
     }
 
     fn library(&self) -> &dyn QuerySampleLibrary {
-        match self {
-            Served::Builtin(i) => i.library.as_ref(),
-            Served::Model(i) => i.library.as_ref(),
-        }
+        self.0.library.as_ref()
     }
 
     fn measure_throughput(&self, d: Duration) -> Result<f64> {
-        Ok(match self {
-            Served::Builtin(i) => i.sut.measure_throughput(d)?,
-            Served::Model(i) => i
-                .sut
-                .measure_throughput(d)
-                .map_err(|e| anyhow::anyhow!(e))?,
-        })
+        self.0
+            .sut
+            .measure_throughput(d)
+            .map_err(|e| anyhow::anyhow!(e))
     }
 
     /// The data file and every sample's class label, for the scorers.
     fn labels(&self) -> Result<(PathBuf, Vec<i128>)> {
-        match self {
-            Served::Builtin(i) => Ok((
-                i.library.source().to_path_buf(),
-                i.library.labels().iter().map(|&l| l as i128).collect(),
-            )),
-            Served::Model(i) => {
-                use yardstick_workloads::sample::Label;
-                let source = i.library.source();
-                let labels = (0..source.len())
-                    .map(|k| match source.label(k) {
-                        Label::Class(c) => Ok(i128::from(c)),
-                        Label::None => Err(anyhow::anyhow!(
-                            "{}: sample {k} has no label to score against",
-                            source.origin().display()
-                        )),
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                Ok((source.origin().to_path_buf(), labels))
-            }
-        }
+        use yardstick_workloads::sample::Label;
+        let source = self.0.library.source();
+        let labels = (0..source.len())
+            .map(|k| match source.label(k) {
+                Label::Class(c) => Ok(i128::from(c)),
+                Label::None => Err(anyhow::anyhow!(
+                    "{}: sample {k} has no label to score against",
+                    source.origin().display()
+                )),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((source.origin().to_path_buf(), labels))
     }
 }
 

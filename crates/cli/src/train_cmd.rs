@@ -183,7 +183,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     cfg.threads = match args.threads {
         Some(0) => anyhow::bail!("--threads must be at least 1"),
         Some(n) => n,
-        None => yardstick_workloads::sut::default_threads(),
+        None => yardstick_workloads::batching::default_threads(),
     };
 
     // The files, checked before anything is logged (reading them is timed).

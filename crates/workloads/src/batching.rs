@@ -192,6 +192,13 @@ impl Worker {
     }
 }
 
+/// One worker per CPU core (a workload's `threads = 0`).
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
 /// The index of the largest value (the first of equals) of a row of
 /// little-endian floats; `None` for a non-float type.
 pub fn argmax(row: &[u8], dtype: DType) -> Option<usize> {
@@ -349,25 +356,39 @@ impl BatchingSut {
             })
             .collect();
         let tx = self.tx.as_ref().ok_or(BatchError::WorkersGone)?;
+        let send = || {
+            tx.send(Job {
+                samples: query.clone(),
+                reply: Reply::Count(Arc::clone(&done)),
+            })
+            .map_err(|_| BatchError::WorkersGone)
+        };
+        // Untimed warm-up: a batch per worker (first runs allocate and,
+        // for some runtimes, plan).
+        let warm = n * self.threads;
+        for _ in 0..self.threads {
+            send()?;
+        }
+        self.wait_for(&done, warm)?;
+        let mut issued = warm;
         let start = Instant::now();
-        let mut issued = 0;
-        while start.elapsed() < duration {
+        // At least a batch per worker is timed, however slow the model.
+        while start.elapsed() < duration || done.load(Ordering::Relaxed) < 2 * warm {
             // Keep every worker busy: a batch each in flight.
-            while issued - done.load(Ordering::Relaxed) < 2 * n * self.threads {
+            while issued - done.load(Ordering::Relaxed) < 2 * warm {
                 if let Some(f) = self.failure() {
                     return Err(Box::new(BatchError::Failed(f)));
                 }
-                tx.send(Job {
-                    samples: query.clone(),
-                    reply: Reply::Count(Arc::clone(&done)),
-                })
-                .map_err(|_| BatchError::WorkersGone)?;
+                send()?;
                 issued += n;
+            }
+            if let Some(f) = self.failure() {
+                return Err(Box::new(BatchError::Failed(f)));
             }
             std::thread::sleep(Duration::from_micros(200));
         }
+        let answered = done.load(Ordering::Relaxed) - warm;
         let secs = start.elapsed().as_secs_f64();
-        let answered = done.load(Ordering::Relaxed);
         // Let the queue drain before the library is unloaded.
         while done.load(Ordering::Relaxed) < issued {
             if self.failure().is_some() {
@@ -380,6 +401,18 @@ impl BatchingSut {
             return Err(Box::new(BatchError::Failed(f)));
         }
         Ok(answered as f64 / secs.max(1e-9))
+    }
+
+    /// Waits until `count` samples of a measurement are answered, or a
+    /// worker failed.
+    fn wait_for(&self, done: &AtomicUsize, count: usize) -> Result<(), BatchError> {
+        while done.load(Ordering::Relaxed) < count {
+            if let Some(f) = self.failure() {
+                return Err(BatchError::Failed(f));
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        Ok(())
     }
 
     fn failure(&self) -> Option<String> {

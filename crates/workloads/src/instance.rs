@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use crate::batching::BatchingSut;
+use crate::batching::{default_threads, BatchingSut};
+use crate::candle_model::CnnModel;
 use crate::dataset::{DataError, ImageDataset};
 use crate::model::{Cnn, ModelError};
 use crate::sample::{IdxImageSource, SampleSource, TensorLibrary};
 use crate::spec::Workload;
-use crate::sut::{ClassifierSut, ImageLibrary, SutError};
 
 /// Why a workload could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -16,8 +16,6 @@ pub enum OpenError {
     Data(#[from] DataError),
     #[error(transparent)]
     Model(#[from] ModelError),
-    #[error(transparent)]
-    Sut(#[from] SutError),
     #[error(transparent)]
     Batch(#[from] crate::batching::BatchError),
     #[error(transparent)]
@@ -56,11 +54,9 @@ impl From<crate::data::DataError> for OpenError {
     }
 }
 
-/// The generic sample library and the batching SUT over a [`Model`]
-/// (`sut.kind = "onnx"`).
-///
-/// [`Model`]: crate::batching::Model
-pub struct ModelInstance {
+/// A workload made ready to run: the sample library of its `[dataset]` and
+/// the batching SUT over its model (the built-in CNN or an ONNX model).
+pub struct Instance {
     pub library: Arc<TensorLibrary>,
     pub sut: BatchingSut,
 }
@@ -80,12 +76,6 @@ pub struct OnnxRunOptions {
     pub max_wait: Option<std::time::Duration>,
 }
 
-/// The library and SUT of a workload.
-pub struct Instance {
-    pub library: Arc<ImageLibrary>,
-    pub sut: ClassifierSut,
-}
-
 impl Workload {
     /// Reads and checks `[dataset]` (every error names the file).
     pub fn open_dataset(&self) -> Result<ImageDataset, DataError> {
@@ -100,40 +90,44 @@ impl Workload {
         Ok(ds)
     }
 
-    /// The sample library of `[dataset]` and `[sample]`.
-    pub fn open_library(&self) -> Result<ImageLibrary, DataError> {
-        let ds = self.open_dataset()?;
-        let n = ds.len();
-        let perf = self.spec.dataset.performance_sample_count.unwrap_or(n);
-        Ok(ImageLibrary::new(
-            format!("{} ({})", self.name(), self.spec.dataset.images),
-            &self.path(&self.spec.dataset.images),
-            ds,
-            perf,
-            self.normalization(),
-        ))
-    }
-
     /// The reference model of `[sut]`.
     pub fn open_model(&self) -> Result<Cnn, ModelError> {
         Cnn::load(&self.path(&self.spec.sut.weights))
     }
 
-    /// The library and the SUT; `threads` / `batch_size` override `[sut]`.
+    /// The library and the batching SUT of the built-in CNN (`kind =
+    /// "image-classifier"`): one worker per thread, each with its own handle
+    /// on the shared weights; `threads` (0: one per core) and `batch_size`
+    /// override `[sut]`. Batches are what is queued (no wait), answered with
+    /// the predicted class as a little-endian int32.
     pub fn instantiate(
         &self,
         threads: Option<usize>,
         batch_size: Option<usize>,
     ) -> Result<Instance, OpenError> {
-        let library = Arc::new(self.open_library()?);
-        let model = self.open_model()?;
-        let sut = ClassifierSut::new(
-            format!("{} {}", self.spec.sut.architecture, self.name()),
-            model,
-            Arc::clone(&library),
-            batch_size.unwrap_or(self.spec.sut.batch_size),
-            threads.unwrap_or(self.spec.sut.threads),
-        )?;
+        if self.spec.sut.kind != crate::spec::SutKind::ImageClassifier {
+            return Err(OpenError::WrongKind {
+                workload: self.name().to_string(),
+                kind: format!("{:?}", self.spec.sut.kind),
+            });
+        }
+        let library = Arc::new(self.open_tensor_library(None)?);
+        let cnn = self.open_model()?;
+        let (rows, cols) = (self.spec.sample.rows, self.spec.sample.cols);
+        let threads = match threads.unwrap_or(self.spec.sut.threads) {
+            0 => default_threads(),
+            n => n,
+        };
+        let models: Vec<Box<dyn crate::batching::Model>> = (0..threads)
+            .map(|_| Box::new(CnnModel::new(cnn.clone(), rows, cols)) as _)
+            .collect();
+        let policy = crate::batching::BatchPolicy {
+            batch_size: batch_size.unwrap_or(self.spec.sut.batch_size),
+            max_wait: std::time::Duration::from_micros(self.spec.sut.max_wait_us),
+            response: self.spec.sut.response,
+        };
+        let name = format!("{} {}", self.spec.sut.architecture, self.name());
+        let sut = BatchingSut::new(name, models, Arc::clone(&library), policy)?;
         Ok(Instance { library, sut })
     }
 
@@ -198,7 +192,7 @@ impl Workload {
     /// and the first sample checked against the workload file, all before
     /// any test starts.
     #[cfg(feature = "onnx")]
-    pub fn instantiate_onnx(&self, options: &OnnxRunOptions) -> Result<ModelInstance, OpenError> {
+    pub fn instantiate_onnx(&self, options: &OnnxRunOptions) -> Result<Instance, OpenError> {
         use crate::onnx::{find_library, load_runtime, OnnxModel, OnnxOptions};
         let sut = &self.spec.sut;
         if sut.kind != crate::spec::SutKind::Onnx && options.model.is_none() {
@@ -230,7 +224,7 @@ impl Workload {
             inter_op_threads: options.inter_op_threads.unwrap_or(sut.inter_op_threads),
         };
         let threads = match options.threads.unwrap_or(sut.threads) {
-            0 => crate::sut::default_threads(),
+            0 => default_threads(),
             n => n,
         };
         let mut models: Vec<Box<dyn crate::batching::Model>> = Vec::with_capacity(threads);
@@ -283,6 +277,6 @@ impl Workload {
             self.name()
         );
         let sut = BatchingSut::new(name, models, Arc::clone(&library), policy)?;
-        Ok(ModelInstance { library, sut })
+        Ok(Instance { library, sut })
     }
 }

@@ -3,15 +3,18 @@
 //!
 //! - [`spec`]: the workload file format (TOML) and the built-in workloads.
 //! - [`idx`], [`dataset`]: IDX files and labelled image sets.
-//! - [`model`]: the reference CNN (candle, CPU) and its safetensors weights.
+//! - [`model`]: the reference CNN (candle, CPU) and its safetensors weights;
+//!   [`candle_model`]: the CNN as a [`batching::Model`].
 //! - [`train`], [`mllog`]: training to a target accuracy with MLPerf
 //!   Training's `:::MLLOG` logging and time-to-train.
 //! - [`tensor`], [`sample`]: tensor specs and the sample sources behind
 //!   the generic sample library.
-//! - [`sut`], [`instance`]: the sample library and the batching,
-//!   multi-threaded SUT that serve the model to yardstick's load generator.
+//! - [`batching`], [`instance`]: the batching, multi-threaded SUT over any
+//!   [`batching::Model`] (the CNN, an ONNX model) and the sample library
+//!   that serve a workload to yardstick's load generator.
 
 pub mod batching;
+pub mod candle_model;
 pub mod data;
 pub mod dataset;
 pub mod idx;
@@ -23,7 +26,6 @@ pub mod model;
 pub mod onnx;
 pub mod sample;
 pub mod spec;
-pub mod sut;
 pub mod tensor;
 pub mod train;
 

@@ -9,6 +9,7 @@ use yardstick_core::run::{start_test, RunOptions};
 use yardstick_core::sut::QuerySampleLibrary;
 use yardstick_core::{Mode, Scenario, TestSettings};
 use yardstick_workloads::model::read_metadata;
+use yardstick_workloads::sample::Label;
 use yardstick_workloads::train::evaluate;
 use yardstick_workloads::Workload;
 
@@ -36,7 +37,13 @@ fn shipped_model_reaches_its_reference_top1_through_the_sut() {
     assert!(outcome.faults.is_empty(), "{:?}", outcome.faults);
     let entries = sink.accuracy.lock().unwrap();
     assert_eq!(entries.len(), n);
-    let labels = inst.library.labels();
+    let source = inst.library.source();
+    let labels: Vec<i64> = (0..n)
+        .map(|i| match source.label(i) {
+            Label::Class(c) => c,
+            Label::None => panic!("sample {i} has no label"),
+        })
+        .collect();
     let mut seen = vec![false; n];
     let mut good = 0;
     for (_, qsl_idx, data, _) in entries.iter() {
@@ -46,7 +53,7 @@ fn shipped_model_reaches_its_reference_top1_through_the_sut() {
         let i = *qsl_idx as usize;
         assert!(!seen[i], "sample {i} answered twice");
         seen[i] = true;
-        good += usize::from(class == labels[i] as i32);
+        good += usize::from(i64::from(class) == labels[i]);
     }
     let top1 = good as f64 / n as f64;
     assert!(top1 >= 0.90, "top-1 {top1}");
@@ -61,8 +68,8 @@ fn shipped_model_reaches_its_reference_top1_through_the_sut() {
     assert_eq!(meta["architecture"], "fashion-cnn-v1");
     // ...and the model's own batched evaluation agrees sample for sample.
     let model = w.open_model().unwrap();
-    let (correct, total) =
-        evaluate(&model, inst.library.dataset(), 500, w.normalization()).unwrap();
+    let dataset = w.open_dataset().unwrap();
+    let (correct, total) = evaluate(&model, &dataset, 500, w.normalization()).unwrap();
     assert_eq!((correct, total), (good, n));
 }
 
