@@ -316,3 +316,79 @@ fn a_v6_tree_is_judged_by_its_own_seeds() {
         .errors()
         .any(|f| f.rule == "perf.seed" && f.reason.contains("2465351861681999779")));
 }
+
+/// The published tree moved into the v6.0 layout (measurements and TESTxx
+/// beside the logs, src/ for code/) with v6.0's seeds in every run.
+fn as_v6_tree(tree: &Path) {
+    let org = tree.join("closed/Lenovo");
+    let system = "SE100_RTX2000E_Ada_16GBx1_TRT";
+    for scenario in ["SingleStream", "MultiStream", "Offline"] {
+        let result = org.join(format!("results/{system}/resnet50/{scenario}"));
+        let measured = org.join(format!("measurements/{system}/resnet50/{scenario}"));
+        for entry in std::fs::read_dir(&measured).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            let target = if name.ends_with(".json") {
+                "measurements.json".to_string()
+            } else {
+                name
+            };
+            std::fs::rename(entry.path(), result.join(target)).unwrap();
+        }
+        let compliance = org.join(format!("compliance/{system}/resnet50/{scenario}"));
+        for entry in std::fs::read_dir(&compliance).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::rename(entry.path(), result.join(entry.file_name())).unwrap();
+        }
+    }
+    std::fs::remove_dir_all(org.join("measurements")).unwrap();
+    std::fs::remove_dir_all(org.join("compliance")).unwrap();
+    std::fs::rename(org.join("code"), org.join("src")).unwrap();
+    let mut stack = vec![org.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().unwrap() == "mlperf_log_detail.txt" {
+                let text = std::fs::read_to_string(&path)
+                    .unwrap()
+                    .replace("1780908523862526354", "2465351861681999779")
+                    .replace("14771362308971278857", "14276810075590677512")
+                    .replace("18209322760996052031", "3936089224930324775");
+                std::fs::write(&path, text).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_v6_layout_tree_passes_and_its_parts_are_found_beside_the_logs() {
+    let scratch = tempfile::tempdir().unwrap();
+    let tree = scratch.path().join("tree");
+    copy_tree(&fixture().join("valid"), &tree);
+    as_v6_tree(&tree);
+    let report = check_tree(&tree, &CheckOptions::default()).unwrap();
+    assert_eq!(
+        (report.round.as_str(), report.round_from),
+        ("v6.0", "seeds")
+    );
+    let errors: Vec<_> = report.errors().collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(report.results.iter().filter(|r| r.valid).count(), 3);
+
+    // Its measurements.json is where v6.0 looks: without it the result fails.
+    let offline = tree.join("closed/Lenovo/results/SE100_RTX2000E_Ada_16GBx1_TRT/resnet50/Offline");
+    std::fs::remove_file(offline.join("measurements.json")).unwrap();
+    std::fs::remove_dir_all(offline.join("TEST04")).unwrap();
+    let report = check_tree(&tree, &CheckOptions::default()).unwrap();
+    let rules: BTreeSet<&str> = report.errors().map(|f| f.rule).collect();
+    assert_eq!(
+        rules,
+        BTreeSet::from([
+            "meas.implementation-json",
+            "comp.missing-test",
+            "tree.required-scenarios"
+        ])
+    );
+}

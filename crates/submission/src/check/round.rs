@@ -104,6 +104,31 @@ pub struct ScenarioRules {
     pub optional: BTreeMap<String, Vec<String>>,
 }
 
+/// Where a result's parts live, relative to `<division>/<submitter>`;
+/// `{system}`, `{model}`, `{scenario}` stand for the folder names.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Layout {
+    pub measurements: String,
+    /// The implementation description's file name; `None`: the measurements
+    /// folder's `<system>_<scenario>.json`, else `<system>*.json` (v5.1).
+    pub implementation_json: Option<String>,
+    pub compliance: String,
+    /// The code folder (`code`, `src` from v6.0).
+    pub code: String,
+    /// Whether the code is per model and implementation (`code/<model>/<impl>`).
+    pub code_per_model: bool,
+}
+
+impl Layout {
+    /// A layout path for one result.
+    pub fn at(template: &str, system: &str, model: &str, scenario: &str) -> String {
+        template
+            .replace("{system}", system)
+            .replace("{model}", model)
+            .replace("{scenario}", scenario)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 struct RoundFile {
     round: String,
@@ -115,6 +140,7 @@ struct RoundFile {
     valid_availabilities: Vec<String>,
     valid_system_types: Vec<String>,
     result_field: BTreeMap<String, String>,
+    layout: Layout,
     seeds: Seeds,
     system: SystemRules,
     accuracy_patterns: BTreeMap<String, String>,
@@ -134,6 +160,7 @@ pub struct Round {
     pub valid_availabilities: Vec<String>,
     pub valid_system_types: Vec<String>,
     pub result_field: BTreeMap<String, String>,
+    pub layout: Layout,
     pub qsl_rng_seed: u64,
     pub sample_index_rng_seed: u64,
     pub schedule_rng_seed: u64,
@@ -212,6 +239,7 @@ impl Round {
             valid_availabilities: file.valid_availabilities,
             valid_system_types: file.valid_system_types,
             result_field: file.result_field,
+            layout: file.layout,
             qsl_rng_seed: seed("seeds.qsl_rng_seed", &file.seeds.qsl_rng_seed)?,
             sample_index_rng_seed: seed(
                 "seeds.sample_index_rng_seed",

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::detail::DetailLog;
-use super::round::{ModelRules, Round};
+use super::round::{Layout, ModelRules, Round};
 use super::rules::{self, Rule};
 use super::{compliance, logs, table, CheckError, Finding, ResultEntry, Severity};
 
@@ -763,11 +763,12 @@ impl<'a> Walk<'a> {
         };
         let mut compliance_ok = !closed_like;
         if closed_like && !self.skip_compliance {
-            let dir = base
-                .join("compliance")
-                .join(system)
-                .join(model_folder)
-                .join(scenario);
+            let dir = base.join(Layout::at(
+                &self.round.layout.compliance,
+                system,
+                model_folder,
+                scenario,
+            ));
             compliance_ok = compliance::check(self, &dir, mlperf_model, model, fixed, &scope);
         }
         // As the official checker: the scenario counts as present for the
@@ -843,11 +844,13 @@ impl<'a> Walk<'a> {
         has_power: bool,
         scope: &str,
     ) -> Option<String> {
-        let dir = base
-            .join("measurements")
-            .join(system)
-            .join(model_folder)
-            .join(scenario);
+        let layout = &self.round.layout;
+        let dir = base.join(Layout::at(
+            &layout.measurements,
+            system,
+            model_folder,
+            scenario,
+        ));
         if !dir.is_dir() {
             self.fail(
                 rules::MEAS_MISSING_DIR,
@@ -916,26 +919,31 @@ impl<'a> Walk<'a> {
             }
         }
         let with_scenario = format!("_{scenario}.json");
-        let implementation = files
-            .iter()
-            .find(|f| {
-                f.starts_with(system) && (f.ends_with(&with_scenario) || f.ends_with(".json"))
-            })
-            .cloned();
+        let implementation = match &layout.implementation_json {
+            Some(name) => files.iter().find(|f| *f == name).cloned(),
+            None => files
+                .iter()
+                .find(|f| f.starts_with(system) && f.ends_with(&with_scenario))
+                .or_else(|| {
+                    files
+                        .iter()
+                        .find(|f| f.starts_with(system) && f.ends_with(".json"))
+                })
+                .cloned(),
+        };
         let Some(file) = implementation else {
+            let wanted = layout
+                .implementation_json
+                .clone()
+                .unwrap_or_else(|| format!("{system}*.json"));
             self.fail(
                 rules::MEAS_IMPLEMENTATION_JSON,
                 &dir,
                 None,
                 scope,
-                format!("no {system}*.json implementation description"),
+                format!("no implementation description {wanted}"),
             );
             return None;
-        };
-        let end = if file.ends_with(&with_scenario) {
-            with_scenario.len()
-        } else {
-            ".json".len()
         };
         let path = dir.join(&file);
         let text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -971,23 +979,40 @@ impl<'a> Walk<'a> {
                 Some(_) => {}
             }
         }
-        let implementation_name = file
-            .get(system.len() + 1..file.len().saturating_sub(end))
-            .unwrap_or("");
-        let code_model = base.join("code").join(model_folder);
-        let code_dir = if code_model.is_file() {
-            let target = std::fs::read_to_string(&code_model).unwrap_or_default();
-            base.join("code")
-                .join(target.trim())
-                .join(implementation_name)
-        } else {
-            code_model.join(implementation_name)
-        };
-        if !code_dir.exists() && !code_dir.parent().is_some_and(Path::exists) {
-            let shown = self.rel(&code_dir);
+        let code_root = base.join(&layout.code);
+        if layout.code_per_model {
+            // code/<model>/<implementation>, or a file code/<model> naming
+            // the folder; the model's folder is enough.
+            let end = if file.ends_with(&with_scenario) {
+                with_scenario.len()
+            } else {
+                ".json".len()
+            };
+            let implementation_name = file
+                .get(system.len() + 1..file.len().saturating_sub(end))
+                .unwrap_or("");
+            let code_model = code_root.join(model_folder);
+            let code_dir = if code_model.is_file() {
+                let target = std::fs::read_to_string(&code_model).unwrap_or_default();
+                code_root.join(target.trim()).join(implementation_name)
+            } else {
+                code_model.join(implementation_name)
+            };
+            if !code_dir.exists() && !code_dir.parent().is_some_and(Path::exists) {
+                let shown = self.rel(&code_dir);
+                self.fail(
+                    rules::MEAS_CODE_DIR,
+                    &path,
+                    None,
+                    scope,
+                    format!("code folder {shown} is missing"),
+                );
+            }
+        } else if !code_root.is_dir() {
+            let shown = self.rel(&code_root);
             self.fail(
                 rules::MEAS_CODE_DIR,
-                &path,
+                &code_root,
                 None,
                 scope,
                 format!("code folder {shown} is missing"),
