@@ -3,6 +3,7 @@
 //! A thin binary: argument parsing and wiring of the library crates.
 
 mod accuracy_cmd;
+mod audit_cmd;
 mod bench;
 mod compare_cmd;
 mod endpoint_cmd;
@@ -57,6 +58,9 @@ enum Command {
     MockServer(endpoint_cmd::MockServerArgs),
     /// Score an MLPerf accuracy log against a quality target.
     Accuracy(accuracy_cmd::AccuracyArgs),
+    /// Run an MLPerf Inference compliance test (TEST01, TEST04, TEST06)
+    /// against a SUT and write its official verdict files.
+    Audit(Box<audit_cmd::AuditArgs>),
     /// Train a reference workload and report time-to-train.
     Train(train_check_cmd::TrainCli),
     /// Write one self-contained HTML report of one or more runs (overlaid).
@@ -86,6 +90,7 @@ fn main() -> std::process::ExitCode {
         Command::Probe(args) => endpoint_cmd::run_probe(args),
         Command::MockServer(args) => endpoint_cmd::run_mock_server(args),
         Command::Accuracy(args) => accuracy_cmd::run(args),
+        Command::Audit(args) => audit_cmd::run(*args),
         Command::Train(cli) => train_check_cmd::run(cli),
         Command::Report(args) => report_cmd::run(args),
         Command::Compare(args) => compare_cmd::run(args),

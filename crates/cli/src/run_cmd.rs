@@ -113,6 +113,10 @@ pub struct RunArgs {
     /// streams), e.g. 500us [default: the workload's].
     #[arg(long, value_parser = humantime::parse_duration, value_name = "DURATION")]
     pub max_wait: Option<Duration>,
+    /// A misbehaving built-in SUT, for proving the compliance audits fail
+    /// (`yardstick audit`): cache or wrong-repeat.
+    #[arg(long, value_enum, hide = true, conflicts_with = "workload")]
+    pub fault: Option<crate::audit_cmd::fault_sut::Fault>,
 }
 
 /// A workload's SUT and sample library: the batching SUT over its model
@@ -223,6 +227,7 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
         }),
         SutKind::Sleep => Box::new(SleepSut::new(service_time, args.workers, args.seed)?),
     };
+    let sut = crate::audit_cmd::fault_sut::wrap(sut, args.fault);
     let qsl = SyntheticLibrary::new("SyntheticQSL", args.total_samples, args.performance_samples);
     let mut params = std::collections::BTreeMap::new();
     let kind_name = match kind {
