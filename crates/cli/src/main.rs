@@ -10,6 +10,8 @@ mod endpoint_cmd;
 mod golden_case;
 mod import_cmd;
 mod power;
+mod power_director;
+mod power_sim;
 mod progress;
 mod recording;
 mod report;
@@ -78,6 +80,10 @@ enum Command {
     /// The system description: `init` writes the facts no probe can know, `show` prints it.
     #[command(subcommand)]
     System(system_cmd::SystemCommand),
+    /// A simulated SPEC PTDaemon or MLPerf power director, for runs and
+    /// tests without a meter (`--power ptd://` / `director://`).
+    #[command(subcommand)]
+    PowerSim(power_sim::PowerSimCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -98,6 +104,7 @@ fn main() -> std::process::ExitCode {
         Command::Import(args) => import_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::System(cmd) => system_cmd::run(cmd),
+        Command::PowerSim(cmd) => power_sim::run(cmd),
     };
     match result {
         Ok(code) => code,

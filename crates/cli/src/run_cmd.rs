@@ -358,10 +358,19 @@ fn run_logged(
     spec.system = ctx.recording.system.clone();
     spec.write_record = !ctx.recording.disabled;
     spec.power = args.power.open();
+    // director://: power-dev's protocol runs the test twice, ranging first.
+    let mut director = crate::power_director::DirectorRun::begin(&args.power, &ctx.output);
+    if let Some(d) = director.as_mut() {
+        d.ranging(&spec, sut, qsl);
+        d.start_testing();
+    }
     let display = progress::ProgressDisplay::start(Arc::clone(&live));
     let run = execute(&spec, sut, qsl, &[ctx.recording.observer()]);
     display.stop();
     let mut run = run?;
+    if let Some(d) = director {
+        d.finish(&mut run);
+    }
     ctx.recording.stamp(&mut run.record);
     report::print_human_summary(&run.outcome, &ctx.output);
     if let Some(power) = &run.record.power {

@@ -1,0 +1,161 @@
+//! `--power director://host:port`: a run under power-dev's director, as its
+//! client.py runs a workload: a ranging run first (its logs in
+//! `<output>/ranging_run`, not the result), then the testing run (the
+//! result), then the director's logs downloaded into the power folders
+//! `<output>/<session>/{power,ranging,run_1}`. A director that fails or
+//! drops the connection costs the energy figures, never the result.
+
+use std::path::{Path, PathBuf};
+
+use yardstick_core::sut::{QuerySampleLibrary, SystemUnderTest};
+use yardstick_pipeline::power_meters::ptd::{DirectorClient, Mode};
+use yardstick_pipeline::power_meters::{PowerError, PowerMeter, PowerTrace};
+use yardstick_pipeline::record::RunKind;
+use yardstick_pipeline::{execute, FinishedRun, PowerHook, RunSpec};
+
+use crate::power::{PowerArgs, PowerChoice};
+
+/// The session label the director puts in its session name.
+const LABEL: &str = "yardstick";
+
+/// A director session around one `run`.
+pub struct DirectorRun {
+    addr: String,
+    output: PathBuf,
+    client: Option<DirectorClient>,
+    error: Option<PowerError>,
+}
+
+impl DirectorRun {
+    /// Connects when `--power` is `director://`; `None` otherwise.
+    pub fn begin(power: &PowerArgs, output: &Path) -> Option<DirectorRun> {
+        let Some(PowerChoice::Director(addr)) = &power.power else {
+            return None;
+        };
+        eprintln!(
+            "yardstick: power: director://{addr}: a ranging run first, then the testing run (the result)"
+        );
+        let mut run = DirectorRun {
+            addr: addr.clone(),
+            output: output.to_path_buf(),
+            client: None,
+            error: None,
+        };
+        match DirectorClient::connect(addr, LABEL, output) {
+            Ok(client) => run.client = Some(client),
+            Err(e) => run.fail(e.into()),
+        }
+        Some(run)
+    }
+
+    /// The ranging run: the same test, its logs apart, no record.
+    pub fn ranging(
+        &mut self,
+        spec: &RunSpec,
+        sut: &dyn SystemUnderTest,
+        qsl: &dyn QuerySampleLibrary,
+    ) {
+        let Some(client) = self.client.as_mut() else {
+            return;
+        };
+        if let Err(e) = client.start(Mode::Ranging) {
+            return self.fail(e.into());
+        }
+        let dir = self.output.join("ranging_run");
+        let mut ranging = RunSpec::new(
+            RunKind::Loadgen,
+            spec.resolved.clone(),
+            &dir,
+            spec.workload.clone(),
+        );
+        ranging.write_record = false;
+        eprintln!("yardstick: power: ranging run (logs in {})", dir.display());
+        if let Err(e) = execute(&ranging, sut, qsl, &[]) {
+            let reason = format!("the ranging run failed: {e:#}");
+            let source_name = format!("director://{}", self.addr);
+            return self.fail(PowerError::Unavailable {
+                source_name,
+                reason,
+            });
+        }
+        if let Some(client) = self.client.as_mut() {
+            if let Err(e) = client.stop(Mode::Ranging, &dir) {
+                self.fail(e.into());
+            }
+        }
+    }
+
+    /// Right before the testing run.
+    pub fn start_testing(&mut self) {
+        if let Some(client) = self.client.as_mut() {
+            if let Err(e) = client.start(Mode::Testing) {
+                self.fail(e.into());
+            }
+        }
+    }
+
+    /// After the testing run: the session closed, the power folders
+    /// downloaded, the record's energy from the testing run's samples.
+    pub fn finish(mut self, run: &mut FinishedRun) {
+        let source = format!("director://{}", self.addr);
+        let trace = match self.client.take() {
+            None => Err(self
+                .error
+                .take()
+                .unwrap_or(PowerError::WrongState("without a director session"))),
+            Some(mut client) => client
+                .stop(Mode::Testing, &run.dir)
+                .and_then(|()| client.finish())
+                .and_then(|folders| {
+                    eprintln!(
+                        "yardstick: power: power folders in {}",
+                        folders.root.display()
+                    );
+                    folders.testing_trace(&source)
+                })
+                .map_err(PowerError::from),
+        };
+        if let Err(e) = &trace {
+            eprintln!("yardstick: power: {source}: {e}; the result stands without power");
+        }
+        let meter = DirectorTrace {
+            source,
+            trace: Some(trace),
+        };
+        // PTDaemon samples once a second (power-dev's Go,1000).
+        let hook = PowerHook::new(Box::new(meter), Some(1.0));
+        let dir = run.dir.clone();
+        hook.finish_test(&mut run.record, &run.outcome, Some(&dir));
+    }
+
+    fn fail(&mut self, error: PowerError) {
+        eprintln!(
+            "yardstick: power: director://{}: {error}; the run goes on without power",
+            self.addr
+        );
+        self.client = None;
+        self.error = Some(error);
+    }
+}
+
+/// The director session's outcome, handed to the pipeline as a meter's
+/// (the trace comes from the downloaded spl.txt, not from a meter the
+/// pipeline starts and stops).
+struct DirectorTrace {
+    source: String,
+    trace: Option<Result<PowerTrace, PowerError>>,
+}
+
+impl PowerMeter for DirectorTrace {
+    fn describe(&self) -> String {
+        self.source.clone()
+    }
+    fn start(&mut self) -> Result<(), PowerError> {
+        Ok(())
+    }
+    fn stop(&mut self) -> Result<PowerTrace, PowerError> {
+        self.trace
+            .take()
+            .unwrap_or(Err(PowerError::WrongState("already read")))
+    }
+}

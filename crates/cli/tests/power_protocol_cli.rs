@@ -1,0 +1,121 @@
+//! `yardstick power-sim director` and `yardstick run --power director://`:
+//! a ranging run then the testing run under the simulated director, and
+//! power folders the ported official power checker accepts.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use common::{bin, temp_scratch, text, yardstick};
+use yardstick_pipeline::power_meters::ptd::check::{check_power_folders, CheckOptions};
+
+/// Kills the simulator when the test ends, however it ends.
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `yardstick power-sim director` on a free port; its address.
+fn start_director(out: &std::path::Path, extra: &[&str]) -> (Served, String) {
+    let mut child = bin()
+        .args([
+            "power-sim",
+            "director",
+            "--port",
+            "0",
+            "--sample-ms",
+            "20",
+            "--settle-ms",
+            "20",
+        ])
+        .args(["--out", out.to_str().expect("utf-8 path")])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the simulator starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let served = Served(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("the simulator prints its address");
+    let addr = line
+        .split(" on ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    (served, addr)
+}
+
+fn run_offline(out: &std::path::Path, power: &str) -> std::process::Output {
+    yardstick(&[
+        "run",
+        "--sut",
+        "sleep",
+        "--workers",
+        "4",
+        "--service-time",
+        "200us",
+        "--scenario",
+        "Offline",
+        "--duration",
+        "300ms",
+        "--power",
+        power,
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ])
+}
+
+#[test]
+fn a_run_under_the_simulated_director_leaves_checked_power_folders() {
+    let scratch = temp_scratch("yardstick-power", "director");
+    let (_served, addr) = start_director(&scratch.join("director"), &[]);
+    let out = scratch.join("run");
+    let o = run_offline(&out, &format!("director://{addr}"));
+    assert!(o.status.success(), "{}", text(&o));
+    let all = text(&o);
+    assert!(
+        all.contains("power source            : director://"),
+        "{all}"
+    );
+    assert!(all.contains("energy                  :"), "{all}");
+    assert!(
+        out.join("ranging_run")
+            .join("mlperf_log_detail.txt")
+            .is_file(),
+        "{all}"
+    );
+    let sessions: Vec<_> = std::fs::read_dir(&out)
+        .expect("output folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("power").join("server.json").is_file())
+        .collect();
+    assert_eq!(sessions.len(), 1, "{all}");
+    let report = check_power_folders(&sessions[0], &CheckOptions::default());
+    assert!(report.passed(), "{report}");
+}
+
+#[test]
+fn a_director_dropping_the_connection_leaves_the_result() {
+    let scratch = temp_scratch("yardstick-power", "director-drop");
+    let (_served, addr) = start_director(&scratch.join("director"), &["--drop-on", "stop,testing"]);
+    let out = scratch.join("run");
+    let o = run_offline(&out, &format!("director://{addr}"));
+    assert!(o.status.success(), "{}", text(&o));
+    let all = text(&o);
+    assert!(
+        all.contains("the power director closed the connection during"),
+        "{all}"
+    );
+    assert!(all.contains("the result stands without power"), "{all}");
+    let summary = std::fs::read_to_string(out.join("mlperf_log_summary.txt")).expect("summary");
+    assert!(summary.contains("Result is : VALID"), "{summary}");
+}
