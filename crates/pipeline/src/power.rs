@@ -81,7 +81,22 @@ impl PowerHook {
         tokens: Option<u64>,
         dir: Option<&Path>,
     ) {
-        let trace = self.end();
+        let file = dir.map(|d| d.join(POWER_TRACE_CSV));
+        self.record_trace(record, self.end(), window, work, tokens, file.as_deref());
+    }
+
+    /// As [`finish`](Self::finish), with the trace [`end`](Self::end)
+    /// returned (for a front end that stops the meter as soon as its load
+    /// ends and records later), written to `trace_file` if given.
+    pub fn record_trace(
+        &self,
+        record: &mut RunRecord,
+        trace: Result<PowerTrace, String>,
+        window: Option<(SystemTime, SystemTime)>,
+        work: Work,
+        tokens: Option<u64>,
+        trace_file: Option<&Path>,
+    ) {
         let mut power = PowerRecord {
             source: self.description.clone(),
             sample_hz: self.sample_hz,
@@ -91,12 +106,11 @@ impl PowerHook {
             Err(e) => power.error = Some(e),
             Ok(trace) => {
                 fill_power(&mut power, &trace, window, work, tokens);
-                if let Some(dir) = dir {
-                    let path = dir.join(POWER_TRACE_CSV);
-                    match write_trace_csv(&path, &trace) {
+                if let Some(path) = trace_file {
+                    match write_trace_csv(path, &trace) {
                         Ok(()) => {
-                            record.add_file("power_trace", &path);
-                            power.trace_file = Some(path);
+                            record.add_file("power_trace", path);
+                            power.trace_file = Some(path.to_path_buf());
                         }
                         Err(e) => power.notes.push(error_text(&e)),
                     }
@@ -110,6 +124,18 @@ impl PowerHook {
     /// come from its outcome (samples for Offline and Server, queries for
     /// SingleStream and MultiStream, tokens where counted).
     pub fn finish_test(&self, record: &mut RunRecord, outcome: &TestOutcome, dir: Option<&Path>) {
+        self.finish_test_with(record, outcome, self.end(), dir);
+    }
+
+    /// As [`finish_test`](Self::finish_test), with the trace
+    /// [`end`](Self::end) returned.
+    pub fn finish_test_with(
+        &self,
+        record: &mut RunRecord,
+        outcome: &TestOutcome,
+        trace: Result<PowerTrace, String>,
+        dir: Option<&Path>,
+    ) {
         let summary = outcome.result();
         let window = summary
             .and_then(|s| s.window)
@@ -122,7 +148,8 @@ impl PowerHook {
             (None, _) => Work::Samples(0),
         };
         let tokens = summary.map(|s| s.token_count).filter(|&t| t > 0);
-        self.finish(record, window, work, tokens, dir);
+        let file = dir.map(|d| d.join(POWER_TRACE_CSV));
+        self.record_trace(record, trace, window, work, tokens, file.as_deref());
     }
 }
 

@@ -168,6 +168,7 @@ pub fn execute(
         logs.sink(),
         &spec.options,
     );
+    let power_trace = spec.power.as_ref().map(|p| (p, p.end()));
     // The logs are closed whatever happened, so an error still leaves what
     // was written readable.
     let finished = logs.finish();
@@ -181,9 +182,9 @@ pub fn execute(
         logs.query_records_path(),
         &capture,
     );
-    if let Some(power) = &spec.power {
+    if let Some((power, trace)) = power_trace {
         let dir = spec.write_record.then_some(spec.log.outdir.as_path());
-        power.finish_test(&mut record, &outcome, dir);
+        power.finish_test_with(&mut record, &outcome, trace, dir);
     }
     Ok(FinishedRun {
         outcome,
