@@ -1,9 +1,9 @@
 //! Reading a training log's `:::MLLOG` lines the way the official
 //! compliance checker's parser (ruleset 5.1.0 / 6.x) reads them.
 //!
-//! Kept in its own module so it can later give way to the shared formats
-//! crate's reader; what must stay is the official parser's exact behaviour,
-//! because verdicts depend on it:
+//! The JSON is the formats crate's `json.loads` (its latin-1 reading and
+//! Python's error messages); what this module keeps is the official
+//! parser's exact behaviour around it, because verdicts depend on it:
 //! - the file is decoded as latin-1 and split on `\n`, `\r\n` and `\r`;
 //! - a line counts when it contains `:::MLLOG ` anywhere; everything up to
 //!   its *last* occurrence is dropped, then surrounding whitespace;
@@ -17,10 +17,10 @@
 
 use std::rc::Rc;
 
-use super::pyjson::{self, RecordScan};
-use super::value::{Dict, Value};
+use super::value::{json_loads, Dict, PyObjects, Value};
 
 use yardstick_formats::mllog;
+use yardstick_formats::pyjson::{self, JsonText, RecordScan};
 
 const TOKEN: &[u8] = mllog::TOKEN.as_bytes();
 
@@ -131,7 +131,7 @@ fn parse_record(
     keep: &impl Fn(&str) -> bool,
 ) -> Result<Result<Option<LogLine>, String>, ParseCrash> {
     let json = &line[TOKEN.len()..];
-    let scan = match pyjson::scan_record(json) {
+    let scan = match pyjson::scan_record(JsonText::Latin1(json), &mut PyObjects) {
         Ok(scan) => scan,
         Err(e) => return Ok(Err(e.to_string())),
     };
@@ -141,10 +141,10 @@ fn parse_record(
         reason,
     };
     let (time_ms, key, has_value, has_metadata) = match scan {
-        RecordScan::NotObject(type_name) => {
+        RecordScan::NotObject(value) => {
             return Err(crash(
                 "TypeError",
-                format!("the record is a JSON {type_name}, not an object"),
+                format!("the record is a JSON {}, not an object", value.type_name()),
             ))
         }
         RecordScan::Object {
@@ -188,7 +188,7 @@ fn parse_record(
         _ => return Ok(Ok(None)),
     };
     // A kept record: build it whole (it parsed above, so it parses again).
-    let record = match pyjson::loads(json) {
+    let record = match json_loads(json) {
         Ok(Value::Dict(d)) => d,
         Ok(_) | Err(_) => return Ok(Err("the record changed between two reads".into())),
     };

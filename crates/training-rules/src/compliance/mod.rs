@@ -11,7 +11,6 @@ pub mod checker;
 pub mod eval;
 pub mod expr;
 pub mod mllog;
-pub mod pyjson;
 pub mod pyset;
 pub mod rules;
 pub mod value;

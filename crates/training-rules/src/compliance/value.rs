@@ -7,6 +7,8 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
+use yardstick_formats::pyjson::{self, JsonBuilder, JsonError, JsonText};
+
 /// A Python object as the rules see it. Dicts are shared and mutable (the
 /// state `s` is updated in place by `POST` code); everything else is a value.
 #[derive(Debug, Clone)]
@@ -165,6 +167,51 @@ impl Value {
                 out.push('}');
             }
         }
+    }
+}
+
+/// `json.loads(text)` of a latin-1 text given as its bytes (as the official
+/// parser decodes a log), into the rules' Python objects.
+pub fn json_loads(text: &[u8]) -> Result<Value, JsonError> {
+    pyjson::loads_with(JsonText::Latin1(text), &mut PyObjects)
+}
+
+/// Builds the rules' Python objects from the formats crate's `json.loads`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PyObjects;
+
+impl JsonBuilder for PyObjects {
+    type Value = Value;
+    type Object = Dict;
+
+    fn null(&mut self) -> Value {
+        Value::None
+    }
+    fn bool(&mut self, value: bool) -> Value {
+        Value::Bool(value)
+    }
+    /// Python keeps an int beyond i64 exact; the nearest float is what the
+    /// rules get (`as` rounds to nearest, as parsing the digits would).
+    fn int(&mut self, value: i128) -> Value {
+        i64::try_from(value).map_or(Value::Float(value as f64), Value::Int)
+    }
+    fn float(&mut self, value: f64) -> Value {
+        Value::Float(value)
+    }
+    fn string(&mut self, value: String) -> Value {
+        Value::Str(Rc::from(value))
+    }
+    fn array(&mut self, items: Vec<Value>) -> Value {
+        Value::List(Rc::new(items))
+    }
+    fn object(&mut self) -> Dict {
+        Dict::new()
+    }
+    fn member(&mut self, object: &mut Dict, key: String, value: Value) {
+        object.insert(Value::Str(Rc::from(key)), value);
+    }
+    fn end_object(&mut self, object: Dict) -> Value {
+        Value::dict(object)
     }
 }
 
@@ -428,5 +475,30 @@ mod tests {
             Value::Float(2.0),
         ]));
         assert_eq!(list.py_repr(), "[\"a'b\", None, 2.0]");
+    }
+
+    #[test]
+    fn json_loads_reads_a_log_line_as_python() {
+        let v = json_loads(b"{\"b\": NaN, \"a\": -Infinity, \"b\": 2, \"s\": \"\\u00e9\xe9\"}")
+            .unwrap();
+        assert_eq!(v.py_repr(), "{'b': 2, 'a': -inf, 's': '\u{e9}\u{e9}'}");
+        assert_eq!(
+            json_loads(b"12345678901234").unwrap().py_repr(),
+            "12345678901234"
+        );
+        // Beyond i64: the nearest float.
+        assert_eq!(
+            json_loads(b"9223372036854775808").unwrap().py_repr(),
+            "9.223372036854776e+18"
+        );
+        assert_eq!(json_loads(b"1.5e3").unwrap().py_repr(), "1500.0");
+        assert_eq!(
+            json_loads(b"{\"a\" 1}").unwrap_err().to_string(),
+            "Expecting ':' delimiter: line 1 column 6 (char 5)"
+        );
+        assert_eq!(
+            json_loads(b"{\"a\": 1,}").unwrap_err().to_string(),
+            "Expecting property name enclosed in double quotes: line 1 column 9 (char 8)"
+        );
     }
 }

@@ -51,7 +51,7 @@ pub enum RcpError {
     Json {
         line: String,
         #[source]
-        source: crate::compliance::pyjson::JsonError,
+        source: yardstick_formats::pyjson::JsonError,
     },
     #[error("{field} missing in {line}")]
     MissingField { field: String, line: String },

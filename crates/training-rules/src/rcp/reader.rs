@@ -9,8 +9,7 @@
 
 use super::data::converges_in_samples;
 use super::RcpError;
-use crate::compliance::pyjson;
-use crate::compliance::value::Value;
+use crate::compliance::value::{json_loads, Value};
 use yardstick_formats::mllog;
 
 /// Epochs (or samples) to converge of a run that did not converge.
@@ -85,7 +84,7 @@ pub fn read_run(log: &[u8]) -> Result<RunConvergence, RcpError> {
         if !(mentions_bs || mentions_benchmark || mentions_eval || mentions_stop) {
             continue;
         }
-        let record = pyjson::loads(text).map_err(|source| RcpError::Json {
+        let record = json_loads(text).map_err(|source| RcpError::Json {
             line: String::from_utf8_lossy(text).into_owned(),
             source,
         })?;
