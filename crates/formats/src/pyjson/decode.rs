@@ -158,13 +158,7 @@ pub fn loads_with<B: JsonBuilder>(
     text: JsonText<'_>,
     builder: &mut B,
 ) -> Result<B::Value, JsonError> {
-    let decoder = Decoder {
-        text,
-        bytes: text.bytes(),
-    };
-    decoder
-        .document(builder)
-        .map_err(|fault| JsonError::at(text, fault))
+    decode(text, |decoder| decoder.document(builder))
 }
 
 /// `json.loads(text)` of a latin-1 text given as its bytes.
@@ -195,13 +189,19 @@ pub fn scan_record<B: JsonBuilder>(
     text: JsonText<'_>,
     builder: &mut B,
 ) -> Result<RecordScan<B::Value>, JsonError> {
+    decode(text, |decoder| decoder.record(builder))
+}
+
+/// Runs `read` over `text`, placing its fault in lines and characters.
+fn decode<T>(
+    text: JsonText<'_>,
+    read: impl FnOnce(&Decoder<'_>) -> Result<T, Fault>,
+) -> Result<T, JsonError> {
     let decoder = Decoder {
         text,
         bytes: text.bytes(),
     };
-    decoder
-        .record(builder)
-        .map_err(|fault| JsonError::at(text, fault))
+    read(&decoder).map_err(|fault| JsonError::at(text, fault))
 }
 
 /// A decoding error at a byte offset, before it is placed in lines and
