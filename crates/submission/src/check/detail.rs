@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
-use yardstick_formats::mllog::{self, LineError};
+use yardstick_formats::mllog::{self, LineErrorReason};
 use yardstick_formats::pyjson::JsonValue;
 
 use super::CheckError;
@@ -18,13 +19,37 @@ pub struct LoggedError {
     pub value: String,
 }
 
+/// A `:::MLLOG` line that is not a record (the official parser raises on it).
+#[derive(Debug, Clone)]
+pub struct UnreadableLine {
+    pub line: usize,
+    pub reason: LineErrorReason,
+}
+
+/// A key's first record, its value read when first asked for: a check
+/// reads a few dozen of a log's hundreds of keys.
+#[derive(Debug, Default)]
+struct FirstRecord {
+    line: usize,
+    text: String,
+    value: OnceLock<JsonValue>,
+}
+
 /// One detail log, read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct DetailLog {
-    first: HashMap<String, (JsonValue, usize)>,
+    first: HashMap<String, FirstRecord>,
     pub errors: Vec<LoggedError>,
     /// Lines with the `:::MLLOG` token that are not a record.
-    pub unreadable: Vec<LineError>,
+    pub unreadable: Vec<UnreadableLine>,
+}
+
+/// LoadGen writes `{"key": "<key>", ...`: the key without parsing the line.
+fn leading_key(body: &str) -> Option<&str> {
+    let rest = body.strip_prefix("{\"key\": \"")?;
+    let end = rest.find('"')?;
+    let key = &rest[..end];
+    (!key.contains('\\')).then_some(key)
 }
 
 impl DetailLog {
@@ -36,45 +61,95 @@ impl DetailLog {
         Ok(DetailLog::parse(&bytes))
     }
 
+    /// Reads every `:::MLLOG` line as the official parser would (each must
+    /// be a record), keeping each key's first record and the error lines.
     pub fn parse(bytes: &[u8]) -> DetailLog {
-        let parsed = mllog::read_log(bytes);
-        let mut log = DetailLog {
-            unreadable: parsed.errors,
-            ..DetailLog::default()
-        };
-        for line in parsed.lines {
-            let Some(key) = line.record.key().map(str::to_string) else {
+        let mut log = DetailLog::default();
+        for (index, line) in mllog::latin1_lines(bytes).enumerate() {
+            let line_number = index + 1;
+            let Some(text) = mllog::latin1_mllog_text(line) else {
                 continue;
             };
-            let is_error = line
-                .record
-                .metadata("is_error")
-                .is_some_and(|v| matches!(v, JsonValue::Bool(true)));
-            if is_error {
-                let value = match line.record.value() {
-                    JsonValue::Str(s) => s.clone(),
-                    other => other.dumps(),
-                };
-                log.errors.push(LoggedError {
-                    line: line.line_number,
-                    key: key.clone(),
-                    value,
-                });
+            let text = match std::str::from_utf8(text) {
+                Ok(t) => std::borrow::Cow::Borrowed(t),
+                Err(_) => std::borrow::Cow::Owned(text.iter().map(|&b| char::from(b)).collect()),
+            };
+            let body = text.strip_prefix(mllog::TOKEN).unwrap_or(&text);
+            let is_error = body.contains("\"is_error\": true");
+            let fast_key = leading_key(body).filter(|_| !is_error);
+            match fast_key {
+                // A repeated key: only whether it is a record matters.
+                Some(key) if log.first.contains_key(key) => {
+                    if serde_json::from_str::<serde::de::IgnoredAny>(body).is_err() {
+                        if let Err(reason) = mllog::parse_record(&text) {
+                            log.unreadable.push(UnreadableLine {
+                                line: line_number,
+                                reason,
+                            });
+                        }
+                    }
+                }
+                Some(key) if serde_json::from_str::<serde::de::IgnoredAny>(body).is_ok() => {
+                    log.first.insert(
+                        key.to_string(),
+                        FirstRecord {
+                            line: line_number,
+                            text: text.to_string(),
+                            value: OnceLock::new(),
+                        },
+                    );
+                }
+                // Anything else (an error line, another member order, what
+                // serde_json refuses but Python reads): read it whole.
+                _ => match mllog::parse_record(&text) {
+                    Err(reason) => log.unreadable.push(UnreadableLine {
+                        line: line_number,
+                        reason,
+                    }),
+                    Ok(record) => {
+                        let Some(key) = record.key().map(str::to_string) else {
+                            continue;
+                        };
+                        let flagged = record
+                            .metadata("is_error")
+                            .is_some_and(|v| matches!(v, JsonValue::Bool(true)));
+                        if flagged {
+                            let value = match record.value() {
+                                JsonValue::Str(s) => s.clone(),
+                                other => other.dumps(),
+                            };
+                            log.errors.push(LoggedError {
+                                line: line_number,
+                                key: key.clone(),
+                                value,
+                            });
+                        }
+                        let value = OnceLock::new();
+                        let _ = value.set(record.value().clone());
+                        log.first.entry(key).or_insert(FirstRecord {
+                            line: line_number,
+                            text: String::new(),
+                            value,
+                        });
+                    }
+                },
             }
-            log.first
-                .entry(key)
-                .or_insert_with(|| (line.record.value().clone(), line.line_number));
         }
         log
     }
 
     pub fn get(&self, key: &str) -> Option<&JsonValue> {
-        self.first.get(key).map(|(v, _)| v)
+        let record = self.first.get(key)?;
+        Some(record.value.get_or_init(|| {
+            mllog::parse_record(&record.text)
+                .map(|r| r.value().clone())
+                .unwrap_or(JsonValue::Null)
+        }))
     }
 
     /// The line (from 1) of a key's first record.
     pub fn line(&self, key: &str) -> Option<usize> {
-        self.first.get(key).map(|(_, l)| *l)
+        self.first.get(key).map(|r| r.line)
     }
 
     pub fn has(&self, key: &str) -> bool {
@@ -149,5 +224,15 @@ mod tests {
         assert_eq!(log.errors[0].value, "Sample was dropped");
         // The official parser believes num_errors over the marked lines.
         assert_eq!(log.official_error_count(), 0);
+    }
+
+    #[test]
+    fn a_line_that_is_no_record_is_reported_with_its_line() {
+        let text = format!("{LOG}:::MLLOG {{\"key\": \"effective_scenario\", \"value\": \n");
+        let log = DetailLog::parse(text.as_bytes());
+        assert_eq!(log.unreadable.len(), 1);
+        assert_eq!(log.unreadable[0].line, 6);
+        // The records before it are still there.
+        assert_eq!(log.str("effective_scenario"), Some("Offline"));
     }
 }

@@ -88,7 +88,7 @@ pub(crate) fn performance_run(
         walk.fail(
             rule(rules::PERF_UNREADABLE),
             &detail_path,
-            Some(bad.line_number),
+            Some(bad.line),
             scope,
             format!("not a log record: {}", bad.reason),
         );
