@@ -22,18 +22,19 @@ impl Drop for Served {
 
 /// Starts `yardstick power-sim director` on a free port; its address.
 fn start_director(out: &std::path::Path, extra: &[&str]) -> (Served, String) {
+    let out = [
+        "--settle-ms",
+        "20",
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ];
+    start_sim("director", &[&out[..], extra].concat())
+}
+
+/// Starts `yardstick power-sim <kind>` on a free port; its address.
+fn start_sim(kind: &str, extra: &[&str]) -> (Served, String) {
     let mut child = bin()
-        .args([
-            "power-sim",
-            "director",
-            "--port",
-            "0",
-            "--sample-ms",
-            "20",
-            "--settle-ms",
-            "20",
-        ])
-        .args(["--out", out.to_str().expect("utf-8 path")])
+        .args(["power-sim", kind, "--port", "0", "--sample-ms", "20"])
         .args(extra)
         .stdout(Stdio::piped())
         .spawn()
@@ -118,4 +119,23 @@ fn a_director_dropping_the_connection_leaves_the_result() {
     assert!(all.contains("the result stands without power"), "{all}");
     let summary = std::fs::read_to_string(out.join("mlperf_log_summary.txt")).expect("summary");
     assert!(summary.contains("Result is : VALID"), "{summary}");
+}
+
+#[test]
+fn a_run_with_a_simulated_ptdaemon_has_its_energy() {
+    let scratch = temp_scratch("yardstick-power", "ptd");
+    let (_served, addr) = start_sim("ptd", &["--watts", "100"]);
+    let out = scratch.join("run");
+    let o = run_offline(&out, &format!("ptd://{addr}"));
+    assert!(o.status.success(), "{}", text(&o));
+    let all = text(&o);
+    assert!(all.contains("power source            : ptd://"), "{all}");
+    // 100 W ±3%: the mean over the window says so.
+    let mean: f64 = all
+        .split("mean ")
+        .nth(1)
+        .and_then(|rest| rest.split(" W").next())
+        .and_then(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no mean watts in {all}"));
+    assert!((97.0..=103.0).contains(&mean), "{mean} W\n{all}");
 }
