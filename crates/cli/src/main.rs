@@ -22,6 +22,7 @@ mod runs_cmd;
 mod serve_cmd;
 mod settings_args;
 mod signals;
+mod submission_cmd;
 mod system_cmd;
 mod train_check_cmd;
 mod train_cmd;
@@ -80,6 +81,9 @@ enum Command {
     /// The system description: `init` writes the facts no probe can know, `show` prints it.
     #[command(subcommand)]
     System(system_cmd::SystemCommand),
+    /// MLPerf Inference submissions: `build` assembles a tree from runs.
+    #[command(subcommand)]
+    Submission(submission_cmd::SubmissionCommand),
     /// A simulated SPEC PTDaemon or MLPerf power director, for runs and
     /// tests without a meter (`--power ptd://` / `director://`).
     #[command(subcommand)]
@@ -104,6 +108,7 @@ fn main() -> std::process::ExitCode {
         Command::Import(args) => import_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
         Command::System(cmd) => system_cmd::run(cmd),
+        Command::Submission(cmd) => submission_cmd::run(cmd),
         Command::PowerSim(cmd) => power_sim::run(cmd),
     };
     match result {
