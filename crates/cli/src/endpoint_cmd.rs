@@ -306,6 +306,8 @@ pub struct EndpointArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub recording: RecordingArgs,
+    #[command(flatten)]
+    pub power: crate::power::PowerArgs,
     /// Scenarios: end the run when the server answers nothing for this long.
     #[arg(long, value_parser = humantime::parse_duration, default_value = "120s")]
     pub stall_timeout: Duration,
@@ -985,6 +987,7 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                 let mut record = new_record(index, &label);
                 recorder.started(&record);
                 let scrape = server_scrape.start();
+                let mut power = crate::power::OwnLoadPower::begin(&args.power);
                 let p = match (c, r) {
                     (Some(c), _) => {
                         anyhow::ensure!(c > 0, "--concurrency must be at least 1");
@@ -997,10 +1000,18 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                         .with_context(|| format!("running {r} requests/s"))?,
                     (None, None) => unreachable!("every load point has a concurrency or a rate"),
                 };
+                power.end();
                 let scraped = scrape.stop();
                 let dir = save_point(out, &p)?;
                 print_point(&p.summary);
                 scraped.save(&dir, &mut record);
+                let m = &p.summary.metrics;
+                power.finish(
+                    &mut record,
+                    m.n_samples_completed,
+                    m.total_output_tokens,
+                    &dir.join(yardstick_pipeline::POWER_TRACE_CSV),
+                );
                 fill_point_record(&mut record, &p, None);
                 add_point_files(&mut record, &dir);
                 record.status = yardstick_pipeline::record::RunStatus::Completed;
@@ -1080,7 +1091,12 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                     ..RunOptions::default()
                 };
                 let display = progress::ProgressDisplay::start(Arc::clone(&live));
+                let power = args.power.open();
+                if let Some(power) = &power {
+                    let _ = power.begin();
+                }
                 let result = bench.run_core(settings, logs.sink(), &options);
+                let power_trace_end = power.as_ref().map(|p| (p, p.end()));
                 let scraped = scrape.stop();
                 display.stop();
                 let finished = logs.finish();
@@ -1093,6 +1109,12 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                 print_point(&p.summary);
                 scraped.save(&dir, &mut record);
                 finish_record(&mut record, &outcome, logs.paths(), None, &capture);
+                if let Some((power, trace)) = power_trace_end {
+                    power.finish_test_with(&mut record, &outcome, trace, Some(&dir));
+                    if let Some(summary) = &record.power {
+                        crate::power::print_power_summary(summary);
+                    }
+                }
                 fill_point_record(&mut record, &p, Some(outcome.is_valid()));
                 add_point_files(&mut record, &dir);
                 let path = recorder

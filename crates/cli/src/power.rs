@@ -2,15 +2,16 @@
 //! the lines the summary prints. A source that is missing is a message,
 //! never a failed run.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::SystemTime;
 
 use clap::Args;
 use yardstick_pipeline::power_meters::{
-    NvmlSource, PolledSource, PowerError, RaplSource, Sampler, DEFAULT_POWERCAP_ROOT,
-    DEFAULT_SAMPLE_HZ,
+    NvmlSource, PolledSource, PowerError, PowerTrace, RaplSource, Sampler, Work,
+    DEFAULT_POWERCAP_ROOT, DEFAULT_SAMPLE_HZ,
 };
-use yardstick_pipeline::record::PowerRecord;
+use yardstick_pipeline::record::{PowerRecord, RunRecord};
 use yardstick_pipeline::PowerHook;
 
 #[derive(Debug, Clone, Args)]
@@ -120,7 +121,10 @@ impl PowerArgs {
             PowerChoice::Director(_) => return None,
         };
         if let Some(h) = &hook {
-            eprintln!("yardstick: power: {} at {hz} Hz", h.describe());
+            match h.sample_hz() {
+                Some(hz) => eprintln!("yardstick: power: {} at {hz} Hz", h.describe()),
+                None => eprintln!("yardstick: power: {}", h.describe()),
+            }
         }
         hook
     }
@@ -141,6 +145,60 @@ fn auto_source() -> Result<Box<dyn PolledSource>, String> {
 fn unavailable(e: &PowerError) -> Option<PowerHook> {
     eprintln!("yardstick: power: not measured: {e}");
     None
+}
+
+/// Power around a load the front end drives itself (endpoint concurrency
+/// and constant-rate points, training): the window is from just before the
+/// load starts to just after it ends.
+pub struct OwnLoadPower {
+    hook: Option<PowerHook>,
+    begin: SystemTime,
+    ended: Option<(SystemTime, Result<PowerTrace, String>)>,
+}
+
+impl OwnLoadPower {
+    /// Opens and starts the meter `args` ask for (if any).
+    pub fn begin(args: &PowerArgs) -> Self {
+        let hook = args.open();
+        if let Some(h) = &hook {
+            let _ = h.begin();
+        }
+        OwnLoadPower {
+            hook,
+            begin: SystemTime::now(),
+            ended: None,
+        }
+    }
+
+    /// Stops the meter: call as soon as the load ends.
+    pub fn end(&mut self) {
+        if let Some(h) = &self.hook {
+            let end = SystemTime::now();
+            self.ended = Some((end, h.end()));
+        }
+    }
+
+    /// Fills `record.power` (samples and tokens done in the window), writes
+    /// the trace to `trace_file` and prints the summary lines.
+    pub fn finish(mut self, record: &mut RunRecord, samples: u64, tokens: u64, trace_file: &Path) {
+        if self.ended.is_none() {
+            self.end();
+        }
+        let (Some(hook), Some((end, trace))) = (self.hook, self.ended) else {
+            return;
+        };
+        hook.record_trace(
+            record,
+            trace,
+            Some((self.begin, end)),
+            Work::Samples(samples),
+            Some(tokens).filter(|&t| t > 0),
+            Some(trace_file),
+        );
+        if let Some(p) = &record.power {
+            print_power_summary(p);
+        }
+    }
 }
 
 /// The summary's power lines.
@@ -198,6 +256,20 @@ mod tests {
         assert!(p("ptd://nohost").unwrap_err().contains("host:port"));
         assert!(p("rapl:").is_err());
         assert!(p("watts").unwrap_err().contains("unknown power source"));
+    }
+
+    #[test]
+    fn a_ptd_address_nobody_listens_on_is_no_meter_not_an_error() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let args = PowerArgs {
+            power: Some(PowerChoice::Ptd(format!("127.0.0.1:{port}"))),
+            power_hz: 10.0,
+        };
+        assert!(args.open().is_none());
     }
 
     #[test]

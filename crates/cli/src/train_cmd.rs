@@ -108,6 +108,8 @@ pub struct TrainArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub recording: RecordingArgs,
+    #[command(flatten)]
+    pub power: crate::power::PowerArgs,
 }
 
 /// A required input file, or an error naming it and how to get it.
@@ -288,9 +290,11 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             }
             Ok((train, eval))
         };
+        let mut power = crate::power::OwnLoadPower::begin(&args.power);
         let report = train_run(&run_cfg, &logger, &mut load, &mut |line| {
             eprintln!("yardstick:   {line}")
         });
+        power.end();
         drop(logger);
         let report = match report {
             Ok(r) => r,
@@ -305,6 +309,12 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         };
         let ttt = report.time_to_train_ms();
         fill_training_record(&mut record, &report, run_cfg.target_accuracy, &log_path);
+        power.finish(
+            &mut record,
+            0,
+            0,
+            &args.output.join(format!("power_trace_{i}.csv")),
+        );
         let record_path = recorder
             .finished_as(&run_json_path(&args.output, i), &mut record)
             .context("writing the run record")?;

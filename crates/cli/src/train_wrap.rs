@@ -149,12 +149,14 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             stop_grace: Duration::from(args.stop_grace),
             echo: !args.quiet,
         };
+        let mut power = crate::power::OwnLoadPower::begin(&args.power);
         let outcome = run_job(&spec, &mut |line, log| {
             if let Some(p) = progress(&run_label, line, log, args.target) {
                 eprintln!("yardstick:   {p}");
             }
         })
         .with_context(|| format!("cannot start {program}"))?;
+        power.end();
         let _ = std::fs::remove_file(&spec.mllog_file);
         let mut text = outcome.log.lines.join("\n");
         if !text.is_empty() {
@@ -175,6 +177,12 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         };
         print_run(&run_label, &result, &args, &log_path);
         fill_record(&mut record, &result, args.target, &log_path);
+        power.finish(
+            &mut record,
+            0,
+            0,
+            &args.output.join(format!("power_trace_{i}.csv")),
+        );
         let json_path = args.output.join(format!("result_{i}.run.json"));
         results.push(result);
         if i + 1 == seeds.len() {

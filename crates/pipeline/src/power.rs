@@ -46,6 +46,11 @@ impl PowerHook {
         &self.description
     }
 
+    /// The meter's set rate, where it has one.
+    pub fn sample_hz(&self) -> Option<f64> {
+        self.sample_hz
+    }
+
     /// Starts the meter, before the test. A failure is remembered for the
     /// record (and returned for the front end to print); the run goes on.
     pub fn begin(&self) -> Result<(), String> {
