@@ -121,8 +121,8 @@ pub fn write_test04(paths: &AuditPaths) -> Result<ScriptOutput, AuditError> {
     Ok(output)
 }
 
-/// TEST06: `verify_accuracy.txt` (when the official script would write
-/// it) and the accuracy log under `accuracy/`.
+/// TEST06: `verify_accuracy.txt` and the accuracy log under `accuracy/`,
+/// or nothing where the official script dies before writing them.
 pub fn write_test06(
     paths: &AuditPaths,
     scenario: &str,
@@ -130,12 +130,13 @@ pub fn write_test06(
 ) -> Result<Test06Verdict, AuditError> {
     let log = paths.compliance.join(ACCURACY_LOG);
     let verdict = test06::verify(&read(&log)?, scenario, encoding);
-    let dir = paths.test_dir(AuditTest::Test06);
-    let accuracy_dir = dir.join("accuracy");
-    create_dir(&accuracy_dir)?;
+    // Where the official script dies, it has written nothing yet.
     if let Some(text) = &verdict.verify_file {
+        let dir = paths.test_dir(AuditTest::Test06);
+        let accuracy_dir = dir.join("accuracy");
+        create_dir(&accuracy_dir)?;
         write(&dir.join("verify_accuracy.txt"), text)?;
+        copy_into(&log, &accuracy_dir)?;
     }
-    copy_into(&log, &accuracy_dir)?;
     Ok(verdict)
 }

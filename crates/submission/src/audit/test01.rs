@@ -301,7 +301,9 @@ fn parse_result_log(path: &str, text: &str, log_time: &str, out: &mut ScriptOutp
     if log.has_error(log_time, out) {
         // The official script prints its warning with a variable it never
         // set, so any logged error ends it here.
-        return Parsed::Crash("NameError: name 'line' is not defined".into());
+        return Parsed::Crash(
+            "NameError: name 'line' is not defined. Did you mean: 'slice'?".into(),
+        );
     }
     // `res = float(log[field])`: read again (a second warning if repeated).
     let _ = log.value(field, log_time, out);
