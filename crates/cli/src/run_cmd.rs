@@ -91,10 +91,26 @@ pub struct RunArgs {
     /// Workload SUT: largest batch per worker (default: the workload's).
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
-    /// Run this ONNX model on the workload's data instead of the workload's
-    /// model (its inputs and outputs must be what the workload declares).
-    #[arg(long, value_name = "FILE", requires = "workload")]
+    /// Run this ONNX model: with --workload, on the workload's data instead
+    /// of its model (its inputs and outputs must be what the workload
+    /// declares); without, on --dataset (a workload made from the model's
+    /// own inputs and outputs).
+    #[arg(long, value_name = "FILE")]
     pub onnx: Option<PathBuf>,
+    /// With --onnx and no --workload: the samples, a folder of JPEG/PNG
+    /// images, a .npy/.npz file, a .jsonl file of token ids or an IDX file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "onnx",
+        conflicts_with = "workload"
+    )]
+    pub dataset: Option<PathBuf>,
+    /// With --dataset: the samples' class labels (text, .npy or IDX); the
+    /// run then scores top-1 (default mode submission; without labels,
+    /// performance).
+    #[arg(long, value_name = "FILE", requires = "dataset")]
+    pub labels: Option<PathBuf>,
     /// ONNX Runtime's library (libonnxruntime.so.*) [default: ORT_DYLIB_PATH,
     /// else the active Python's onnxruntime package].
     #[arg(long, value_name = "FILE")]
@@ -127,17 +143,7 @@ impl Served {
     fn open(workload: &yardstick_workloads::Workload, args: &RunArgs) -> Result<Served> {
         use yardstick_workloads::spec::SutKind;
         if workload.spec.sut.kind == SutKind::Onnx || args.onnx.is_some() {
-            let options = yardstick_workloads::instance::OnnxRunOptions {
-                library: args.ort_lib.clone(),
-                model: args.onnx.clone(),
-                threads: args.sut_threads,
-                batch_size: args.batch_size,
-                execution_providers: args.ep.clone(),
-                intra_op_threads: args.intra_op_threads,
-                inter_op_threads: args.inter_op_threads,
-                max_wait: args.max_wait,
-            };
-            return Ok(Served(workload.instantiate_onnx(&options)?));
+            return Ok(Served(workload.instantiate_onnx(&onnx_options(args))?));
         }
         Ok(Served(
             workload.instantiate(args.sut_threads, args.batch_size)?,
@@ -176,6 +182,20 @@ impl Served {
     }
 }
 
+/// The ONNX flags of `run`.
+fn onnx_options(args: &RunArgs) -> yardstick_workloads::instance::OnnxRunOptions {
+    yardstick_workloads::instance::OnnxRunOptions {
+        library: args.ort_lib.clone(),
+        model: args.onnx.clone(),
+        threads: args.sut_threads,
+        batch_size: args.batch_size,
+        execution_providers: args.ep.clone(),
+        intra_op_threads: args.intra_op_threads,
+        inter_op_threads: args.inter_op_threads,
+        max_wait: args.max_wait,
+    }
+}
+
 pub fn parse_service_time(text: &str) -> Result<ServiceTime> {
     let parse = |s: &str| {
         humantime::parse_duration(s.trim())
@@ -202,7 +222,28 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             "--sut cannot be combined with --workload: the workload brings its own SUT \
              (--sut-threads and --batch-size tune it)"
         );
-        return run_workload(args, &name);
+        yardstick_workloads::configure_cpu_runtime();
+        let workload = yardstick_workloads::Workload::resolve(&name)?;
+        return run_workload(args, workload, true);
+    }
+    if let Some(model) = args.onnx.clone() {
+        anyhow::ensure!(
+            args.sut.is_none(),
+            "--sut cannot be combined with --onnx: the model is the SUT"
+        );
+        let dataset = args
+            .dataset
+            .clone()
+            .context("--onnx needs --dataset PATH (the samples) or --workload (a workload file)")?;
+        yardstick_workloads::configure_cpu_runtime();
+        let form = yardstick_workloads::short_form::ShortForm {
+            model,
+            dataset,
+            labels: args.labels.clone(),
+        };
+        let workload = yardstick_workloads::short_form::onnx_workload(&form, &onnx_options(&args))?;
+        let labelled = form.labels.is_some();
+        return run_workload(args, workload, labelled);
     }
     let resolved = args.settings.build()?;
     print_config_warnings(&resolved.warnings);
@@ -393,17 +434,24 @@ fn sets_target_qps(text: &str) -> bool {
     })
 }
 
-fn run_workload(args: RunArgs, name: &str) -> Result<ExitCode> {
+/// Runs `workload`; `labelled`: its samples have labels to score (else
+/// the mode defaults to performance).
+fn run_workload(
+    args: RunArgs,
+    workload: yardstick_workloads::Workload,
+    labelled: bool,
+) -> Result<ExitCode> {
     use yardstick_core::Mode;
-    use yardstick_workloads::Workload;
 
-    yardstick_workloads::configure_cpu_runtime();
-    let workload = Workload::resolve(name)?;
     // The workload's defaults for what the user did not give.
     let mut sa = args.settings.clone();
     sa.defaults = FrontEndDefaults {
         scenario: Some(workload.default_scenario),
-        mode: Some(Mode::SubmissionRun),
+        mode: Some(if labelled {
+            Mode::SubmissionRun
+        } else {
+            Mode::PerformanceOnly
+        }),
         source: Some(format!("workload {}", workload.name())),
     };
     sa.model
@@ -595,20 +643,40 @@ fn score_accuracy(
     };
     let t = top1(&log, &labels, Dtype::Int32)?;
     let score = Score::Top1(t);
-    let reference = workload.spec.accuracy.reference * 100.0;
-    let fraction = workload.spec.accuracy.target_fraction;
-    let threshold = workload.accuracy_threshold() * 100.0;
-    let verdict = check_minimum(&score, threshold);
     let complete = t.total == all_labels.len();
-    let pass = verdict.outcome() == Outcome::Pass && complete;
+    let target = workload.accuracy_threshold().map(|threshold| {
+        let threshold = threshold * 100.0;
+        let reference = workload.spec.accuracy.reference.unwrap_or(0.0) * 100.0;
+        let fraction = workload.spec.accuracy.target_fraction;
+        let pass = check_minimum(&score, threshold).outcome() == Outcome::Pass && complete;
+        (threshold, reference, fraction, pass)
+    });
+    // Without a target (no reference), a complete log passes: the score is
+    // reported, not judged.
+    let pass = target.map_or(complete, |(.., pass)| pass);
+    let verdict_word = if pass { "PASS" } else { "FAIL" };
     let txt_path = out.join("accuracy.txt");
     write_accuracy_txt(&txt_path, &score, &log_path)?;
-    let mut verdict_line = format!(
-        "{} top-1 target: >= {threshold:.3}% ({}% of the reference {reference:.3}%): {}",
-        workload.name(),
-        fraction * 100.0,
-        if pass { "PASS" } else { "FAIL" }
-    );
+    let (mut verdict_line, printed_target) = match target {
+        Some((threshold, reference, fraction, _)) => (
+            format!(
+                "{} top-1 target: >= {threshold:.3}% ({}% of the reference {reference:.3}%): {verdict_word}",
+                workload.name(),
+                fraction * 100.0,
+            ),
+            format!(
+                "target >= {threshold:.3}% ({}% of {reference:.3}%): {verdict_word}",
+                fraction * 100.0
+            ),
+        ),
+        None => (
+            format!(
+                "{} top-1: no target (the workload gives no reference accuracy)",
+                workload.name()
+            ),
+            "no target".to_string(),
+        ),
+    };
     if !complete {
         verdict_line.push_str(&format!(
             " (the accuracy log covers {} of the {} samples)",
@@ -623,18 +691,16 @@ fn score_accuracy(
     std::fs::write(&txt_path, text)
         .with_context(|| format!("cannot write {}", txt_path.display()))?;
     println!(
-        "  accuracy                : top-1 {:.3}% ({} of {}), target >= {threshold:.3}% ({}% of {reference:.3}%): {}",
+        "  accuracy                : top-1 {:.3}% ({} of {}), {printed_target}",
         t.accuracy(),
         t.good,
         t.total,
-        fraction * 100.0,
-        if pass { "PASS" } else { "FAIL" }
     );
     println!("  accuracy report         : {}", txt_path.display());
     Ok(yardstick_pipeline::record::AccuracyVerdict {
         metric: "top1".into(),
         value: t.accuracy(),
-        target: Some(threshold),
+        target: target.map(|(threshold, ..)| threshold),
         passed: Some(pass),
         detail: verdict_line,
     })

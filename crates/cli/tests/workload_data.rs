@@ -3,30 +3,16 @@
 //! Fashion-MNIST test split as a `.npy` through the ONNX CNN scores exactly
 //! what the IDX path scores, and a folder of PNGs whose preprocessed shape
 //! is not the model's input ends before any test, naming both shapes.
+//! The short form without a workload file (`run --onnx M --dataset PATH`)
+//! reads the model's inputs and outputs from the model: a published model
+//! over a folder of PNGs of its shape ends VALID with its accuracy, and a
+//! data set that does not fit the model ends before the test.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use common::{bin, repo, target_scratch, text};
-
-/// `yardstick args` in `dir` with .venv-ref as the active Python environment.
-fn yardstick_venv(dir: &Path, args: &[&str]) -> Output {
-    let venv = repo().join(".venv-ref");
-    assert!(
-        venv.join("bin/python").exists(),
-        "{} is missing: run .ci/setup-python.sh",
-        venv.display()
-    );
-    bin()
-        .current_dir(dir)
-        .env("VIRTUAL_ENV", venv)
-        .env_remove("ORT_DYLIB_PATH")
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use common::{repo, target_scratch, text, venv_site_packages, yardstick_venv};
 
 /// The built-in ONNX workload file with its `[dataset]` lines replaced and
 /// every path absolute, written to `dir/workload.toml`.
@@ -154,4 +140,139 @@ fn pngs_of_another_shape_than_the_models_input_end_before_the_test() {
         "{t}"
     );
     assert!(!d.join("out/mlperf_log_summary.txt").exists(), "{t}");
+}
+
+/// Writes `colours.len()` solid-colour RGB PNGs of `side` x `side` into
+/// `dir/images` (named in order), and returns the folder.
+fn write_pngs(dir: &Path, side: u32, colours: &[[u8; 3]]) -> PathBuf {
+    let images = dir.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    for (k, colour) in colours.iter().enumerate() {
+        let file = std::fs::File::create(images.join(format!("img{k}.png"))).unwrap();
+        let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), side, side);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        let pixels: Vec<u8> = (0..side * side).flat_map(|_| *colour).collect();
+        writer.write_image_data(&pixels).unwrap();
+    }
+    images
+}
+
+#[test]
+fn the_short_form_runs_a_published_model_over_a_png_folder() {
+    // onnx's backend test node `test_globalaveragepool` (shipped in the onnx
+    // wheel; nobody here made it): x float32 [1, 3, 5, 5] -> y [1, 3, 1, 1],
+    // each channel's mean. On a solid red, green or blue image, less the
+    // ImageNet mean, the largest is the image's own channel: its class.
+    let model =
+        venv_site_packages().join("onnx/backend/test/data/node/test_globalaveragepool/model.onnx");
+    let d = target_scratch("workload-data", "short-png");
+    let (red, green, blue) = ([255, 0, 0], [0, 255, 0], [0, 0, 255]);
+    let images = write_pngs(&d, 8, &[red, green, blue, blue, red, green]);
+    let labels = d.join("labels.txt");
+    std::fs::write(&labels, "0\n1\n2\n2\n0\n1\n").unwrap();
+    let o = yardstick_venv(
+        &d,
+        &[
+            "run",
+            "--onnx",
+            model.to_str().unwrap(),
+            "--dataset",
+            images.to_str().unwrap(),
+            "--labels",
+            labels.to_str().unwrap(),
+            "--duration",
+            "1s",
+            "-o",
+            "out",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("Offline / SubmissionRun"), "{t}");
+    assert!(t.contains("validity                : VALID"), "{t}");
+    assert!(
+        t.contains("accuracy                : top-1 100.000% (6 of 6), no target"),
+        "{t}"
+    );
+    let summary = std::fs::read_to_string(d.join("out/mlperf_log_summary.txt")).unwrap();
+    assert!(summary.contains("Result is : VALID"), "{summary}");
+    // The model's fixed batch of 1 is the SUT's batch size.
+    assert!(
+        summary.contains("SUT name : onnx model.onnx model (1 workers, batch 1)"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn the_short_form_scores_the_npy_split_and_names_what_does_not_fit() {
+    let model = repo().join("models/fashion-mnist/fashion-cnn-v1.onnx");
+    let d = target_scratch("workload-data", "short-npy");
+    let (npy, labels) = write_npy_split(&d);
+    let o = yardstick_venv(
+        &d,
+        &[
+            "run",
+            "--onnx",
+            model.to_str().unwrap(),
+            "--dataset",
+            npy.to_str().unwrap(),
+            "--labels",
+            labels.to_str().unwrap(),
+            "--duration",
+            "1s",
+            "-o",
+            "out",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("validity                : VALID"), "{t}");
+    assert!(
+        t.contains("accuracy                : top-1 91.370% (9137 of 10000), no target"),
+        "{t}"
+    );
+
+    // PNGs of another shape than the model's input: the error names both.
+    let images = write_pngs(&d, 32, &[[0, 0, 0], [40, 40, 40]]);
+    let o = yardstick_venv(
+        &d,
+        &[
+            "run",
+            "--onnx",
+            model.to_str().unwrap(),
+            "--dataset",
+            images.to_str().unwrap(),
+            "-o",
+            "out-png",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("input 0 is float32 [?, 3, 224, 224], the model's input image is float32 [?, 1, 28, 28]"),
+        "{t}"
+    );
+    assert!(!d.join("out-png/mlperf_log_summary.txt").exists(), "{t}");
+
+    // A file of no known format.
+    let notes = d.join("notes.txt");
+    std::fs::write(&notes, "not samples\n").unwrap();
+    let o = yardstick_venv(
+        &d,
+        &[
+            "run",
+            "--onnx",
+            model.to_str().unwrap(),
+            "--dataset",
+            notes.to_str().unwrap(),
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("notes.txt: cannot tell the data set's format"),
+        "{t}"
+    );
 }

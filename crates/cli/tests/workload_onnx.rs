@@ -6,27 +6,7 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Output;
-
-use common::{bin, repo, target_scratch, text};
-
-/// `yardstick args` in `dir` with .venv-ref as the active Python environment.
-fn yardstick_venv(dir: &Path, args: &[&str]) -> Output {
-    let venv = repo().join(".venv-ref");
-    assert!(
-        venv.join("bin/python").exists(),
-        "{} is missing: run .ci/setup-python.sh",
-        venv.display()
-    );
-    bin()
-        .current_dir(dir)
-        .env("VIRTUAL_ENV", venv)
-        .env_remove("ORT_DYLIB_PATH")
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+use common::{repo, target_scratch, text, yardstick_venv};
 
 #[test]
 fn the_onnx_workload_is_valid_with_the_built_in_cnns_accuracy() {

@@ -372,10 +372,16 @@ impl BatchingSut {
         self.wait_for(&done, warm)?;
         let mut issued = warm;
         let start = Instant::now();
+        // Samples kept in flight: two batches per worker, more when the
+        // workers empty the queue between two looks (fast models, small
+        // batches), so the queue never runs dry.
+        let mut depth = 2 * warm;
         // At least a batch per worker is timed, however slow the model.
         while start.elapsed() < duration || done.load(Ordering::Relaxed) < 2 * warm {
-            // Keep every worker busy: a batch each in flight.
-            while issued - done.load(Ordering::Relaxed) < 2 * warm {
+            if issued == done.load(Ordering::Relaxed) && depth < 64 * warm {
+                depth *= 2;
+            }
+            while issued - done.load(Ordering::Relaxed) < depth {
                 if let Some(f) = self.failure() {
                     return Err(Box::new(BatchError::Failed(f)));
                 }

@@ -44,6 +44,11 @@ pub enum OpenError {
         expected: crate::tensor::DType,
         expected_shape: Vec<usize>,
     },
+    #[cfg(feature = "onnx")]
+    #[error(transparent)]
+    ShortForm(#[from] crate::short_form::ShortFormError),
+    #[error(transparent)]
+    Workload(#[from] crate::spec::WorkloadError),
     #[error("workload {workload}: [sut] kind is {kind}, not what this call opens")]
     WrongKind { workload: String, kind: String },
 }

@@ -25,6 +25,8 @@ pub mod model;
 #[cfg(feature = "onnx")]
 pub mod onnx;
 pub mod sample;
+#[cfg(feature = "onnx")]
+pub mod short_form;
 pub mod spec;
 pub mod tensor;
 pub mod train;

@@ -274,8 +274,10 @@ pub enum Metric {
 #[serde(deny_unknown_fields)]
 pub struct AccuracySpec {
     pub metric: Metric,
-    /// The reference model's score, a fraction (0.9126 for 91.26%).
-    pub reference: f64,
+    /// The reference model's score, a fraction (0.9126 for 91.26%); none:
+    /// the accuracy is reported with no target (a model run without a
+    /// workload file, `yardstick run --onnx .. --dataset ..`).
+    pub reference: Option<f64>,
     #[serde(default = "default_fraction")]
     pub target_fraction: f64,
 }
@@ -466,10 +468,9 @@ impl Workload {
             return Err(invalid("[sut] batch_size must be at least 1".into()));
         }
         let a = &spec.accuracy;
-        if !(a.reference > 0.0 && a.reference <= 1.0) {
+        if let Some(reference) = a.reference.filter(|r| !(*r > 0.0 && *r <= 1.0)) {
             return Err(invalid(format!(
-                "[accuracy] reference {} is not a fraction in (0, 1] (write 0.91 for 91%)",
-                a.reference
+                "[accuracy] reference {reference} is not a fraction in (0, 1] (write 0.91 for 91%)"
             )));
         }
         if !(a.target_fraction > 0.0 && a.target_fraction <= 1.0) {
@@ -676,9 +677,13 @@ impl Workload {
         self.spec.dataset.classes.len()
     }
 
-    /// The accuracy a run must reach to pass, as a fraction.
-    pub fn accuracy_threshold(&self) -> f64 {
-        self.spec.accuracy.reference * self.spec.accuracy.target_fraction
+    /// The accuracy a run must reach to pass, as a fraction; none without
+    /// a reference.
+    pub fn accuracy_threshold(&self) -> Option<f64> {
+        self.spec
+            .accuracy
+            .reference
+            .map(|r| r * self.spec.accuracy.target_fraction)
     }
 
     /// The training hyperparameters of `[training]`, or an error naming the
@@ -762,7 +767,8 @@ mod tests {
         assert!(w
             .path(&w.spec.dataset.images)
             .ends_with("data/fashion-mnist/t10k-images-idx3-ubyte.gz"));
-        assert!((w.accuracy_threshold() - w.spec.accuracy.reference * 0.99).abs() < 1e-12);
+        let reference = w.spec.accuracy.reference.unwrap();
+        assert!((w.accuracy_threshold().unwrap() - reference * 0.99).abs() < 1e-12);
         let t = w.train_config().unwrap();
         assert_eq!(t.target_accuracy, 0.90);
         // The embedded text is the file in the repository.

@@ -120,7 +120,7 @@ fn the_onnx_cnn_gives_the_built_in_cnns_class_for_every_test_image() {
         }
     }
     // ...and so the workload's reference top-1.
-    assert_eq!(good as f64 / 10_000.0, w.spec.accuracy.reference);
+    assert_eq!(Some(good as f64 / 10_000.0), w.spec.accuracy.reference);
     match inst.library.source().label(7) {
         Label::Class(c) => assert_eq!(c, i64::from(ds.labels[7])),
         Label::None => panic!("sample 7 has no label"),

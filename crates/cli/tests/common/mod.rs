@@ -146,3 +146,39 @@ pub fn start_mock(serve_for: &str, extra: &[&str]) -> Mock {
     );
     Mock { child, url }
 }
+
+/// The reference Python environment (.venv-ref, where .ci/setup-python.sh
+/// installs onnxruntime and onnx).
+pub fn venv() -> PathBuf {
+    let venv = repo().join(".venv-ref");
+    assert!(
+        venv.join("bin/python").exists(),
+        "{} is missing: run .ci/setup-python.sh",
+        venv.display()
+    );
+    venv
+}
+
+/// The reference environment's site-packages (the onnx wheel's test
+/// models live there).
+pub fn venv_site_packages() -> PathBuf {
+    let lib = venv().join("lib");
+    let python = std::fs::read_dir(&lib)
+        .unwrap_or_else(|e| panic!("{}: {e} (run .ci/setup-python.sh)", lib.display()))
+        .filter_map(|e| e.ok())
+        .find(|e| e.file_name().to_string_lossy().starts_with("python"))
+        .expect("a python3.x folder in .venv-ref/lib");
+    python.path().join("site-packages")
+}
+
+/// `yardstick args` in `dir` with .venv-ref as the active Python
+/// environment (ONNX Runtime found there, not through ORT_DYLIB_PATH).
+pub fn yardstick_venv(dir: &Path, args: &[&str]) -> Output {
+    bin()
+        .current_dir(dir)
+        .env("VIRTUAL_ENV", venv())
+        .env_remove("ORT_DYLIB_PATH")
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
