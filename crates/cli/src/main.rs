@@ -5,6 +5,7 @@
 mod accuracy_cmd;
 mod audit_cmd;
 mod bench;
+mod check_cmd;
 mod compare_cmd;
 mod endpoint_cmd;
 mod golden_case;
@@ -84,6 +85,9 @@ enum Command {
     /// MLPerf Inference submissions: `build` assembles a tree from runs.
     #[command(subcommand)]
     Submission(submission_cmd::SubmissionCommand),
+    /// Check an MLPerf Inference submission tree as the official submission
+    /// checker of its round does (v5.1, v6.0), and more strictly where it is lax.
+    Check(check_cmd::CheckArgs),
     /// A simulated SPEC PTDaemon or MLPerf power director, for runs and
     /// tests without a meter (`--power ptd://` / `director://`).
     #[command(subcommand)]
@@ -109,6 +113,7 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => serve_cmd::run(args),
         Command::System(cmd) => system_cmd::run(cmd),
         Command::Submission(cmd) => submission_cmd::run(cmd),
+        Command::Check(args) => check_cmd::run(args),
         Command::PowerSim(cmd) => power_sim::run(cmd),
     };
     match result {
