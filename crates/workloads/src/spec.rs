@@ -33,7 +33,7 @@
 //!
 //! [accuracy]
 //! metric = "top1"
-//! reference = 0.9137                # the reference model's top-1 (fraction)
+//! reference = 0.9137                # the reference model's top-1 (fraction); none: no target
 //! target_fraction = 0.99            # PASS when top-1 >= reference * fraction
 //!
 //! [scenarios]                       # the scenarios it runs, and their settings

@@ -8,6 +8,8 @@
 //! or ORT_DYLIB_PATH.
 #![cfg(feature = "onnx")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -23,36 +25,7 @@ use yardstick_workloads::spec::{Origin, ResponseKind};
 use yardstick_workloads::tensor::{DType, TensorSpec};
 use yardstick_workloads::Workload;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The reference environment's site-packages.
-fn site_packages() -> PathBuf {
-    let lib = repo().join(".venv-ref/lib");
-    let python = std::fs::read_dir(&lib)
-        .unwrap_or_else(|e| panic!("{}: {e} (run .ci/setup-python.sh)", lib.display()))
-        .filter_map(|e| e.ok())
-        .find(|e| e.file_name().to_string_lossy().starts_with("python"))
-        .expect("a python3.x folder in .venv-ref/lib");
-    python.path().join("site-packages")
-}
-
-/// libonnxruntime.so.* of the reference environment's onnxruntime wheel.
-fn ort_library() -> PathBuf {
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH") {
-        return PathBuf::from(p);
-    }
-    let capi = site_packages().join("onnxruntime/capi");
-    std::fs::read_dir(&capi)
-        .unwrap_or_else(|e| panic!("{}: {e} (run .ci/setup-python.sh)", capi.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("libonnxruntime.so.1"))
-        })
-        .expect("libonnxruntime.so.1.* in the onnxruntime wheel")
-}
+use common::{ort_library, repo, site_packages};
 
 fn options() -> OnnxRunOptions {
     OnnxRunOptions {
@@ -333,4 +306,34 @@ fn the_onnx_wheels_pow_model_takes_a_float_and_an_int64_input() {
 fn a_model_error_names_the_model() {
     let e = OpenError::from(OnnxError::UnknownProvider("tpu".into())).to_string();
     assert!(e.contains("unknown execution provider `tpu`"), "{e}");
+}
+
+#[test]
+fn the_short_form_reads_the_models_inputs_and_the_data_sets_format() {
+    use yardstick_workloads::short_form::{onnx_workload, ShortForm};
+    use yardstick_workloads::spec::{DatasetFormat, SutKind};
+    let form = ShortForm {
+        model: repo().join("models/fashion-mnist/fashion-cnn-v1.onnx"),
+        dataset: repo().join("data/fashion-mnist/t10k-images-idx3-ubyte.gz"),
+        labels: Some(repo().join("data/fashion-mnist/t10k-labels-idx1-ubyte.gz")),
+    };
+    let w = onnx_workload(&form, &options()).unwrap();
+    assert_eq!(w.name(), "fashion-cnn-v1");
+    assert_eq!(w.spec.dataset.format, DatasetFormat::Idx);
+    assert_eq!((w.spec.sample.rows, w.spec.sample.cols), (28, 28));
+    assert_eq!(w.classes(), 10);
+    assert_eq!(w.spec.sut.kind, SutKind::Onnx);
+    assert_eq!(w.spec.sut.response, ResponseKind::ClassInt32);
+    let inputs: Vec<_> = w
+        .spec
+        .sut
+        .inputs
+        .iter()
+        .map(|t| (t.name.as_str(), t.shape.clone()))
+        .collect();
+    assert_eq!(inputs, [("image", vec![-1, 1, 28, 28])]);
+    assert_eq!(w.spec.sut.outputs[0].name, "logits");
+    assert_eq!(w.accuracy_threshold(), None);
+    let inst = w.instantiate_onnx(&options()).unwrap();
+    assert_eq!(inst.library.total_sample_count(), 10_000);
 }
