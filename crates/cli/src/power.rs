@@ -180,7 +180,22 @@ impl OwnLoadPower {
 
     /// Fills `record.power` (samples and tokens done in the window), writes
     /// the trace to `trace_file` and prints the summary lines.
-    pub fn finish(mut self, record: &mut RunRecord, samples: u64, tokens: u64, trace_file: &Path) {
+    pub fn finish(self, record: &mut RunRecord, samples: u64, tokens: u64, trace_file: &Path) {
+        self.finish_in(record, None, samples, tokens, trace_file);
+    }
+
+    /// As [`finish`](Self::finish), with the energy counted over `window`
+    /// (wall-clock begin and end) instead of the whole load: training's
+    /// energy-to-train is from `run_start` to `run_stop`, as its
+    /// time-to-train.
+    pub fn finish_in(
+        mut self,
+        record: &mut RunRecord,
+        window: Option<(SystemTime, SystemTime)>,
+        samples: u64,
+        tokens: u64,
+        trace_file: &Path,
+    ) {
         if self.ended.is_none() {
             self.end();
         }
@@ -190,7 +205,7 @@ impl OwnLoadPower {
         hook.record_trace(
             record,
             trace,
-            Some((self.begin, end)),
+            Some(window.unwrap_or((self.begin, end))),
             Work::Samples(samples),
             Some(tokens).filter(|&t| t > 0),
             Some(trace_file),

@@ -177,12 +177,31 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         };
         print_run(&run_label, &result, &args, &log_path);
         fill_record(&mut record, &result, args.target, &log_path);
-        power.finish(
+        // Energy-to-train: over run_start..run_stop (the log's wall-clock
+        // stamps), the window time-to-train is measured over.
+        let log = &result.outcome.log;
+        let train_window = log.run_start_ms.zip(log.run_stop_ms).map(|(a, b)| {
+            let at =
+                |ms: f64| std::time::UNIX_EPOCH + Duration::from_secs_f64(ms.max(0.0) / 1000.0);
+            (at(a), at(b))
+        });
+        power.finish_in(
             &mut record,
+            train_window,
             0,
             0,
             &args.output.join(format!("power_trace_{i}.csv")),
         );
+        if let Some(joules) = record
+            .power
+            .as_ref()
+            .filter(|_| train_window.is_some())
+            .and_then(|p| p.joules)
+        {
+            record
+                .metrics
+                .push(Metric::new("energy_to_train", joules, "J", Better::Lower));
+        }
         let json_path = args.output.join(format!("result_{i}.run.json"));
         results.push(result);
         if i + 1 == seeds.len() {

@@ -188,3 +188,51 @@ fn a_job_failing_after_run_stop_is_incomplete() {
         "{all}"
     );
 }
+
+#[test]
+fn energy_to_train_is_over_run_start_to_run_stop() {
+    let dir = target_scratch("train_wrap", "energy");
+    // A fake RAPL tree; the job adds 10 J to its counter between run_start
+    // and run_stop.
+    let rapl = dir.join("powercap");
+    let zone = rapl.join("intel-rapl:0");
+    std::fs::create_dir_all(&zone).unwrap();
+    std::fs::write(zone.join("name"), "package-0\n").unwrap();
+    std::fs::write(zone.join("energy_uj"), "5000000\n").unwrap();
+    std::fs::write(zone.join("max_energy_range_uj"), "262143328850\n").unwrap();
+    let out = bin()
+        .env("MODE", "realtime")
+        .env("RAPL_ENERGY_FILE", zone.join("energy_uj"))
+        .args(["train", "--quiet", "--no-store", "--seed", "1", "-o"])
+        .arg(&dir)
+        .arg("--power")
+        .arg(format!("rapl:{}", rapl.display()))
+        .arg("--")
+        .arg("sh")
+        .arg(job())
+        .output()
+        .unwrap();
+    let all = text(&out);
+    let record = read_json(&dir.join("result_0.run.json"));
+    let metric = |name: &str| {
+        record["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {record}\n{all}"))["value"]
+            .as_f64()
+            .unwrap()
+    };
+    let ttt = metric("time_to_train");
+    assert!((0.7..3.0).contains(&ttt), "{ttt}");
+    let power = &record["power"];
+    // The window is run_start..run_stop exactly (to the log's milliseconds).
+    let window = power["window_seconds"].as_f64().unwrap();
+    assert!((window - ttt).abs() < 1e-6, "{window} vs {ttt}: {power}");
+    // The counter's 10 J fall inside it, and energy-to-train is their sum.
+    let counter = power["counter_joules"].as_f64().unwrap();
+    assert!((counter - 10.0).abs() < 1e-6, "{power}");
+    let energy = metric("energy_to_train");
+    assert!((energy - 10.0).abs() < 0.5, "{energy}: {power}");
+}

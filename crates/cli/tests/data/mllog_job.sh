@@ -4,7 +4,9 @@
 # fixed times so that time-to-train is exactly $SEED minutes.
 #   MODE=stdout (default) | file (to $YARDSTICK_MLLOG) | exit137 (dies after
 #   the first eval) | hang (sleeps after the first eval) | linger (sleeps
-#   after run_stop) | fail (exits 3 after run_stop)
+#   after run_stop) | fail (exits 3 after run_stop) | realtime (stamps are
+#   the wall clock and run_start to run_stop lasts ~0.8 s; with
+#   RAPL_ENERGY_FILE set, 10 J are added to that fake RAPL counter midway)
 set -e
 mode="${MODE:-stdout}"
 out() {
@@ -14,6 +16,7 @@ ev() { # event_type key value time metadata
     out ":::MLLOG {\"namespace\": \"\", \"time_ms\": $4, \"event_type\": \"$1\", \"key\": \"$2\", \"value\": $3, \"metadata\": {\"file\": \"mllog_job.sh\", \"lineno\": 1$5}}"
 }
 t0=1000000
+[ "$mode" = realtime ] && t0=$(date +%s%3N)
 start=$((t0 + 100))
 stop=$((start + 60000 * SEED))
 echo "job: seed $SEED, run $YARDSTICK_RUN_INDEX, YARDSTICK_SEED $YARDSTICK_SEED"
@@ -42,6 +45,15 @@ for epoch in 1 2; do
         hang) sleep 30 ;;
     esac
 done
+if [ "$mode" = realtime ]; then
+    sleep 0.4
+    if [ -n "${RAPL_ENERGY_FILE:-}" ]; then
+        echo $(( $(cat "$RAPL_ENERGY_FILE") + 10000000 )) > "$RAPL_ENERGY_FILE.tmp"
+        mv "$RAPL_ENERGY_FILE.tmp" "$RAPL_ENERGY_FILE"
+    fi
+    sleep 0.5
+    stop=$(date +%s%3N)
+fi
 ev INTERVAL_END run_stop null $stop ', "status": "success"'
 case "$mode" in
     linger) sleep 30 ;;
