@@ -22,7 +22,7 @@ The differences (all where the official module crashes, hangs or hides an
 error, plus the sample list type) are listed in python/README.md.
 
 Extensions, in snake_case: ``last_test_outcome()``, ``set_stall_timeout(s)``,
-``QuerySampleList.ids()`` / ``.indices()``, ``install()``, ``CompletionFailed``.
+``set_power(source)`` (or ``YARDSTICK_POWER``; see docs/power.md), ``QuerySampleList.ids()`` / ``.indices()``, ``install()``, ``CompletionFailed``.
 """
 from __future__ import annotations
 
@@ -56,6 +56,7 @@ from yardstick._loadgen import (  # noqa: F401  (the public API)
     TestSettings,
     __version__,
     last_test_outcome,
+    set_power,
     set_stall_timeout,
 )
 
@@ -74,7 +75,7 @@ __all__ = [
     "ConstructSUT", "DestroySUT", "ConstructFastSUT", "DestroyFastSUT",
     "ConstructQDL", "DestroyQDL", "ConstructQSL", "DestroyQSL",
     "StartTest", "StartTestWithLogSettings", "QuerySamplesComplete", "FirstTokenComplete",
-    "CompletionFailed", "last_test_outcome", "set_stall_timeout", "install",
+    "CompletionFailed", "last_test_outcome", "set_power", "set_stall_timeout", "install",
     "LOADGEN_COMPAT_VERSION",
 ]
 

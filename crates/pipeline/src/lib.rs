@@ -18,6 +18,7 @@
 mod from_outcome;
 mod logs;
 mod power;
+mod power_source;
 mod recorder;
 mod run;
 mod timeline;
@@ -25,6 +26,10 @@ mod timeline;
 pub use from_outcome::{record_settings, validity_of, RecordInputs};
 pub use logs::{open_logs, Logs};
 pub use power::{fill_power, PowerHook, POWER_TRACE_CSV};
+pub use power_source::{
+    open_power, power_opened_line, power_summary_lines, PowerChoice, PowerChoiceError,
+    PowerUnavailable,
+};
 pub use recorder::Recorder;
 pub use run::{
     execute, fill_from_outcome, finish_record, FinishedRun, PipelineError, RunObserver, RunSpec,

@@ -22,9 +22,11 @@
 //! Modules: `settings` (enums, `TestSettings`, log settings), `rawtypes` and
 //! `samples` (samples, responses, the sample list), `sut` (handles and the
 //! adapters the core calls), `complete` (completions and the log sink that
-//! runs response callbacks), `test` (`StartTest`).
+//! runs response callbacks), `test` (`StartTest`), `power` (`set_power`,
+//! `YARDSTICK_POWER`: energy over the test's window).
 
 mod complete;
+mod power;
 mod rawtypes;
 mod recording;
 mod samples;
@@ -74,5 +76,6 @@ fn _loadgen(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(complete::first_token_complete, m)?)?;
     m.add_function(wrap_pyfunction!(test::last_test_outcome, m)?)?;
     m.add_function(wrap_pyfunction!(test::set_stall_timeout, m)?)?;
+    m.add_function(wrap_pyfunction!(power::set_power, m)?)?;
     Ok(())
 }

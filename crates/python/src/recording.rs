@@ -13,8 +13,11 @@ use std::sync::Arc;
 use yardstick_core::run::TestOutcome;
 use yardstick_core::settings::ResolvedSettings;
 use yardstick_logs::LogPaths;
-use yardstick_pipeline::record::{RunKind, RunObserver, RunRecord, SutInfo, WorkloadInfo};
-use yardstick_pipeline::{finish_record, record_settings, Recorder, TimelineCapture};
+use yardstick_pipeline::power_meters::PowerTrace;
+use yardstick_pipeline::record::{
+    PowerRecord, RunKind, RunObserver, RunRecord, SutInfo, WorkloadInfo,
+};
+use yardstick_pipeline::{finish_record, record_settings, PowerHook, Recorder, TimelineCapture};
 use yardstick_store::{Store, StoreObserver};
 
 /// The environment variable that turns recording on.
@@ -108,16 +111,26 @@ impl TestRecording {
         Recorder::new(&self.observers()).started(&self.record);
     }
 
-    /// After the test: completes the record from the outcome and writes
-    /// `run.json` beside the summary. Failures are warnings: recording
-    /// never fails a harness's test.
-    pub fn finished(mut self, outcome: &TestOutcome, paths: &LogPaths) {
+    /// After the test: completes the record from the outcome (and the
+    /// power meter's trace, if one ran: `power_trace.csv` beside the logs)
+    /// and writes `run.json` beside the summary; returns the record's power
+    /// section. Failures are warnings: recording never fails a harness's
+    /// test.
+    pub fn finished(
+        mut self,
+        outcome: &TestOutcome,
+        paths: &LogPaths,
+        power: Option<(&PowerHook, Result<PowerTrace, String>)>,
+    ) -> Option<PowerRecord> {
         finish_record(&mut self.record, outcome, paths, None, &self.capture);
         let dir = paths
             .summary
             .parent()
             .map(std::path::Path::to_path_buf)
             .unwrap_or_default();
+        if let Some((hook, trace)) = power {
+            hook.finish_test_with(&mut self.record, outcome, trace, Some(&dir));
+        }
         let mut record = std::mem::replace(
             &mut self.record,
             RunRecord::new(RunKind::Python, chrono::Utc::now(), WorkloadInfo::default()),
@@ -127,5 +140,19 @@ impl TestRecording {
             Ok(p) => eprintln!("yardstick: run record {} (run {})", p.display(), record.id),
             Err(e) => eprintln!("yardstick: warning: the run record was not written: {e}"),
         }
+        record.power
     }
+}
+
+/// The power section of a test that is not recorded (the trace is still
+/// kept, as `power_trace.csv` beside the logs).
+pub fn power_without_record(
+    hook: &PowerHook,
+    trace: Result<PowerTrace, String>,
+    outcome: &TestOutcome,
+    paths: &LogPaths,
+) -> Option<PowerRecord> {
+    let mut scratch = RunRecord::new(RunKind::Python, chrono::Utc::now(), WorkloadInfo::default());
+    hook.finish_test_with(&mut scratch, outcome, trace, paths.summary.parent());
+    scratch.power
 }

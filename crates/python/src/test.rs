@@ -14,6 +14,7 @@ use yardstick_core::log::{DetailEvent, LogSink};
 use yardstick_core::run::{start_test as core_start_test, RunOptions, TestOutcome};
 use yardstick_core::settings::{ConfigKind, SettingOrigin, SettingsResolver};
 use yardstick_logs::{header_events, LogPaths, MlperfLogWriter, TestHeader};
+use yardstick_pipeline::record::PowerRecord;
 
 use crate::complete::{self, HookSink};
 use crate::settings::{provenance_to_py, LogOptions, PyLogSettings, PyTestSettings};
@@ -42,6 +43,7 @@ struct LastOutcome {
     faults: Vec<String>,
     paths: LogPaths,
     settings_provenance: Vec<SettingOrigin>,
+    power: Option<PowerRecord>,
 }
 
 /// Where each setting of the last test that ran came from (audit.config
@@ -214,18 +216,33 @@ fn run(
         progress: None,
         ..RunOptions::default()
     };
+    // The meter starts just before the test and stops just after it.
+    let power = crate::power::open_for_test(py);
+    if let Some(Err(e)) = power.as_ref().map(|h| h.begin()) {
+        eprintln!("yardstick: power: the meter did not start: {e}");
+    }
     let outcome = py.detach(|| core_start_test(&sut, &qsl, &settings, Arc::clone(&sink), &options));
+    let power = power.map(|h| {
+        let trace = h.end();
+        (h, trace)
+    });
     complete::set_current(None);
 
     let finished = writer.finish();
     let paths = writer.paths().clone();
     let callback_error = ctx.take_error();
 
-    if let (Some(r), Ok(o)) = (recording, &outcome) {
-        r.finished(o, &paths);
+    let power_record = match (recording, &outcome) {
+        (Some(r), Ok(o)) => r.finished(o, &paths, power.as_ref().map(|(h, t)| (h, t.clone()))),
+        (None, Ok(o)) => power
+            .and_then(|(h, trace)| crate::recording::power_without_record(&h, trace, o, &paths)),
+        (_, Err(_)) => None,
+    };
+    if let Some(p) = &power_record {
+        crate::power::print_summary(py, p);
     }
     if let Ok(o) = &outcome {
-        record_last(o, paths.clone(), settings_provenance);
+        record_last(o, paths.clone(), settings_provenance, power_record);
     } else {
         *LAST.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
@@ -253,7 +270,12 @@ fn add_note(py: Python<'_>, err: &PyErr, note: &str) {
     }
 }
 
-fn record_last(o: &TestOutcome, paths: LogPaths, settings_provenance: Vec<SettingOrigin>) {
+fn record_last(
+    o: &TestOutcome,
+    paths: LogPaths,
+    settings_provenance: Vec<SettingOrigin>,
+    power: Option<PowerRecord>,
+) {
     use yardstick_core::results::summary::ResultMetric;
     let r = o.result();
     let (sps, lat) = match r.map(|s| s.result_metric()) {
@@ -274,6 +296,7 @@ fn record_last(o: &TestOutcome, paths: LogPaths, settings_provenance: Vec<Settin
         faults: o.faults.iter().map(|f| f.to_string()).collect(),
         paths,
         settings_provenance,
+        power,
     };
     *LAST.lock().unwrap_or_else(|e| e.into_inner()) = Some(last);
 }
@@ -281,9 +304,11 @@ fn record_last(o: &TestOutcome, paths: LogPaths, settings_provenance: Vec<Settin
 /// Extension (not in the official API): what the last test of this process
 /// gave, as a dict (`valid`, `scenario`, `mode`, `result`,
 /// `samples_per_second` or `latency_ns`, `samples`, `accuracy_samples`,
-/// `faults`, the log file paths, and `settings_provenance`: every setting
+/// `faults`, the log file paths, `settings_provenance`: every setting
 /// the test ran with and where it came from, audit.config included, as
-/// `TestSettings.provenance()` gives it), or None before the first test.
+/// `TestSettings.provenance()` gives it, and `power`: the run record's
+/// power section when a meter ran (see `set_power`), else None), or None
+/// before the first test.
 #[pyfunction]
 pub fn last_test_outcome(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> {
     let Some(l) = LAST.lock().unwrap_or_else(|e| e.into_inner()).clone() else {
@@ -311,6 +336,10 @@ pub fn last_test_outcome(py: Python<'_>) -> PyResult<Option<Bound<'_, PyDict>>> 
         "settings_provenance",
         provenance_to_py(py, &l.settings_provenance)?,
     )?;
+    match &l.power {
+        Some(p) => d.set_item("power", crate::power::to_py(py, p)?)?,
+        None => d.set_item("power", py.None())?,
+    }
     Ok(Some(d))
 }
 
