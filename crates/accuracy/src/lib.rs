@@ -32,6 +32,7 @@ pub mod score;
 pub mod squad;
 pub mod targets;
 pub mod top1;
+pub mod top_k;
 pub mod wer;
 pub mod whisper;
 
@@ -50,4 +51,5 @@ pub use score::{
 pub use squad::{squad, SquadScore};
 pub use targets::{quality_target, QualityTarget, Scorer, TargetMetric, QUALITY_TARGETS};
 pub use top1::{top1, Top1Score};
+pub use top_k::top_k;
 pub use wer::{wer, ResponseFormat, WerMode, WerScore};

@@ -107,10 +107,16 @@ pub struct RunArgs {
     )]
     pub dataset: Option<PathBuf>,
     /// With --dataset: the samples' class labels (text, .npy or IDX); the
-    /// run then scores top-1 (default mode submission; without labels,
+    /// run then scores top-1 or --top-k (default mode submission; without labels,
     /// performance).
     #[arg(long, value_name = "FILE", requires = "dataset")]
     pub labels: Option<PathBuf>,
+    /// Scores top-K accuracy: the model answers its K best classes per
+    /// sample (int32, best first, in the accuracy log) and a sample is good
+    /// when its label is among them [default: the workload's `[accuracy]
+    /// top_k`, else 1].
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(usize))]
+    pub top_k: Option<usize>,
     /// ONNX Runtime's library (libonnxruntime.so.*) [default: ORT_DYLIB_PATH,
     /// else the active Python's onnxruntime package].
     #[arg(long, value_name = "FILE")]
@@ -223,7 +229,10 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
              (--sut-threads and --batch-size tune it)"
         );
         yardstick_workloads::configure_cpu_runtime();
-        let workload = yardstick_workloads::Workload::resolve(&name)?;
+        let mut workload = yardstick_workloads::Workload::resolve(&name)?;
+        if let Some(k) = args.top_k {
+            workload.set_top_k(k)?;
+        }
         return run_workload(args, workload, true);
     }
     if let Some(model) = args.onnx.clone() {
@@ -240,11 +249,16 @@ pub fn run(args: RunArgs) -> Result<ExitCode> {
             model,
             dataset,
             labels: args.labels.clone(),
+            top_k: args.top_k.unwrap_or(1),
         };
         let workload = yardstick_workloads::short_form::onnx_workload(&form, &onnx_options(&args))?;
         let labelled = form.labels.is_some();
         return run_workload(args, workload, labelled);
     }
+    anyhow::ensure!(
+        args.top_k.is_none(),
+        "--top-k scores a classifier's accuracy: give it with --workload or --onnx"
+    );
     let resolved = args.settings.build()?;
     print_config_warnings(&resolved.warnings);
     if args.print_settings {
@@ -623,17 +637,19 @@ fn run_workload(
     Ok(exit_code(ok))
 }
 
-/// Scores `<output>/mlperf_log_accuracy.json` (top-1 of the int32 class
-/// responses against the library's labels), writes `<output>/accuracy.txt`
-/// with the verdict, prints it, and returns whether it passed: top-1 at
-/// least the workload's threshold, over every sample of the data set.
+/// Scores `<output>/mlperf_log_accuracy.json` (top-1, or top-k with
+/// `[accuracy] top_k`, of the int32 class responses against the library's
+/// labels), writes `<output>/accuracy.txt` with the verdict, prints it, and
+/// returns whether it passed: the accuracy at least the workload's
+/// threshold, over every sample of the data set.
 fn score_accuracy(
     workload: &yardstick_workloads::Workload,
     (source, all_labels): &(PathBuf, Vec<i128>),
     out: &std::path::Path,
 ) -> Result<yardstick_pipeline::record::AccuracyVerdict> {
     use yardstick_accuracy::{
-        check_minimum, read_accuracy_log, top1, write_accuracy_txt, Dtype, Labels, Outcome, Score,
+        check_minimum, read_accuracy_log, top1, top_k, write_accuracy_txt, Dtype, Labels, Outcome,
+        Score,
     };
     let log_path = out.join("mlperf_log_accuracy.json");
     let log = read_accuracy_log(&log_path)?;
@@ -641,7 +657,14 @@ fn score_accuracy(
         path: source.clone(),
         labels: all_labels.clone(),
     };
-    let t = top1(&log, &labels, Dtype::Int32)?;
+    // Top-k responses hold k classes each, best first.
+    let k = workload.top_k();
+    let top = format!("top-{k}");
+    let t = if k == 1 {
+        top1(&log, &labels, Dtype::Int32)?
+    } else {
+        top_k(&log, &labels, Dtype::Int32)?
+    };
     let score = Score::Top1(t);
     let complete = t.total == all_labels.len();
     let target = workload.accuracy_threshold().map(|threshold| {
@@ -660,7 +683,7 @@ fn score_accuracy(
     let (mut verdict_line, printed_target) = match target {
         Some((threshold, reference, fraction, _)) => (
             format!(
-                "{} top-1 target: >= {threshold:.3}% ({}% of the reference {reference:.3}%): {verdict_word}",
+                "{} {top} target: >= {threshold:.3}% ({}% of the reference {reference:.3}%): {verdict_word}",
                 workload.name(),
                 fraction * 100.0,
             ),
@@ -671,7 +694,7 @@ fn score_accuracy(
         ),
         None => (
             format!(
-                "{} top-1: no target (the workload gives no reference accuracy)",
+                "{} {top}: no target (the workload gives no reference accuracy)",
                 workload.name()
             ),
             "no target".to_string(),
@@ -691,14 +714,14 @@ fn score_accuracy(
     std::fs::write(&txt_path, text)
         .with_context(|| format!("cannot write {}", txt_path.display()))?;
     println!(
-        "  accuracy                : top-1 {:.3}% ({} of {}), {printed_target}",
+        "  accuracy                : {top} {:.3}% ({} of {}), {printed_target}",
         t.accuracy(),
         t.good,
         t.total,
     );
     println!("  accuracy report         : {}", txt_path.display());
     Ok(yardstick_pipeline::record::AccuracyVerdict {
-        metric: "top1".into(),
+        metric: top.replace('-', ""),
         value: t.accuracy(),
         target: target.map(|(threshold, ..)| threshold),
         passed: Some(pass),

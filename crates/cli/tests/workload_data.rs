@@ -276,3 +276,214 @@ fn the_short_form_scores_the_npy_split_and_names_what_does_not_fit() {
         "{t}"
     );
 }
+
+/// The accuracy log's responses, decoded as little-endian int32 values.
+fn logged_classes(out: &Path) -> Vec<Vec<i32>> {
+    let log: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("mlperf_log_accuracy.json")).unwrap(),
+    )
+    .unwrap();
+    log.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let hex = r["data"].as_str().unwrap();
+            let bytes: Vec<u8> = (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect();
+            bytes
+                .chunks_exact(4)
+                .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_short_form_scores_top_5_with_five_classes_per_sample() {
+    // 9990 of 10000: the CNN's top-5 over the test split, computed once
+    // with ONNX Runtime 1.x and NumPy in .venv-ref over the same float32
+    // inputs: `(np.argsort(-logits, axis=1, kind="stable")[:, :5] ==
+    // labels[:, None]).any(axis=1).sum()`. No two of any sample's six best
+    // logits are closer than 2.8e-4, so batching cannot change the answer.
+    // Top-1 of the same model is 9137 (the test above).
+    let model = repo().join("models/fashion-mnist/fashion-cnn-v1.onnx");
+    let d = target_scratch("workload-data", "short-top5");
+    let (npy, labels) = write_npy_split(&d);
+    let o = yardstick_venv(
+        &d,
+        &[
+            "run",
+            "--onnx",
+            model.to_str().unwrap(),
+            "--dataset",
+            npy.to_str().unwrap(),
+            "--labels",
+            labels.to_str().unwrap(),
+            "--top-k",
+            "5",
+            "--duration",
+            "1s",
+            "-o",
+            "out",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("validity                : VALID"), "{t}");
+    assert!(
+        t.contains("accuracy                : top-5 99.900% (9990 of 10000), no target"),
+        "{t}"
+    );
+    // Five distinct classes per sample in the accuracy log.
+    let responses = logged_classes(&d.join("out"));
+    assert!(responses.len() >= 10000, "{}", responses.len());
+    for classes in &responses {
+        let mut sorted = classes.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 5, "{classes:?}");
+        assert!(sorted.iter().all(|c| (0..10).contains(c)), "{classes:?}");
+    }
+    let accuracy_txt = std::fs::read_to_string(d.join("out/accuracy.txt")).unwrap();
+    assert!(
+        accuracy_txt.contains("accuracy=99.900%, good=9990, total=10000"),
+        "{accuracy_txt}"
+    );
+    assert!(accuracy_txt.contains("top-5: no target"), "{accuracy_txt}");
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/run.json")).unwrap()).unwrap();
+    assert_eq!(record["accuracy"]["metric"], "top5", "{record}");
+    assert_eq!(record["accuracy"]["value"], 99.9, "{record}");
+
+    // More classes than the model has: refused before the test.
+    let o = yardstick_venv(
+        &d,
+        &[
+            "run",
+            "--onnx",
+            model.to_str().unwrap(),
+            "--dataset",
+            npy.to_str().unwrap(),
+            "--labels",
+            labels.to_str().unwrap(),
+            "--top-k",
+            "11",
+            "-o",
+            "out-11",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("[accuracy] top_k 11 is not between 1 and the 10 classes"),
+        "{t}"
+    );
+    assert!(!d.join("out-11/mlperf_log_summary.txt").exists(), "{t}");
+}
+
+#[test]
+fn the_short_form_without_labels_measures_performance_only() {
+    let model = repo().join("models/fashion-mnist/fashion-cnn-v1.onnx");
+    let d = target_scratch("workload-data", "short-unlabelled");
+    let (npy, _labels) = write_npy_split(&d);
+    let o = yardstick_venv(
+        &d,
+        &[
+            "run",
+            "--onnx",
+            model.to_str().unwrap(),
+            "--dataset",
+            npy.to_str().unwrap(),
+            "--duration",
+            "1s",
+            "-o",
+            "out",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("validity                : VALID"), "{t}");
+    assert!(
+        t.contains("accuracy                : not measured in"),
+        "{t}"
+    );
+    let summary = std::fs::read_to_string(d.join("out/mlperf_log_summary.txt")).unwrap();
+    assert!(summary.contains("Mode     : PerformanceOnly"), "{summary}");
+    assert!(!d.join("out/accuracy.txt").exists());
+    // A performance run logs no responses.
+    assert_eq!(logged_classes(&d.join("out")).len(), 0);
+}
+
+#[test]
+fn the_short_form_runs_a_published_model_over_token_ids_in_jsonl() {
+    // onnx's backend test node `test_tfidfvectorizer_tf_batch_uniandbigrams_
+    // skip5` (shipped in the onnx wheel): X int32 [2, 6] -> Y float32 [2, 7],
+    // the counts of the unigrams 2, 3, 5, 4 (classes 0 to 3) and of three
+    // bigrams. A line of repeats of one unigram, padded with 0 (in no
+    // n-gram), counts most at that unigram: its class. `[1, 1, 3, 3, 3, 7]`
+    // is the node's own test input; ONNX Runtime answers [0, 3, 0, ..]
+    // (class 1). The model's fixed batch of 2 is the SUT's batch size.
+    let model = venv_site_packages().join(
+        "onnx/backend/test/data/node/test_tfidfvectorizer_tf_batch_uniandbigrams_skip5/model.onnx",
+    );
+    let d = target_scratch("workload-data", "short-jsonl");
+    let tokens = d.join("tokens.jsonl");
+    std::fs::write(
+        &tokens,
+        "{\"X\": [2, 2, 2]}\n{\"X\": [3]}\n\n{\"X\": [5, 5]}\n{\"X\": [4, 4, 4, 4]}\n{\"X\": [1, 1, 3, 3, 3, 7]}\n",
+    )
+    .unwrap();
+    let labels = d.join("labels.txt");
+    std::fs::write(&labels, "0\n1\n2\n3\n1\n").unwrap();
+    let o = yardstick_venv(
+        &d,
+        &[
+            "run",
+            "--onnx",
+            model.to_str().unwrap(),
+            "--dataset",
+            tokens.to_str().unwrap(),
+            "--labels",
+            labels.to_str().unwrap(),
+            "--duration",
+            "1s",
+            "-o",
+            "out",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("validity                : VALID"), "{t}");
+    assert!(
+        t.contains("accuracy                : top-1 100.000% (5 of 5), no target"),
+        "{t}"
+    );
+    let summary = std::fs::read_to_string(d.join("out/mlperf_log_summary.txt")).unwrap();
+    assert!(summary.contains("(1 workers, batch 2)"), "{summary}");
+    // A sequence longer than the model's 6 tokens ends before the test.
+    std::fs::write(&tokens, "{\"X\": [2, 2, 2, 2, 2, 2, 2]}\n").unwrap();
+    std::fs::write(&labels, "0\n").unwrap();
+    let o = yardstick_venv(
+        &d,
+        &[
+            "run",
+            "--onnx",
+            model.to_str().unwrap(),
+            "--dataset",
+            tokens.to_str().unwrap(),
+            "--labels",
+            labels.to_str().unwrap(),
+            "-o",
+            "out-long",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{t}");
+    assert!(
+        t.contains("tokens.jsonl:1: field `X`: 7 tokens, longer than the sequence length 6"),
+        "{t}"
+    );
+    assert!(!d.join("out-long/mlperf_log_summary.txt").exists(), "{t}");
+}

@@ -8,8 +8,8 @@
 //! scenarios get dynamic batches bounded in size and in added latency. The
 //! worker copies the samples' loaded bytes straight into the model's input
 //! buffers (reused across batches), runs the model, and answers each sample
-//! from its slice of the first output: its top-1 class as a little-endian
-//! `int32`, or the raw bytes.
+//! from its slice of the first output: its top-1 class (or its top-k
+//! classes, best first) as little-endian `int32`, or the raw bytes.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -70,6 +70,12 @@ pub enum BatchError {
     },
     #[error("response `class-int32` needs a float output, `{name}` is {dtype}")]
     NotScores { name: String, dtype: DType },
+    #[error("top-{k} needs at least {k} scores per sample; output `{name}` has {scores}")]
+    TooFewScores {
+        name: String,
+        scores: usize,
+        k: usize,
+    },
     #[error("input `{name}` has a dynamic dimension besides the batch one; the batching SUT needs fixed sample shapes")]
     DynamicSample { name: String },
     #[error("input `{name}` has a fixed batch size of {fixed}; the SUT's batch size must be at most {fixed}, not {asked}")]
@@ -98,6 +104,9 @@ pub struct BatchPolicy {
     /// How long a worker waits to fill a batch (zero: it runs what is queued).
     pub max_wait: Duration,
     pub response: ResponseKind,
+    /// `class-int32` responses: the number of classes answered per sample,
+    /// best first (1: the top-1 class).
+    pub top_k: usize,
 }
 
 struct Shared {
@@ -177,7 +186,7 @@ impl Worker {
                 self.responses.extend_from_slice(out);
                 Ok(per)
             }
-            ResponseKind::ClassInt32 => {
+            ResponseKind::ClassInt32 if shared.policy.top_k <= 1 => {
                 for row in out.chunks_exact(per) {
                     let class = argmax(row, spec.dtype).ok_or_else(|| BatchError::NotScores {
                         name: spec.name.clone(),
@@ -187,6 +196,28 @@ impl Worker {
                         .extend_from_slice(&(class as i32).to_le_bytes());
                 }
                 Ok(4)
+            }
+            ResponseKind::ClassInt32 => {
+                let k = shared.policy.top_k;
+                for row in out.chunks_exact(per) {
+                    let classes =
+                        top_k(row, spec.dtype, k).ok_or_else(|| BatchError::NotScores {
+                            name: spec.name.clone(),
+                            dtype: spec.dtype,
+                        })?;
+                    if classes.len() != k {
+                        return Err(BatchError::TooFewScores {
+                            name: spec.name.clone(),
+                            scores: classes.len(),
+                            k,
+                        });
+                    }
+                    for class in classes {
+                        self.responses
+                            .extend_from_slice(&(class as i32).to_le_bytes());
+                    }
+                }
+                Ok(4 * k)
             }
         }
     }
@@ -224,6 +255,37 @@ pub fn argmax(row: &[u8], dtype: DType) -> Option<usize> {
         _ => return None,
     }
     Some(best.0)
+}
+
+/// The indices of the `k` largest values of a row of little-endian floats,
+/// largest first; equal values in index order and NaN after every number
+/// (numpy's `np.argsort(-scores, kind="stable")[:k]`); fewer when the row
+/// is shorter; `None` for a non-float type.
+pub fn top_k(row: &[u8], dtype: DType, k: usize) -> Option<Vec<usize>> {
+    let scores: Vec<f64> = match dtype {
+        DType::F32 => row
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]) as f64)
+            .collect(),
+        DType::F64 => row
+            .chunks_exact(8)
+            .map(|c| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(c);
+                f64::from_le_bytes(b)
+            })
+            .collect(),
+        _ => return None,
+    };
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    // A stable sort keeps equal scores in index order.
+    order.sort_by(|&a, &b| {
+        let (x, y) = (scores[a], scores[b]);
+        y.partial_cmp(&x)
+            .unwrap_or_else(|| x.is_nan().cmp(&y.is_nan()))
+    });
+    order.truncate(k);
+    Some(order)
 }
 
 /// The batching SUT (see the module docs).
@@ -516,5 +578,41 @@ impl Drop for BatchingSut {
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f32_row(values: &[f32]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn top_k_orders_by_score_breaking_ties_by_index() {
+        // As np.argsort(-scores, kind="stable")[:k]: [4, 1, 3, 0, 2] for
+        // these scores (1 and 3 tie at 0.5; 0 and 2 tie at 0.1).
+        let row = f32_row(&[0.1, 0.5, 0.1, 0.5, 0.9]);
+        assert_eq!(top_k(&row, DType::F32, 3), Some(vec![4, 1, 3]));
+        assert_eq!(top_k(&row, DType::F32, 5), Some(vec![4, 1, 3, 0, 2]));
+        // Top-1 is argmax's answer (the first of equals).
+        let tied = f32_row(&[0.2, 0.7, 0.7]);
+        assert_eq!(top_k(&tied, DType::F32, 1), Some(vec![1]));
+        assert_eq!(argmax(&tied, DType::F32), Some(1));
+        // NaN sorts after every number, as numpy's argsort puts it.
+        let nan = f32_row(&[f32::NAN, -3.0, f32::NEG_INFINITY, 2.0]);
+        assert_eq!(top_k(&nan, DType::F32, 4), Some(vec![3, 1, 2, 0]));
+        // A row shorter than k gives what it has; f64 rows; ints are no scores.
+        assert_eq!(
+            top_k(&f32_row(&[1.0, 2.0]), DType::F32, 5),
+            Some(vec![1, 0])
+        );
+        let f64_row: Vec<u8> = [0.25f64, -1.0, 4.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        assert_eq!(top_k(&f64_row, DType::F64, 2), Some(vec![2, 0]));
+        assert_eq!(top_k(&[0u8; 8], DType::I32, 1), None);
     }
 }

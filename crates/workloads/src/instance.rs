@@ -130,6 +130,7 @@ impl Workload {
             batch_size: batch_size.unwrap_or(self.spec.sut.batch_size),
             max_wait: std::time::Duration::from_micros(self.spec.sut.max_wait_us),
             response: self.spec.sut.response,
+            top_k: self.top_k(),
         };
         let name = format!("{} {}", self.spec.sut.architecture, self.name());
         let sut = BatchingSut::new(name, models, Arc::clone(&library), policy)?;
@@ -272,6 +273,7 @@ impl Workload {
                 .max_wait
                 .unwrap_or(std::time::Duration::from_micros(sut.max_wait_us)),
             response: sut.response,
+            top_k: self.top_k(),
         };
         let name = format!(
             "onnx {} {}",

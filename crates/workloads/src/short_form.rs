@@ -18,6 +18,8 @@ pub struct ShortForm {
     pub model: PathBuf,
     pub dataset: PathBuf,
     pub labels: Option<PathBuf>,
+    /// Top-k accuracy (`[accuracy] top_k`; 1: top-1).
+    pub top_k: usize,
 }
 
 /// Why the short form cannot make a workload.
@@ -263,6 +265,9 @@ pub fn workload_text(
 
     let mut accuracy = Table::new();
     accuracy.insert("metric".into(), "top1".into());
+    if form.top_k != 1 {
+        accuracy.insert("top_k".into(), Value::Integer(form.top_k as i64));
+    }
 
     let mut scenarios = Table::new();
     scenarios.insert("default".into(), "Offline".into());

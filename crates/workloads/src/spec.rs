@@ -35,6 +35,7 @@
 //! metric = "top1"
 //! reference = 0.9137                # the reference model's top-1 (fraction); none: no target
 //! target_fraction = 0.99            # PASS when top-1 >= reference * fraction
+//! top_k = 1                         # top-k: the SUT answers k classes, best first
 //!
 //! [scenarios]                       # the scenarios it runs, and their settings
 //! default = "Offline"
@@ -280,6 +281,33 @@ pub struct AccuracySpec {
     pub reference: Option<f64>,
     #[serde(default = "default_fraction")]
     pub target_fraction: f64,
+    /// Top-k: the SUT answers the `top_k` best classes of each sample (int32,
+    /// best first) and a sample is good when its label is among them; 1 (the
+    /// default) is top-1.
+    #[serde(default = "one_class")]
+    pub top_k: usize,
+}
+
+fn one_class() -> usize {
+    1
+}
+
+/// `[accuracy] top_k`: at least 1, at most the class count, and only with
+/// class responses (the classes are picked from the model's scores).
+fn check_top_k(spec: &WorkloadSpec) -> Result<(), String> {
+    let k = spec.accuracy.top_k;
+    let classes = spec.dataset.classes.len();
+    if k == 0 || k > classes {
+        return Err(format!(
+            "[accuracy] top_k {k} is not between 1 and the {classes} classes"
+        ));
+    }
+    if k > 1 && spec.sut.response != ResponseKind::ClassInt32 {
+        return Err(format!(
+            "[accuracy] top_k {k} needs [sut] response = \"class-int32\" (the classes are picked from the model's scores)"
+        ));
+    }
+    Ok(())
 }
 
 fn default_fraction() -> f64 {
@@ -473,6 +501,7 @@ impl Workload {
                 "[accuracy] reference {reference} is not a fraction in (0, 1] (write 0.91 for 91%)"
             )));
         }
+        check_top_k(&spec).map_err(invalid)?;
         if !(a.target_fraction > 0.0 && a.target_fraction <= 1.0) {
             return Err(invalid(format!(
                 "[accuracy] target_fraction {} is not in (0, 1]",
@@ -677,6 +706,24 @@ impl Workload {
         self.spec.dataset.classes.len()
     }
 
+    /// The k of top-k accuracy (1: top-1).
+    pub fn top_k(&self) -> usize {
+        self.spec.accuracy.top_k
+    }
+
+    /// Scores top-`k` instead of the file's `[accuracy] top_k` (the command
+    /// line's `--top-k`), checked as the file's value is.
+    pub fn set_top_k(&mut self, k: usize) -> Result<(), WorkloadError> {
+        let previous = std::mem::replace(&mut self.spec.accuracy.top_k, k);
+        check_top_k(&self.spec).map_err(|message| {
+            self.spec.accuracy.top_k = previous;
+            WorkloadError::Invalid {
+                origin: self.origin.to_string(),
+                message,
+            }
+        })
+    }
+
     /// The accuracy a run must reach to pass, as a fraction; none without
     /// a reference.
     pub fn accuracy_threshold(&self) -> Option<f64> {
@@ -813,6 +860,39 @@ mod tests {
         let base = BUILTIN[0].1;
         assert!(base.contains(from), "{from}");
         base.replacen(from, to, 1)
+    }
+
+    #[test]
+    fn accuracy_top_k_is_read_and_checked() {
+        let parse = |text: &str| Workload::parse(text, Origin::File("w.toml".into()), ".".into());
+        assert_eq!(parse(BUILTIN[0].1).unwrap().top_k(), 1);
+        let five = variant("metric = \"top1\"", "metric = \"top1\"\ntop_k = 5");
+        let mut w = parse(&five).unwrap();
+        assert_eq!(w.top_k(), 5);
+        w.set_top_k(2).unwrap();
+        assert_eq!(w.top_k(), 2);
+        let e = parse_err(&variant(
+            "metric = \"top1\"",
+            "metric = \"top1\"\ntop_k = 0",
+        ));
+        assert!(
+            e.contains("[accuracy] top_k 0 is not between 1 and the 10 classes"),
+            "{e}"
+        );
+        let e = parse_err(&variant(
+            "metric = \"top1\"",
+            "metric = \"top1\"\ntop_k = 11",
+        ));
+        assert!(
+            e.contains("[accuracy] top_k 11 is not between 1 and the 10 classes"),
+            "{e}"
+        );
+        let raw = five.replacen("response = \"class-int32\"", "response = \"raw\"", 1);
+        let e = parse_err(&raw);
+        assert!(
+            e.contains("top_k 5 needs [sut] response = \"class-int32\""),
+            "{e}"
+        );
     }
 
     #[test]

@@ -224,6 +224,7 @@ fn run_published(
             batch_size: batch,
             max_wait: std::time::Duration::ZERO,
             response: ResponseKind::Raw,
+            top_k: 1,
         },
     )
     .unwrap();
@@ -316,9 +317,19 @@ fn the_short_form_reads_the_models_inputs_and_the_data_sets_format() {
         model: repo().join("models/fashion-mnist/fashion-cnn-v1.onnx"),
         dataset: repo().join("data/fashion-mnist/t10k-images-idx3-ubyte.gz"),
         labels: Some(repo().join("data/fashion-mnist/t10k-labels-idx1-ubyte.gz")),
+        top_k: 3,
     };
-    let w = onnx_workload(&form, &options()).unwrap();
+    let mut w = onnx_workload(&form, &options()).unwrap();
     assert_eq!(w.name(), "fashion-cnn-v1");
+    // --top-k 3 is the workload's `[accuracy] top_k`; more than the 10
+    // classes is refused, leaving it as it was.
+    assert_eq!(w.top_k(), 3);
+    let e = w.set_top_k(11).unwrap_err().to_string();
+    assert!(
+        e.contains("[accuracy] top_k 11 is not between 1 and the 10 classes"),
+        "{e}"
+    );
+    assert_eq!(w.top_k(), 3);
     assert_eq!(w.spec.dataset.format, DatasetFormat::Idx);
     assert_eq!((w.spec.sample.rows, w.spec.sample.cols), (28, 28));
     assert_eq!(w.classes(), 10);
