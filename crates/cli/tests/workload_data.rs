@@ -384,6 +384,38 @@ fn the_short_form_scores_top_5_with_five_classes_per_sample() {
 }
 
 #[test]
+fn top_k_on_the_command_line_scores_a_workload_file_with_no_target() {
+    // The built-in ONNX workload's reference (91.37%) is a top-1 score: its
+    // top-5 is reported, not judged against it. 9990: see the test above.
+    let d = target_scratch("workload-data", "workload-top5");
+    let o = yardstick_venv(
+        &d,
+        &[
+            "run",
+            "--workload",
+            "fashion-mnist-onnx",
+            "--top-k",
+            "5",
+            "--duration",
+            "1s",
+            "-o",
+            "out",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("accuracy                : top-5 99.900% (9990 of 10000), no target"),
+        "{t}"
+    );
+    let accuracy_txt = std::fs::read_to_string(d.join("out/accuracy.txt")).unwrap();
+    assert!(
+        accuracy_txt.contains("fashion-mnist-onnx top-5: no target"),
+        "{accuracy_txt}"
+    );
+}
+
+#[test]
 fn the_short_form_without_labels_measures_performance_only() {
     let model = repo().join("models/fashion-mnist/fashion-cnn-v1.onnx");
     let d = target_scratch("workload-data", "short-unlabelled");

@@ -712,7 +712,9 @@ impl Workload {
     }
 
     /// Scores top-`k` instead of the file's `[accuracy] top_k` (the command
-    /// line's `--top-k`), checked as the file's value is.
+    /// line's `--top-k`), checked as the file's value is. The file's
+    /// reference accuracy is its own k's: another k is reported with no
+    /// target.
     pub fn set_top_k(&mut self, k: usize) -> Result<(), WorkloadError> {
         let previous = std::mem::replace(&mut self.spec.accuracy.top_k, k);
         check_top_k(&self.spec).map_err(|message| {
@@ -721,7 +723,11 @@ impl Workload {
                 origin: self.origin.to_string(),
                 message,
             }
-        })
+        })?;
+        if k != previous {
+            self.spec.accuracy.reference = None;
+        }
+        Ok(())
     }
 
     /// The accuracy a run must reach to pass, as a fraction; none without
@@ -869,8 +875,13 @@ mod tests {
         let five = variant("metric = \"top1\"", "metric = \"top1\"\ntop_k = 5");
         let mut w = parse(&five).unwrap();
         assert_eq!(w.top_k(), 5);
+        assert!(w.accuracy_threshold().is_some());
+        w.set_top_k(5).unwrap();
+        assert!(w.accuracy_threshold().is_some());
+        // The file's reference is for its top-5, not for top-2.
         w.set_top_k(2).unwrap();
         assert_eq!(w.top_k(), 2);
+        assert_eq!(w.accuracy_threshold(), None);
         let e = parse_err(&variant(
             "metric = \"top1\"",
             "metric = \"top1\"\ntop_k = 0",
