@@ -365,6 +365,18 @@ fn save_and_print(run: &mut FinishedRun, recording: &Recording) -> Result<()> {
     Ok(())
 }
 
+/// Whether a run's only failed validity check is `min_duration`.
+fn ended_only_too_short(record: &yardstick_pipeline::record::RunRecord) -> bool {
+    let failed: Vec<&str> = record
+        .validity
+        .checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.name.as_str())
+        .collect();
+    failed == ["min_duration"]
+}
+
 fn exit_code(ok: bool) -> ExitCode {
     if ok {
         ExitCode::SUCCESS
@@ -604,6 +616,48 @@ fn run_workload(
         interrupts: &interrupts,
     };
     let mut run = run_logged(inst.sut(), inst.library(), &resolved, &args, &ctx)?;
+    // target_qps "auto" sized the Offline query from a short measurement. A
+    // SUT that then runs much faster (the machine was busy while it was
+    // measured) finishes the query before min_duration: re-size it from
+    // the rate the run itself reached and run again, at most twice. The
+    // short run is kept, marked as superseded.
+    let mut resized = 0;
+    while timed
+        && auto_qps
+        && resized < 2
+        && resolved.settings.scenario == yardstick_core::Scenario::Offline
+        && !interrupts.is_requested()
+        && ended_only_too_short(&run.record)
+    {
+        let Some(reached) = run
+            .record
+            .metrics
+            .iter()
+            .find(|m| m.name == "samples_per_second")
+            .map(|m| m.value)
+            .filter(|v| v.is_finite() && *v > 0.0)
+        else {
+            break;
+        };
+        let qps = reached * 2.0;
+        eprintln!(
+            "yardstick: target_qps \"auto\": the run reached {reached:.0} samples/s, faster than measured, and its query ended before min_duration; running again with Offline expected QPS {qps:.0}"
+        );
+        run.record.notes.push(format!(
+            "superseded: target_qps auto re-sized the Offline query to {qps:.0} samples/s and ran again"
+        ));
+        save_and_print(&mut run, &recording)?;
+        let auto = yardstick_core::settings::Override::new(
+            yardstick_core::settings::SettingSource::api("target_qps auto (re-sized from the run)"),
+            [
+                yardstick_core::settings::SettingValue::OfflineExpectedQps(qps),
+                yardstick_core::settings::SettingValue::ServerTargetQps(qps),
+            ],
+        );
+        resolved = sa.resolve_full(vec![auto], Some(&composed))?;
+        run = run_logged(inst.sut(), inst.library(), &resolved, &args, &ctx)?;
+        resized += 1;
+    }
 
     let mut ok = run.outcome.is_valid() && !interrupts.is_requested();
     if scoring && !interrupts.is_requested() {
