@@ -582,6 +582,14 @@ fn percentile_table(body: &mut String, name: &str, runs: &[(usize, &str, &RunRec
     body.push_str(&table(&header, &rows, "numeric compact"));
 }
 
+/// The runs a section is about (those `keep` selects), in page order.
+fn runs_where<'a>(
+    runs: &[(usize, &'a str, &'a RunRecord)],
+    keep: impl Fn(&RunRecord) -> bool,
+) -> Vec<(usize, &'a str, &'a RunRecord)> {
+    runs.iter().filter(|(_, _, r)| keep(r)).copied().collect()
+}
+
 fn chart_div(body: &mut String, chart: &ChartSpec, class: &str) {
     let _ = write!(
         body,

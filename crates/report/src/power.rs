@@ -14,11 +14,7 @@ pub fn section(
     charts_out: &mut Vec<ChartSpec>,
     runs: &[(usize, &str, &RunRecord)],
 ) {
-    let with: Vec<(usize, &str, &RunRecord)> = runs
-        .iter()
-        .filter(|(_, _, r)| r.power.is_some())
-        .copied()
-        .collect();
+    let with = crate::runs_where(runs, |r| r.power.is_some());
     if with.is_empty() {
         return;
     }

@@ -44,11 +44,7 @@ pub fn section(
     charts_out: &mut Vec<ChartSpec>,
     runs: &[(usize, &str, &RunRecord)],
 ) {
-    let with: Vec<(usize, &str, &RunRecord)> = runs
-        .iter()
-        .filter(|(_, _, r)| is_training(r))
-        .copied()
-        .collect();
+    let with = crate::runs_where(runs, is_training);
     if with.is_empty() {
         return;
     }
