@@ -82,11 +82,9 @@ impl RunResolver {
     }
 }
 
-/// A `run.json`, a run folder, or a folder of run folders (in group order).
-fn read_path(path: &Path) -> Result<Vec<RunRecord>> {
-    if path.is_file() || path.join(RUN_JSON).is_file() {
-        return Ok(vec![read_record(path)?]);
-    }
+/// The run folders (those holding a `run.json`) directly in `path`, by
+/// name; an error when there is none.
+pub fn run_folders_in(path: &Path) -> Result<Vec<PathBuf>> {
     let mut children: Vec<PathBuf> = std::fs::read_dir(path)
         .with_context(|| format!("reading the folder {}", path.display()))?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -99,6 +97,15 @@ fn read_path(path: &Path) -> Result<Vec<RunRecord>> {
         );
     }
     children.sort();
+    Ok(children)
+}
+
+/// A `run.json`, a run folder, or a folder of run folders (in group order).
+fn read_path(path: &Path) -> Result<Vec<RunRecord>> {
+    if path.is_file() || path.join(RUN_JSON).is_file() {
+        return Ok(vec![read_record(path)?]);
+    }
+    let children = run_folders_in(path)?;
     let mut runs = children
         .iter()
         .map(|c| read_record(c).map_err(anyhow::Error::from))

@@ -116,19 +116,7 @@ fn resolve_runs(specs: &[String], store: Option<PathBuf>) -> Result<Vec<RunInput
                 dir: path.to_path_buf(),
             });
         } else if path.is_dir() {
-            let mut children: Vec<PathBuf> = std::fs::read_dir(path)
-                .with_context(|| format!("reading {}", path.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.join(RUN_JSON).is_file())
-                .collect();
-            if children.is_empty() {
-                bail!(
-                    "{} holds no {RUN_JSON}, nor do any of its folders",
-                    path.display()
-                );
-            }
-            children.sort();
-            for child in children {
+            for child in crate::run_refs::run_folders_in(path)? {
                 runs.push(RunInput {
                     record: read_record(&child)?,
                     dir: child,
