@@ -122,8 +122,10 @@ impl DirectorRun {
             source,
             trace: Some(trace),
         };
-        // PTDaemon samples once a second (power-dev's Go,1000).
-        let hook = PowerHook::new(Box::new(meter), Some(1.0));
+        // No set rate: the samples come at PTDaemon's (power-dev asks for
+        // one a second, `Go,1000`; the simulator may be set faster), and the
+        // report shows the rate they actually came at.
+        let hook = PowerHook::new(Box::new(meter), None);
         let dir = run.dir.clone();
         hook.finish_test(&mut run.record, &run.outcome, Some(&dir));
     }

@@ -42,12 +42,15 @@ pub fn section(
     row("not measured", &|p| p.error.clone());
     row("window", &|p| p.window_seconds.map(|s| format!("{s:.3} s")));
     row("samples in window", &|p| {
-        p.window_seconds.map(|_| {
-            let rate = p
+        // The rate the samples actually came at (a PTDaemon or director
+        // samples at its own rate), and the set one where yardstick set it.
+        p.window_seconds.filter(|w| *w > 0.0).map(|w| {
+            let observed = p.samples_in_window as f64 / w;
+            let set = p
                 .sample_hz
-                .map(|h| format!(" at {h} Hz"))
+                .map(|h| format!(", set {h} Hz"))
                 .unwrap_or_default();
-            format!("{}{rate}", p.samples_in_window)
+            format!("{} ({observed:.1} per s{set})", p.samples_in_window)
         })
     });
     row("mean power", &|p| p.mean_watts.map(|w| format!("{w:.1} W")));
