@@ -365,68 +365,28 @@ impl<'a> Walk<'a> {
         };
         let all: Vec<PathBuf> = dirs.iter().chain(files.iter()).cloned().collect();
         let hidden = named(&|n| n.starts_with('.'), &all);
-        if !hidden.is_empty() {
-            let list = hidden
-                .iter()
-                .map(|p| self.rel(p))
-                .collect::<Vec<_>>()
-                .join(", ");
-            self.fail(
-                rules::TREE_HIDDEN_NAME,
-                base,
-                None,
-                scope,
-                format!("names git may hide: {list}"),
-            );
-        }
         let spaced = named(&|n| n.contains(' '), &all);
-        if !spaced.is_empty() {
-            let list = spaced
-                .iter()
-                .map(|p| self.rel(p))
-                .collect::<Vec<_>>()
-                .join(", ");
-            self.fail(
-                rules::TREE_SPACE_IN_NAME,
-                base,
-                None,
-                scope,
-                format!("names with spaces: {list}"),
-            );
-        }
         let pycache = named(&|n| n == "__pycache__", &dirs);
-        if !pycache.is_empty() {
-            let list = pycache
-                .iter()
-                .map(|p| self.rel(p))
-                .collect::<Vec<_>>()
-                .join(", ");
-            self.fail(
-                rules::TREE_PYCACHE,
-                base,
-                None,
-                scope,
-                format!("__pycache__ folders: {list}"),
-            );
-        }
         let empty: Vec<PathBuf> = dirs
             .iter()
             .filter(|d| std::fs::read_dir(d).is_ok_and(|mut e| e.next().is_none()))
             .cloned()
             .collect();
-        if !empty.is_empty() {
-            let list = empty
+        for (rule, what, paths) in [
+            (rules::TREE_HIDDEN_NAME, "names git may hide", hidden),
+            (rules::TREE_SPACE_IN_NAME, "names with spaces", spaced),
+            (rules::TREE_PYCACHE, "__pycache__ folders", pycache),
+            (rules::TREE_EMPTY_DIR, "empty folders", empty),
+        ] {
+            if paths.is_empty() {
+                continue;
+            }
+            let list = paths
                 .iter()
                 .map(|p| self.rel(p))
                 .collect::<Vec<_>>()
                 .join(", ");
-            self.fail(
-                rules::TREE_EMPTY_DIR,
-                base,
-                None,
-                scope,
-                format!("empty folders: {list}"),
-            );
+            self.fail(rule, base, None, scope, format!("{what}: {list}"));
         }
         self.findings.len() == before
     }
