@@ -1,27 +1,18 @@
 //! Differential tests against the official compliance checker's verdicts
-//! (mlperf-logging 4.1.68, ruleset 5.1.0) on real MLPerf Training v5.1 logs
-//! (../shared/training/v5.1, expected.json) and on deliberately broken
-//! copies (../shared/training/v5.1-broken, broken.json).
+//! (mlperf-logging 4.1.68) on real MLPerf Training logs: by default the DEV
+//! corpus ../shared/training/v5.1 (expected.json) and its deliberately
+//! broken copies ../shared/training/v5.1-broken (broken.json); any corpus
+//! of the same layout with `YARDSTICK_TRAINING_CORPUS` /
+//! `YARDSTICK_TRAINING_BROKEN_CORPUS` (tests/corpus/mod.rs).
+
+mod corpus;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use corpus::read_json;
 use serde_json::Value as Json;
 use yardstick_training_rules::compliance::{check_log, CheckError, Report, RuleFiles};
-
-fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/training")
-}
-
-fn read_json(path: &Path) -> Json {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-        panic!(
-            "{} (the shared corpus must be beside the repository): {e}",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("valid JSON")
-}
 
 fn unxz(path: &Path) -> Vec<u8> {
     let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -123,21 +114,32 @@ fn compare(name: &str, official: &Json, ours: Result<Report, CheckError>) -> Vec
 }
 
 #[test]
-fn every_dev_log_gets_the_official_verdict_and_messages() {
+fn every_corpus_log_gets_the_official_verdict_and_messages() {
     let rules = RuleFiles::embedded().expect("embedded rules");
-    let corpus = shared().join("v5.1");
-    let expected = read_json(&corpus.join("expected.json"));
-    assert_eq!(expected["ruleset"].as_str(), Some("5.1.0"));
+    let dir = corpus::dir();
+    let expected = corpus::expected();
+    let (usage, ruleset) = corpus::usage_and_ruleset(&expected);
     let files = expected["files"].as_object().expect("files");
-    assert_eq!(files.len(), 185, "the DEV corpus has 185 logs");
+    // Every log on disk has an official verdict, and every verdict a log.
+    let listed: Vec<String> = files.keys().cloned().collect();
+    assert_eq!(
+        corpus::result_logs_on_disk(&dir),
+        listed,
+        "the logs of {} and its expected.json disagree",
+        dir.display()
+    );
+    assert!(!files.is_empty(), "{}: no logs", dir.display());
     let mut diffs = Vec::new();
-    let mut verdicts = std::collections::BTreeMap::<&str, usize>::new();
+    let mut verdicts = std::collections::BTreeMap::<String, usize>::new();
     for (name, official) in files {
-        let log = unxz(&corpus.join(name));
-        let ours = check_log(&rules, "training", "5.1.0", &log);
-        *verdicts
-            .entry(official["verdict"].as_str().unwrap_or("?"))
-            .or_default() += 1;
+        let log = unxz(&dir.join(name));
+        let ours = check_log(&rules, &usage, &ruleset, &log);
+        let our_verdict = match &ours {
+            Ok(report) if report.passed => "pass",
+            Ok(_) => "fail",
+            Err(_) => "crash",
+        };
+        *verdicts.entry(our_verdict.to_string()).or_default() += 1;
         diffs.extend(compare(name, official, ours));
     }
     assert!(
@@ -146,24 +148,44 @@ fn every_dev_log_gets_the_official_verdict_and_messages() {
         diffs.len(),
         diffs.join("\n")
     );
-    // The corpus holds failing logs too, so a checker that passes everything cannot pass this test.
-    assert_eq!(verdicts.get("fail"), Some(&1));
-    assert_eq!(verdicts.get("pass"), Some(&184));
+    // Our tally equals the official one expected.json counts (on the DEV
+    // corpus: 184 pass, 1 fail, so a checker that passes everything fails).
+    for verdict in ["pass", "fail", "crash"] {
+        assert_eq!(
+            verdicts.get(verdict).copied().unwrap_or(0),
+            corpus::count(&expected, "files", verdict),
+            "{verdict}: {verdicts:?}"
+        );
+    }
 }
 
 #[test]
 fn every_broken_log_fails_or_passes_as_the_official_checker_and_names_the_rule() {
     let rules = RuleFiles::embedded().expect("embedded rules");
-    let dir = shared().join("v5.1-broken");
+    let dir = corpus::broken_dir();
     let broken = read_json(&dir.join("broken.json"));
+    let (usage, ruleset) = corpus::usage_and_ruleset(&broken);
     let entries = broken["entries"].as_array().expect("entries");
-    assert_eq!(entries.len(), 12);
+    // Every broken log on disk is in the manifest.
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .expect("the broken corpus is readable")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".txt.xz"))
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = entries
+        .iter()
+        .map(|e| e["file"].as_str().expect("file").to_string())
+        .collect();
+    listed.sort();
+    assert_eq!(on_disk, listed, "{}", dir.display());
+    assert!(!entries.is_empty(), "{}: no broken logs", dir.display());
     let mut diffs = Vec::new();
     for entry in entries {
         let name = entry["file"].as_str().expect("file");
         let official = &entry["official"];
         let log = unxz(&dir.join(name));
-        let ours = check_log(&rules, "training", "5.1.0", &log);
+        let ours = check_log(&rules, &usage, &ruleset, &log);
         if let (Ok(report), Some("fail")) = (&ours, official["verdict"].as_str()) {
             // The first message that comes from a rule names the rule the
             // manifest says is broken (its key, and its file or field).
@@ -183,7 +205,15 @@ fn every_broken_log_fails_or_passes_as_the_official_checker_and_names_the_rule()
             }
         }
         if let (Err(e), Some("crash")) = (&ours, official["verdict"].as_str()) {
-            assert!(e.to_string().contains("closed_resnet.yaml"), "{name}: {e}");
+            // Ours names the rule file the official checker crashed on (the
+            // last it began, before its traceback).
+            let crashed_on = strings(official.get("configs_checked"))
+                .last()
+                .and_then(|c| c.lines().next())
+                .and_then(|c| c.rsplit('/').next())
+                .map(str::to_string)
+                .expect("a crash names the config it was in");
+            assert!(e.to_string().contains(&crashed_on), "{name}: {e}");
         }
         diffs.extend(compare(name, official, ours));
     }

@@ -1,29 +1,15 @@
 //! Differential tests of the RCP checker, the result summarizer's score and
 //! the package checker against the official tools' verdicts
-//! (mlperf-logging 4.1.68, ruleset 5.1.0) on real MLPerf Training v5.1
-//! submissions (../shared/training/v5.1, expected.json).
+//! (mlperf-logging 4.1.68) on real MLPerf Training submissions: the DEV
+//! corpus ../shared/training/v5.1 (expected.json) by default, any corpus of
+//! the same layout with `YARDSTICK_TRAINING_CORPUS` (tests/corpus/mod.rs).
 
-use std::path::{Path, PathBuf};
+mod corpus;
 
 use serde_json::Value as Json;
 use yardstick_training_rules::compliance::RuleFiles;
 use yardstick_training_rules::package::{check_submission, CheckOptions, SubmissionReport};
 use yardstick_training_rules::summary::rows::{detailed_rows, Cell};
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/training/v5.1")
-}
-
-fn expected() -> Json {
-    let path = corpus().join("expected.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{} (the shared corpus must be beside the repository): {e}",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("valid JSON")
-}
 
 fn submitters(expected: &Json) -> Vec<String> {
     let mut names: Vec<String> = expected["submitters"]
@@ -36,13 +22,13 @@ fn submitters(expected: &Json) -> Vec<String> {
     names
 }
 
-fn check(submitter: &str) -> SubmissionReport {
+fn check(submitter: &str, ruleset: &str) -> SubmissionReport {
     let rules = RuleFiles::embedded().expect("rules");
     check_submission(
-        &corpus().join(submitter),
+        &corpus::dir().join(submitter),
         submitter,
         &rules,
-        &CheckOptions::training("5.1.0"),
+        &CheckOptions::training(ruleset),
     )
     .unwrap_or_else(|e| panic!("{submitter}: {e}"))
 }
@@ -312,7 +298,8 @@ fn compare(submitter: &str, expected: &Json, report: &SubmissionReport) -> Vec<S
     }
 
     // The summarizer's detailed rows: the system's columns.
-    let (rows, row_errors) = detailed_rows(report, "training", "5.1.0");
+    let (usage, ruleset) = corpus::usage_and_ruleset(expected);
+    let (rows, row_errors) = detailed_rows(report, &usage, &ruleset);
     if !row_errors.is_empty() {
         diff(format!("rows not built: {row_errors:?}"));
     }
@@ -395,17 +382,39 @@ fn compare(submitter: &str, expected: &Json, report: &SubmissionReport) -> Vec<S
 
 #[test]
 fn rcp_scores_and_package_verdicts_equal_the_official_ones() {
-    let expected = expected();
+    let expected = corpus::expected();
+    let (usage, ruleset) = corpus::usage_and_ruleset(&expected);
+    assert_eq!(usage, "training");
     let names = submitters(&expected);
-    assert_eq!(names, ["AMD", "ASUSTeK", "Cisco"]);
+    // Every submitter folder of the corpus has the official verdicts.
+    let mut on_disk: Vec<String> = std::fs::read_dir(corpus::dir())
+        .expect("the corpus is readable")
+        .filter_map(|e| {
+            let e = e.ok()?;
+            e.path()
+                .join("results")
+                .is_dir()
+                .then(|| e.file_name().into_string().ok())?
+        })
+        .collect();
+    on_disk.sort();
+    assert_eq!(on_disk, names, "submitter folders vs expected.json");
+    assert!(!names.is_empty(), "no submitters");
     let mut diffs = Vec::new();
     let mut sets = 0;
     for submitter in &names {
-        let report = check(submitter);
+        let report = check(submitter, &ruleset);
         sets += report.sets.len();
         diffs.extend(compare(submitter, &expected, &report));
     }
-    assert_eq!(sets, 19, "every set of the corpus is checked");
+    let official_sets = expected["counts"]["n_sets"]
+        .as_u64()
+        .expect("counts.n_sets") as usize;
+    assert_eq!(
+        official_sets,
+        expected["sets"].as_object().expect("sets").len()
+    );
+    assert_eq!(sets, official_sets, "every set of the corpus is checked");
     assert!(
         diffs.is_empty(),
         "{} differences:\n{}",
