@@ -9,9 +9,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use yardstick_pipeline::record::{read_record, RunRecord, RUN_JSON};
 use yardstick_submission::build::{
-    self, locate_config, BuildError, BuildOptions, ComplianceInput, Round, RunInput,
-    SubmissionConfig,
+    self, locate_config, BuildError, BuildOptions, ComplianceInput, RunInput, SubmissionConfig,
 };
+use yardstick_submission::check::Round;
 
 use crate::run_refs::RunResolver;
 
@@ -37,7 +37,7 @@ pub struct BuildArgs {
     /// The round whose layout to write: v6.0 (results/.../measurements.json,
     /// TESTxx beside the logs, src/) or v5.1 (measurements/, compliance/, code/).
     #[arg(long, default_value = "v6.0")]
-    round: Round,
+    round: String,
     /// submission.toml to read (and store answers in); by default the
     /// tree root's, else $XDG_CONFIG_HOME/yardstick/submission.toml.
     #[arg(long)]
@@ -153,6 +153,7 @@ fn ask(config: &mut SubmissionConfig, keys: &[build::MissingKey]) -> Result<()> 
 }
 
 fn run_build(args: BuildArgs) -> Result<std::process::ExitCode> {
+    let round = Round::builtin(&args.round)?;
     let runs = resolve_runs(&args.runs, args.store.clone())?;
     let compliance: Vec<ComplianceInput> = args
         .compliance
@@ -161,7 +162,7 @@ fn run_build(args: BuildArgs) -> Result<std::process::ExitCode> {
         .collect();
     let options = BuildOptions {
         output: args.output.clone(),
-        round: args.round,
+        round,
         benchmark: args.benchmark.clone(),
         allow_invalid: args.allow_invalid,
         force: args.force,

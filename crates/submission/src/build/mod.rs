@@ -7,7 +7,7 @@
 //! log's hash and the log is truncated as the official tool truncates it;
 //! the compliance TESTxx folders, the measurements JSON, user.conf,
 //! mlperf.conf and README.md go where the round's checker reads them
-//! ([`Round`]); `systems/<system>.json` comes from the captured system
+//! (the round's [`Layout`], read from its rules file); `systems/<system>.json` comes from the captured system
 //! description; `code/` (`src/` from v6.0) says how it was made. What no
 //! run can know comes from [`SubmissionConfig`]; [`missing_keys`] lists
 //! what it still lacks, so a front end can ask.
@@ -15,7 +15,6 @@
 mod accuracy_log;
 mod compliance;
 mod config;
-mod layout;
 mod system;
 mod user_conf;
 
@@ -24,12 +23,14 @@ use std::path::{Path, PathBuf};
 
 use yardstick_record::{RunRecord, RunStatus, Verdict};
 
+use crate::check::round::Layout;
+use crate::check::Round;
+
 pub use compliance::ComplianceInput;
 pub use config::{
     locate_config, user_config_path, ConfigError, ConfigKey, MissingKey, SubmissionConfig,
     CONFIG_FILE,
 };
-pub use layout::{Round, UnknownRound};
 pub use system::MEANINGFUL_FIELDS;
 
 /// The fields the checker requires in each measurements JSON
@@ -60,6 +61,7 @@ pub struct RunInput {
 pub struct BuildOptions {
     /// The tree's root (above `<division>/`).
     pub output: PathBuf,
+    /// The round whose layout to write (its rules file's `[layout]`).
     pub round: Round,
     /// The MLPerf benchmark name for every run, instead of each record's
     /// model (`resnet50`, `llama3.1-8b`).
@@ -503,14 +505,14 @@ pub fn build(
         tests_for.entry(target).or_default().extend(tests);
     }
 
-    let round = options.round;
+    let layout = &options.round.layout;
     let root = options.output.join(&division).join(&submitter);
     let mut w = Writer { written: 0 };
     let mut results = Vec::new();
     for ((benchmark, scenario), pair) in &pairs {
-        let scenario_dir = round.scenario_dir(&root, &system_id, benchmark, scenario);
-        let measurements_dir = round.measurements_dir(&root, &system_id, benchmark, scenario);
-        let compliance_dir = round.compliance_dir(&root, &system_id, benchmark, scenario);
+        let scenario_dir = Layout::results_dir(&root, &system_id, benchmark, scenario);
+        let measurements_dir = layout.measurements_dir(&root, &system_id, benchmark, scenario);
+        let compliance_dir = layout.compliance_dir(&root, &system_id, benchmark, scenario);
         for dir in [&scenario_dir, &measurements_dir, &compliance_dir] {
             if dir.exists() {
                 if !options.force {
@@ -567,7 +569,7 @@ pub fn build(
                 )
             })
             .collect();
-        let json_path = measurements_dir.join(round.measurements_file(&system_id, scenario));
+        let json_path = measurements_dir.join(layout.measurements_file(&system_id, scenario));
         let text =
             serde_json::to_string_pretty(&measurements).map_err(|source| BuildError::Json {
                 path: json_path.clone(),
@@ -608,12 +610,12 @@ pub fn build(
     for benchmark in benchmarks {
         let readme = code_readme(benchmark, &pairs);
         w.write(
-            &round.code_dir(&root, benchmark).join("README.md"),
+            &layout.code_dir(&root, benchmark).join("README.md"),
             readme.as_bytes(),
         )?;
     }
 
-    let system_file = round.system_file(&root, &system_id);
+    let system_file = Layout::system_file(&root, &system_id);
     let text = serde_json::to_string_pretty(&system_json).map_err(|source| BuildError::Json {
         path: system_file.clone(),
         source,

@@ -174,10 +174,10 @@ fn full_config() -> SubmissionConfig {
     c
 }
 
-fn options(out: &Path, round: Round) -> BuildOptions {
+fn options(out: &Path, round: &str) -> BuildOptions {
     BuildOptions {
         output: out.to_path_buf(),
-        round,
+        round: Round::builtin(round).unwrap(),
         benchmark: None,
         allow_invalid: false,
         force: false,
@@ -214,7 +214,7 @@ fn a_valid_length_run_builds_a_v6_tree() {
         )],
         &full_config(),
         Path::new("submission.toml"),
-        &options(&out, Round::V6_0),
+        &options(&out, "v6.0"),
     )
     .unwrap();
 
@@ -298,10 +298,10 @@ fn a_valid_length_run_builds_a_v6_tree() {
         &[],
         &full_config(),
         Path::new("s.toml"),
-        &options(&out, Round::V6_0),
+        &options(&out, "v6.0"),
     );
     assert!(matches!(again, Err(BuildError::Exists { .. })), "{again:?}");
-    let mut force = options(&out, Round::V6_0);
+    let mut force = options(&out, "v6.0");
     force.force = true;
     build(&runs, &[], &full_config(), Path::new("s.toml"), &force).unwrap();
     assert!(!result.join("TEST04").exists());
@@ -317,7 +317,7 @@ fn the_v5_1_layout_puts_measurements_and_code_beside_results() {
         &[],
         &full_config(),
         Path::new("s.toml"),
-        &options(&out, Round::V5_1),
+        &options(&out, "v5.1"),
     )
     .unwrap();
     let root = out.join("closed/Acme");
@@ -347,7 +347,7 @@ fn what_cannot_be_known_is_named_with_its_file() {
         &[],
         &config,
         Path::new("/x/submission.toml"),
-        &options(dir.path(), Round::V6_0),
+        &options(dir.path(), "v6.0"),
     )
     .unwrap_err();
     let BuildError::Missing { keys, file } = &err else {
@@ -373,20 +373,13 @@ fn an_invalid_run_an_unpaired_run_and_a_wrong_hash_are_refused() {
 
     runs[0].record.validity.verdict = Verdict::Invalid;
     runs[0].record.validity.checks[0].passed = false;
-    let err = build(
-        &runs,
-        &[],
-        &config,
-        Path::new("s"),
-        &options(&out, Round::V6_0),
-    )
-    .unwrap_err();
+    let err = build(&runs, &[], &config, Path::new("s"), &options(&out, "v6.0")).unwrap_err();
     let text = err.to_string();
     assert!(
         text.contains("INVALID") && text.contains("600.0 s"),
         "{text}"
     );
-    let mut allow = options(&out, Round::V6_0);
+    let mut allow = options(&out, "v6.0");
     allow.allow_invalid = true;
     build(&runs, &[], &config, Path::new("s"), &allow).unwrap();
     runs[0].record.validity.verdict = Verdict::Valid;
@@ -396,7 +389,7 @@ fn an_invalid_run_an_unpaired_run_and_a_wrong_hash_are_refused() {
         &[],
         &config,
         Path::new("s"),
-        &options(&out, Round::V6_0),
+        &options(&out, "v6.0"),
     )
     .unwrap_err();
     assert!(err.to_string().contains("no accuracy run"), "{err}");
@@ -406,7 +399,7 @@ fn an_invalid_run_an_unpaired_run_and_a_wrong_hash_are_refused() {
         "accuracy=1%\nhash=deadbeef\n",
     )
     .unwrap();
-    let mut force = options(&out, Round::V6_0);
+    let mut force = options(&out, "v6.0");
     force.force = true;
     let err = build(&runs, &[], &config, Path::new("s"), &force).unwrap_err();
     assert!(
@@ -439,7 +432,7 @@ fn a_built_tree_passes_check_but_for_what_the_runs_cannot_give() {
         &[],
         &full_config(),
         Path::new("s"),
-        &options(&out, Round::V6_0),
+        &options(&out, "v6.0"),
     )
     .unwrap();
     let options = crate::check::CheckOptions {

@@ -2,6 +2,7 @@
 //! Adding a round is adding a file: nothing here names a model.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use regex::Regex;
 use serde::Deserialize;
@@ -126,6 +127,53 @@ impl Layout {
             .replace("{system}", system)
             .replace("{model}", model)
             .replace("{scenario}", scenario)
+    }
+
+    /// `results/<system>/<model>/<scenario>` under `base` (`<division>/<submitter>`):
+    /// the logs' home, the same in every round.
+    pub fn results_dir(base: &Path, system: &str, model: &str, scenario: &str) -> PathBuf {
+        base.join("results").join(system).join(model).join(scenario)
+    }
+
+    /// The folder of the measurements JSON, user.conf and README.md.
+    pub fn measurements_dir(
+        &self,
+        base: &Path,
+        system: &str,
+        model: &str,
+        scenario: &str,
+    ) -> PathBuf {
+        base.join(Self::at(&self.measurements, system, model, scenario))
+    }
+
+    /// The measurements JSON's name: the round's fixed name, else
+    /// `<system>_<scenario>.json` (the first name the v5.1 checker tries).
+    pub fn measurements_file(&self, system: &str, scenario: &str) -> String {
+        match &self.implementation_json {
+            Some(name) => name.clone(),
+            None => format!("{system}_{scenario}.json"),
+        }
+    }
+
+    /// The folder holding one result's TESTxx folders.
+    pub fn compliance_dir(
+        &self,
+        base: &Path,
+        system: &str,
+        model: &str,
+        scenario: &str,
+    ) -> PathBuf {
+        base.join(Self::at(&self.compliance, system, model, scenario))
+    }
+
+    /// One model's code folder (`code/<model>`, `src/<model>`).
+    pub fn code_dir(&self, base: &Path, model: &str) -> PathBuf {
+        base.join(&self.code).join(model)
+    }
+
+    /// `systems/<system>.json`, the same in every round.
+    pub fn system_file(base: &Path, system: &str) -> PathBuf {
+        base.join("systems").join(format!("{system}.json"))
     }
 }
 
@@ -391,6 +439,50 @@ mod tests {
             .captures("{\"exact_match\": 83.6, \"f1\": 90.9}")
             .unwrap();
         assert_eq!(&caps[1], "90.9");
+    }
+
+    /// One table for every round: where `build` writes and `check` reads
+    /// each part of one result.
+    #[test]
+    fn each_round_lays_a_result_out_as_its_checker_reads_it() {
+        let base = Path::new("closed/Acme");
+        // round, measurements dir, measurements file, compliance dir, code dir
+        let table = [
+            (
+                "v5.1",
+                "closed/Acme/measurements/box/resnet50/Offline",
+                "box_Offline.json",
+                "closed/Acme/compliance/box/resnet50/Offline",
+                "closed/Acme/code/resnet50",
+            ),
+            (
+                "v6.0",
+                "closed/Acme/results/box/resnet50/Offline",
+                "measurements.json",
+                "closed/Acme/results/box/resnet50/Offline",
+                "closed/Acme/src/resnet50",
+            ),
+        ];
+        for (name, measurements, file, compliance, code) in table {
+            let layout = Round::builtin(name).unwrap().layout;
+            let at = |p: PathBuf| p.to_string_lossy().into_owned();
+            assert_eq!(
+                at(layout.measurements_dir(base, "box", "resnet50", "Offline")),
+                measurements,
+                "{name}"
+            );
+            assert_eq!(layout.measurements_file("box", "Offline"), file, "{name}");
+            assert_eq!(
+                at(layout.compliance_dir(base, "box", "resnet50", "Offline")),
+                compliance,
+                "{name}"
+            );
+            assert_eq!(at(layout.code_dir(base, "resnet50")), code, "{name}");
+        }
+        assert_eq!(
+            Layout::results_dir(base, "box", "resnet50", "Offline"),
+            Path::new("closed/Acme/results/box/resnet50/Offline")
+        );
     }
 
     #[test]

@@ -394,7 +394,7 @@ impl<'a> Walk<'a> {
     fn system(&mut self, division: &str, submitter: &str, system: &str) -> Result<(), CheckError> {
         let base = self.root.join(division).join(submitter);
         let scope = format!("{division}/{submitter}/results/{system}");
-        let json_path = base.join("systems").join(format!("{system}.json"));
+        let json_path = Layout::system_file(&base, system);
         let Some(info) = self.system_description(&json_path, division, submitter, &scope) else {
             return Ok(());
         };
@@ -686,11 +686,7 @@ impl<'a> Walk<'a> {
         info: &SystemInfo,
     ) -> Result<bool, CheckError> {
         let base = self.root.join(division).join(submitter);
-        let result_path = base
-            .join("results")
-            .join(system)
-            .join(model_folder)
-            .join(scenario);
+        let result_path = Layout::results_dir(&base, system, model_folder, scenario);
         let scope = self.rel(&result_path);
         let errors_before = self.error_count_in(&scope);
         let first_finding = self.findings.len();
@@ -723,12 +719,10 @@ impl<'a> Walk<'a> {
         };
         let mut compliance_ok = !closed_like;
         if closed_like && !self.skip_compliance {
-            let dir = base.join(Layout::at(
-                &self.round.layout.compliance,
-                system,
-                model_folder,
-                scenario,
-            ));
+            let dir = self
+                .round
+                .layout
+                .compliance_dir(&base, system, model_folder, scenario);
             compliance_ok = compliance::check(self, &dir, mlperf_model, model, fixed, &scope);
         }
         // As the official checker: the scenario counts as present for the
@@ -805,12 +799,7 @@ impl<'a> Walk<'a> {
         scope: &str,
     ) -> Option<String> {
         let layout = &self.round.layout;
-        let dir = base.join(Layout::at(
-            &layout.measurements,
-            system,
-            model_folder,
-            scenario,
-        ));
+        let dir = layout.measurements_dir(base, system, model_folder, scenario);
         if !dir.is_dir() {
             self.fail(
                 rules::MEAS_MISSING_DIR,
