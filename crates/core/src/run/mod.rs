@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod completion;
 mod issue;
+mod observer;
 mod progress;
 mod stop;
 mod timeline;
@@ -13,6 +14,7 @@ mod timeline;
 pub use crate::log::RunTimeline;
 pub use crate::results::{Interruption, RunWindow};
 pub use completion::{Completer, CompletionError, Fault};
+pub use observer::{LifecycleObserver, OpenedWindow, RunPhase};
 pub use progress::{LiveProgress, ProgressSnapshot};
 pub use stop::StopRequest;
 
@@ -24,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use completion::{AccuracyPolicy, FaultLog, RunState, NOT_ISSUED};
 use issue::{issue_queries, wait_for_completions, Drain, IssueContext, WaitEnd};
+use observer::Observers;
 
 use crate::log::event::DetailEvent;
 use crate::log::LogSink;
@@ -41,7 +44,8 @@ pub struct RunOptions {
     /// A run whose SUT has not answered anything for this long, while
     /// samples are outstanding, is ended with a [`Fault::Stalled`].
     pub stall_timeout: Duration,
-    /// Live counters for a progress display, if wanted.
+    /// Live counters for a progress display, if wanted (told as the first
+    /// [`LifecycleObserver`]).
     pub progress: Option<Arc<LiveProgress>>,
     /// Server: how long before each scheduled query the issuing thread stops
     /// sleeping and spins ([`clock::DEFAULT_SPIN`]); zero never spins, which
@@ -148,6 +152,21 @@ pub fn start_test(
     sink: Arc<dyn LogSink>,
     options: &RunOptions,
 ) -> Result<TestOutcome, RunError> {
+    start_test_observed(sut, qsl, requested, sink, options, &[])
+}
+
+/// [`start_test`] with `observers` told the test's lifecycle (after
+/// `options.progress`, in order). A test that cannot start (an empty
+/// library) tells them nothing; one that starts always ends with
+/// `test_finished`, with its outcome or its error.
+pub fn start_test_observed(
+    sut: &dyn SystemUnderTest,
+    qsl: &dyn QuerySampleLibrary,
+    requested: &TestSettings,
+    sink: Arc<dyn LogSink>,
+    options: &RunOptions,
+    observers: &[&dyn LifecycleObserver],
+) -> Result<TestOutcome, RunError> {
     let total = qsl.total_sample_count();
     let performance = qsl.performance_sample_count();
     if total == 0 || performance == 0 {
@@ -181,35 +200,50 @@ pub fn start_test(
         sink.detail(event);
     }
 
+    let mut told: Vec<&dyn LifecycleObserver> = Vec::with_capacity(observers.len() + 1);
+    if let Some(p) = &options.progress {
+        told.push(&**p);
+    }
+    told.extend_from_slice(observers);
+    let observers = Observers(told);
+    observers.test_started(&settings);
     let mut test = Test {
         sut,
         qsl,
         sink,
         options,
+        observers: &observers,
         seq: SequenceGen::default(),
         faults: Arc::new(FaultLog::default()),
         performance: Vec::new(),
         accuracy_samples: 0,
         interruption: None,
     };
-    match settings.mode {
-        Mode::SubmissionRun => {
-            test.accuracy(&settings)?;
+    let ran = match settings.mode {
+        Mode::SubmissionRun => test.accuracy(&settings).and_then(|()| {
             if !test.faults.is_fatal() && test.interruption.is_none() {
-                test.performance(&settings)?;
+                test.performance(&settings)
+            } else {
+                Ok(())
             }
-        }
-        Mode::AccuracyOnly => test.accuracy(&settings)?,
-        Mode::PerformanceOnly => test.performance(&settings)?,
-        Mode::FindPeakPerformance => test.find_peak(&settings)?,
+        }),
+        Mode::AccuracyOnly => test.accuracy(&settings),
+        Mode::PerformanceOnly => test.performance(&settings),
+        Mode::FindPeakPerformance => test.find_peak(&settings),
+    };
+    if let Err(e) = ran {
+        observers.test_finished(Err(&e));
+        return Err(e);
     }
-    Ok(TestOutcome {
+    let outcome = TestOutcome {
         faults: test.faults.take(),
         performance: test.performance,
         accuracy_samples: test.accuracy_samples,
         interrupted: test.interruption,
         settings,
-    })
+    };
+    observers.test_finished(Ok(&outcome));
+    Ok(outcome)
 }
 
 /// The state of one test across its runs.
@@ -218,6 +252,7 @@ struct Test<'a> {
     qsl: &'a dyn QuerySampleLibrary,
     sink: Arc<dyn LogSink>,
     options: &'a RunOptions,
+    observers: &'a Observers<'a>,
     seq: SequenceGen,
     faults: Arc<FaultLog>,
     performance: Vec<PerformanceSummary>,
@@ -228,6 +263,7 @@ struct Test<'a> {
 
 impl Test<'_> {
     fn load(&self, set: &LoadableSet) -> Result<(), RunError> {
+        self.observers.phase_changed(RunPhase::LoadingSamples);
         self.sink.detail(DetailEvent::new(
             "loaded_qsl_set",
             serde_json::Value::from(set.indices.clone()),
@@ -521,14 +557,23 @@ impl Test<'_> {
             stop: self.options.stop.as_deref(),
         };
 
+        self.observers.phase_changed(match mode {
+            Mode::AccuracyOnly => RunPhase::Accuracy,
+            _ => RunPhase::Performance,
+        });
         let power_start = SystemTime::now();
         state.mark_start();
         let state = Arc::new(state);
-        if let Some(p) = &self.options.progress {
-            p.begin_run(Arc::clone(&state), mode, scenario);
-        }
+        self.observers.window_opened(&OpenedWindow {
+            mode,
+            scenario,
+            begin: state.start,
+            begin_wall: power_start,
+            state: Arc::clone(&state),
+        });
         let report = issue_queries(&ctx, &state);
         self.sut.flush_queries();
+        self.observers.phase_changed(RunPhase::Draining);
 
         if mode == Mode::PerformanceOnly && report.ran_out_of_generated_queries {
             self.sink.detail(DetailEvent::error(
@@ -544,9 +589,6 @@ impl Test<'_> {
         );
         state.end();
         let interruption = self.interruption_of(&state, &report, drained);
-        if let Some(p) = &self.options.progress {
-            p.end_run();
-        }
 
         // The SUT was active until its last completion; LoadGen excludes its
         // own post-processing from the power window.
@@ -556,6 +598,7 @@ impl Test<'_> {
             .unwrap_or(0)
             .saturating_sub(1);
         let window = RunWindow::new(power_start, state.start, active_ns);
+        self.observers.window_closed(mode, &window);
         self.sink.detail(
             DetailEvent::new("power_begin", clock::power_time_string(window.begin_wall))
                 .with_type(crate::log::event::EventType::IntervalStart),

@@ -7,9 +7,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::completion::{RunState, NOT_ISSUED};
+use super::observer::{LifecycleObserver, OpenedWindow};
+use crate::results::RunWindow;
 use crate::{Mode, Scenario};
 
-/// Shared with the test through `RunOptions::progress`; poll `snapshot`.
+/// Shared with the test through `RunOptions::progress` (or handed to it as
+/// a [`LifecycleObserver`]); poll `snapshot`.
 #[derive(Default)]
 pub struct LiveProgress {
     current: Mutex<Option<(Arc<RunState>, Mode, Scenario)>>,
@@ -40,14 +43,6 @@ const WINDOW: usize = 10_000;
 impl LiveProgress {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    pub(crate) fn begin_run(&self, state: Arc<RunState>, mode: Mode, scenario: Scenario) {
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((state, mode, scenario));
-    }
-
-    pub(crate) fn end_run(&self) {
-        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// The current run's counters, or `None` between runs.
@@ -91,5 +86,18 @@ impl LiveProgress {
             samples_completed: completed,
             recent_p99_ns,
         })
+    }
+}
+
+/// Follows the run whose window is open; between runs there is nothing to
+/// show.
+impl LifecycleObserver for LiveProgress {
+    fn window_opened(&self, window: &OpenedWindow) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Arc::clone(&window.state), window.mode, window.scenario));
+    }
+
+    fn window_closed(&self, _mode: Mode, _window: &RunWindow) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
