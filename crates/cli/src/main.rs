@@ -25,6 +25,7 @@ mod settings_args;
 mod signals;
 mod submission_cmd;
 mod system_cmd;
+mod train_builtin;
 mod train_check_cmd;
 mod train_cmd;
 mod train_job;
@@ -67,6 +68,9 @@ enum Command {
     Audit(Box<audit_cmd::AuditArgs>),
     /// Train a reference workload and report time-to-train.
     Train(train_check_cmd::TrainCli),
+    /// One run of the built-in trainer, as `train WORKLOAD` starts it.
+    #[command(hide = true)]
+    TrainJob(train_builtin::TrainJobArgs),
     /// Write one self-contained HTML report of one or more runs (overlaid).
     Report(report_cmd::ReportArgs),
     /// Compare two runs or groups of runs metric by metric (medians, 95%
@@ -106,6 +110,7 @@ fn main() -> std::process::ExitCode {
         Command::Accuracy(args) => accuracy_cmd::run(args),
         Command::Audit(args) => audit_cmd::run(*args),
         Command::Train(cli) => train_check_cmd::run(cli),
+        Command::TrainJob(args) => train_builtin::run(args),
         Command::Report(args) => report_cmd::run(args),
         Command::Compare(args) => compare_cmd::run(args),
         Command::Runs(args) => runs_cmd::run(args),

@@ -78,6 +78,10 @@ pub struct CheckLogArgs {
     /// The rules' round, e.g. 5.1.0 (MLPerf Training v5.1) or 6.0.0.
     #[arg(long, default_value = "5.1.0")]
     pub ruleset: String,
+    /// Whose rules: `training` (MLPerf Training's), or
+    /// `yardstick-reference` (the built-in reference trainer's logs).
+    #[arg(long, default_value = "training")]
+    pub usage: String,
     /// The benchmark the log must be for (its submission_benchmark); the
     /// official checker takes it from the log and does not ask.
     #[arg(long)]
@@ -106,7 +110,7 @@ fn check_log_cmd(args: CheckLogArgs) -> Result<ExitCode> {
     let log = yardstick_training_rules::package::read_result_file(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))?;
     let rules = RuleFiles::embedded().context("loading the embedded rule files")?;
-    let report = check_log(&rules, "training", &args.ruleset, &log)
+    let report = check_log(&rules, &args.usage, &args.ruleset, &log)
         .with_context(|| format!("{}: no verdict", args.file.display()))?;
     let benchmark_mismatch = match (&args.benchmark, &report.benchmark) {
         (Some(wanted), Some(found)) if wanted != found => Some(format!(

@@ -1,4 +1,5 @@
-//! One run of a user's training job (`yardstick train -- CMD ARGS...`):
+//! One run of a training job (`yardstick train -- CMD ARGS...`, or the
+//! built-in trainer's `yardstick train-job`):
 //! started in its own process group, its `:::MLLOG` lines read live from
 //! stdout/stderr or from the file named by `YARDSTICK_MLLOG`, stopped after
 //! `run_stop` (or at the time limit), and what it logged kept.
@@ -7,6 +8,7 @@
 //! file handler also prints to stdout): the first source that carries a
 //! `:::MLLOG` line is the log, the other's lines are not counted twice.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::PathBuf;
@@ -26,8 +28,8 @@ pub const MLLOG_ENV: &str = "YARDSTICK_MLLOG";
 /// How to run one job.
 #[derive(Debug, Clone)]
 pub struct JobSpec {
-    pub program: String,
-    pub args: Vec<String>,
+    pub program: OsString,
+    pub args: Vec<OsString>,
     pub env: Vec<(String, String)>,
     /// Passed as `YARDSTICK_MLLOG`; read while the job runs.
     pub mllog_file: PathBuf,

@@ -1,5 +1,6 @@
-//! `yardstick train [FLAGS] -- CMD ARGS...`: time-to-train of any training
-//! job that writes MLPerf Training `:::MLLOG` lines.
+//! `yardstick train [FLAGS] -- CMD ARGS...` and `yardstick train WORKLOAD`:
+//! time-to-train of any training job that writes MLPerf Training `:::MLLOG`
+//! lines; the built-in trainer is one such job (`crate::train_builtin`).
 //!
 //! Each run starts the command with `SEED`/`YARDSTICK_SEED` (the run's
 //! seed), `YARDSTICK_RUN_INDEX` and `YARDSTICK_MLLOG` (a file it may log
@@ -13,6 +14,7 @@
 //! checked against the round's compliance rules (training-rules); the set
 //! is scored as the result summarizer scores it.
 
+use std::ffi::OsString;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -93,16 +95,39 @@ fn progress(run: &str, record: &LogLine, log: &RunLog, target: Option<f64>) -> O
     }
 }
 
-pub fn run(args: TrainArgs) -> Result<ExitCode> {
-    let (program, job_args) = args
-        .command
-        .split_first()
-        .context("yardstick train --: no command given")?;
-    let seeds = seeds(&args)?;
+/// What the wrapper runs: a user's command or the built-in trainer.
+pub(crate) struct Job {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    /// The command line as shown and recorded.
+    pub command_text: String,
+    /// The name the runs are recorded under.
+    pub workload: String,
+    /// The record's SUT (each run adds its seed).
+    pub sut: SutInfo,
+    /// The quality target shown beside each eval and judged in the record.
+    pub target: Option<f64>,
+    pub rules: RuleSet,
+}
+
+/// The compliance rules a log is checked against: `<usage>_<round>/` of
+/// training-rules (`training` 5.1.0: MLPerf Training v5.1's).
+pub(crate) struct RuleSet {
+    pub usage: String,
+    pub round: String,
+}
+
+impl std::fmt::Display for RuleSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} rules", self.usage, self.round)
+    }
+}
+
+pub(crate) fn run(args: &TrainArgs, job: Job) -> Result<ExitCode> {
+    let seeds = seeds(args)?;
     std::fs::create_dir_all(&args.output)
         .with_context(|| format!("cannot create {}", args.output.display()))?;
     let rules = RuleFiles::embedded().context("loading the embedded compliance rules")?;
-    let command_text = args.command.join(" ");
     let recording = Recording::open(&args.recording);
     let observers = [recording.observer()];
     let recorder = Recorder::new(&observers);
@@ -112,33 +137,24 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     for (i, &seed) in seeds.iter().enumerate() {
         let run_label = format!("[run {}/{} seed {seed}]", i + 1, seeds.len());
         let log_path = args.output.join(format!("result_{i}.txt"));
+        let mut sut = job.sut.clone();
+        sut.params.insert("seed".to_string(), seed.to_string());
         let mut record = RunRecord::new(
             RunKind::Training,
             chrono::Utc::now(),
             WorkloadInfo {
-                name: args
-                    .workload
-                    .clone()
-                    .unwrap_or_else(|| program_name(program)),
-                sut: SutInfo {
-                    name: program_name(program),
-                    kind: "training-job".into(),
-                    params: [
-                        ("command".to_string(), command_text.clone()),
-                        ("seed".to_string(), seed.to_string()),
-                    ]
-                    .into(),
-                },
+                name: job.workload.clone(),
+                sut,
                 ..WorkloadInfo::default()
             },
         );
         record.group = Some(group.member(i, format!("seed {seed}")));
         recording.stamp(&mut record);
         recorder.started(&record);
-        eprintln!("yardstick: train {run_label}: {command_text}");
+        eprintln!("yardstick: train {run_label}: {}", job.command_text);
         let spec = JobSpec {
-            program: program.clone(),
-            args: job_args.to_vec(),
+            program: job.program.clone(),
+            args: job.args.clone(),
             env: vec![
                 ("SEED".into(), seed.to_string()),
                 ("YARDSTICK_SEED".into(), seed.to_string()),
@@ -151,11 +167,11 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         };
         let mut power = crate::power::OwnLoadPower::begin(&args.power);
         let outcome = run_job(&spec, &mut |line, log| {
-            if let Some(p) = progress(&run_label, line, log, args.target) {
+            if let Some(p) = progress(&run_label, line, log, job.target) {
                 eprintln!("yardstick:   {p}");
             }
         })
-        .with_context(|| format!("cannot start {program}"))?;
+        .with_context(|| format!("cannot start {}", job.command_text))?;
         power.end();
         let _ = std::fs::remove_file(&spec.mllog_file);
         let mut text = outcome.log.lines.join("\n");
@@ -166,7 +182,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             .with_context(|| format!("cannot write {}", log_path.display()))?;
         let verdict = verdict(&outcome);
         let compliance = match &verdict {
-            Verdict::Complete { .. } => Some(compliance(&rules, &args.ruleset, text.as_bytes())),
+            Verdict::Complete { .. } => Some(compliance(&rules, &job.rules, text.as_bytes())),
             Verdict::Incomplete(_) => None,
         };
         let result = RunResult {
@@ -175,8 +191,8 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             verdict,
             compliance,
         };
-        print_run(&run_label, &result, &args, &log_path);
-        fill_record(&mut record, &result, args.target, &log_path);
+        print_run(&run_label, &result, &job.rules, &log_path);
+        fill_record(&mut record, &result, job.target, &log_path);
         // Energy-to-train: over run_start..run_stop (the log's wall-clock
         // stamps), the window time-to-train is measured over.
         let log = &result.outcome.log;
@@ -240,7 +256,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
     })
 }
 
-fn program_name(program: &str) -> String {
+pub(crate) fn program_name(program: &str) -> String {
     Path::new(program)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -249,8 +265,8 @@ fn program_name(program: &str) -> String {
 
 /// The compliance checker's verdict on a log: passed, and the messages
 /// (or why there is no verdict).
-fn compliance(rules: &RuleFiles, ruleset: &str, log: &[u8]) -> (bool, Vec<String>) {
-    match check_log(rules, "training", ruleset, log) {
+fn compliance(rules: &RuleFiles, set: &RuleSet, log: &[u8]) -> (bool, Vec<String>) {
+    match check_log(rules, &set.usage, &set.round, log) {
         Ok(report) => {
             let mut messages: Vec<String> = report
                 .messages
@@ -269,7 +285,7 @@ fn compliance(rules: &RuleFiles, ruleset: &str, log: &[u8]) -> (bool, Vec<String
     }
 }
 
-fn print_run(label: &str, result: &RunResult, args: &TrainArgs, log_path: &Path) {
+fn print_run(label: &str, result: &RunResult, rules: &RuleSet, log_path: &Path) {
     let log = &result.outcome.log;
     let evals = log.evals.len();
     let best = log
@@ -292,8 +308,7 @@ fn print_run(label: &str, result: &RunResult, args: &TrainArgs, log_path: &Path)
     }
     if let Some((passed, messages)) = &result.compliance {
         println!(
-            "{label} compliance (training {} rules): {}",
-            args.ruleset,
+            "{label} compliance ({rules}): {}",
             if *passed { "PASS" } else { "FAIL" }
         );
         for m in messages.iter().take(5) {
@@ -301,8 +316,10 @@ fn print_run(label: &str, result: &RunResult, args: &TrainArgs, log_path: &Path)
         }
         if messages.len() > 5 {
             println!(
-                "    ... {} more (yardstick train check-log {})",
+                "    ... {} more (yardstick train check-log --usage {} --ruleset {} {})",
                 messages.len() - 5,
+                rules.usage,
+                rules.round,
                 log_path.display()
             );
         }

@@ -1,7 +1,10 @@
-//! End-to-end tests of `yardstick train`: MLPerf Training logs, the printed
-//! time-to-train against the log, aborted runs, and missing files. They
-//! train on a slice of the repository's test split, so they need neither the
-//! 60k training split nor more than a few seconds.
+//! End-to-end tests of `yardstick train fashion-mnist`: the built-in trainer
+//! runs as a training job (`yardstick train-job`, one process per run)
+//! through the same wrapper as `train -- CMD`: MLPerf Training logs, the
+//! printed time-to-train against the log, compliance, the score, aborted
+//! and incomplete runs, the time limit, and missing files. They train on a
+//! slice of the repository's test split, so they need neither the 60k
+//! training split nor more than a few seconds.
 
 mod common;
 
@@ -94,7 +97,11 @@ fn three_runs_log_mllog_and_the_olympic_score() {
         let seed = log.iter().find(|l| l["key"] == "seed").unwrap();
         assert_eq!(seed["value"], 5 + i as u64);
         assert!(
-            stdout.contains(&format!("run {}/3 (seed {}): success", i + 1, 5 + i)),
+            stdout.contains(&format!(
+                "[run {}/3 seed {}] success: time-to-train",
+                i + 1,
+                5 + i
+            )),
             "{t}"
         );
         assert!(d.join(format!("m-run{i}.safetensors")).is_file());
@@ -102,11 +109,19 @@ fn three_runs_log_mllog_and_the_olympic_score() {
         let first = std::fs::read_to_string(d.join(format!("logs/result_{i}.txt"))).unwrap();
         assert!(stdout.contains(first.lines().nth(1).unwrap()));
     }
+    // Each log checked against the reference workloads' rules.
+    assert_eq!(
+        stdout
+            .matches("compliance (yardstick-reference 5.1.0 rules): PASS")
+            .count(),
+        3,
+        "{t}"
+    );
     let mut sorted = ttt.clone();
     sorted.sort();
     let line = stdout
         .lines()
-        .find(|l| l.starts_with("olympic score (3 runs"))
+        .find(|l| l.starts_with("score (3 runs, olympic mean dropping the 1 fastest and slowest)"))
         .expect(&t);
     assert!(
         line.contains(&format!("{:.3} s", sorted[1] as f64 / 1000.0)),
@@ -120,7 +135,11 @@ fn an_unreached_target_is_aborted() {
     let o = train(&d, &["--target", "0.999", "-o", "logs", "--quiet"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
-    assert!(t.contains("aborted (target not reached)"), "{t}");
+    assert!(t.contains("] aborted: time-to-train"), "{t}");
+    assert!(
+        t.contains("compliance (yardstick-reference 5.1.0 rules): PASS"),
+        "{t}"
+    );
     assert!(!stdout(&o).contains(":::MLLOG"), "--quiet");
     let log = mllog(&d.join("logs/result_0.txt"));
     assert_eq!(log.last().unwrap()["metadata"]["status"], "aborted");
@@ -140,13 +159,59 @@ fn missing_and_corrupt_files_are_named() {
         "{e}"
     );
 
-    // A labels file whose header is corrupt: found when the run reads it.
+    // A labels file whose header is corrupt: found when the run reads it,
+    // after run_start; the job fails, so the run is incomplete.
     let bad = d.join("bad-labels");
     std::fs::write(&bad, [0u8, 0, 8, 1, 0, 0, 0, 5, 1, 2]).unwrap();
     let o = train_on(&d, &bad, &["-o", "logs"]);
     let e = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(e.contains("bad-labels") && e.contains("truncated"), "{e}");
+    assert!(
+        stdout(&o)
+            .contains("INCOMPLETE, not a result: the job failed after run_stop (exit status 2)"),
+        "{}",
+        text(&o)
+    );
     let log = mllog(&d.join("logs/result_0.txt"));
     assert_eq!(log.last().unwrap()["metadata"]["status"], "aborted");
+}
+
+#[test]
+fn the_builtin_trainer_is_a_job_of_the_one_wrapper() {
+    let d = target_scratch("workload-train", "job");
+    // The wrapper's time limit stops it like any job (one epoch takes
+    // longer than 200 ms): an incomplete run.
+    let o = train(
+        &d,
+        &[
+            "--time-limit",
+            "200ms",
+            "-o",
+            "limit",
+            "--quiet",
+            "--no-store",
+        ],
+    );
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        stdout(&o).contains("[run 1/1 seed 1] INCOMPLETE, not a result: stopped at the time limit"),
+        "{t}"
+    );
+    let record: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("limit/result_0.run.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["status"], "failed", "{record}");
+    // The record says what ran: the trainer, as this binary's train-job.
+    let sut = &record["workload"]["sut"];
+    assert_eq!(sut["kind"], "training", "{sut}");
+    assert_eq!(sut["params"]["seed"], "1", "{sut}");
+    assert!(
+        sut["params"]["command"]
+            .as_str()
+            .unwrap()
+            .starts_with("yardstick train-job fashion-mnist"),
+        "{sut}"
+    );
 }
