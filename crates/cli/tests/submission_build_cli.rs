@@ -346,3 +346,234 @@ fn runs_become_a_tree_the_official_checker_reads() {
         ],
     );
 }
+
+/// The v6.0 checker's seeds in LoadGen's own mlperf.conf (LoadGen reads
+/// sample_index_rng_seed and schedule_rng_seed from mlperf.conf only):
+/// what a v6.0 submitter's LoadGen carried.
+fn mlperf_conf_with_v6_seeds() -> String {
+    let conf =
+        read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/src/settings/mlperf.conf"));
+    let mut replaced = conf.clone();
+    for (today, v6) in [
+        ("2085463073848966840", "2465351861681999779"),
+        ("2747215439041700203", "14276810075590677512"),
+        ("16159082839903944936", "3936089224930324775"),
+    ] {
+        assert!(replaced.contains(today), "mlperf.conf has no seed {today}");
+        replaced = replaced.replace(today, v6);
+    }
+    replaced
+}
+
+/// Real short runs through every step a submitter takes: performance and
+/// accuracy runs of resnet50's three edge scenarios, their accuracy
+/// scored, TEST01 and TEST04 audited against them, `submission build`,
+/// then `yardstick check` on the tree. 50 ms runs cannot meet the rules
+/// that need a long run, so the check must fail with exactly those and
+/// nothing else (errors and warnings alike): any other defect of the
+/// chain (layout, accuracy.txt, hashes, truncation, systems JSON, seeds,
+/// measurements, compliance files) fails this test.
+#[test]
+fn short_runs_built_and_checked_fail_only_the_rules_that_need_a_long_run() {
+    let dir = target_scratch("submission_build", "runs_to_check");
+    let labels: String = (0..50_000).map(|i| format!("{i}\n")).collect();
+    std::fs::write(dir.join("labels.txt"), labels).unwrap();
+    std::fs::write(dir.join("mlperf.conf"), mlperf_conf_with_v6_seeds()).unwrap();
+    // Kept outside the tree: a file beside closed/ is one the checker refuses.
+    std::fs::write(dir.join("submission.toml"), CONFIG).unwrap();
+    let conf = dir.join("mlperf.conf");
+    let conf = conf.to_str().unwrap();
+
+    // The sleep SUT keeps SingleStream and MultiStream VALID (the null SUT
+    // answers faster than LoadGen plans queries).
+    let scenarios: [(&str, &[&str]); 3] = [
+        ("Offline", &["--sut", "null", "--target-qps", "20000000"]),
+        (
+            "SingleStream",
+            &[
+                "--sut",
+                "sleep",
+                "--service-time",
+                "100us",
+                "--expected-latency",
+                "100us",
+            ],
+        ),
+        (
+            "MultiStream",
+            &[
+                "--sut",
+                "sleep",
+                "--service-time",
+                "100us",
+                "--workers",
+                "8",
+                "--expected-latency",
+                "100us",
+            ],
+        ),
+    ];
+    let mut build_args: Vec<String> = ["submission", "build"].map(String::from).to_vec();
+    // The audits' performance verdicts compare two 50 ms runs' timings
+    // (TEST01: within 10%, TEST04: not 10% faster): on a loaded machine
+    // they come out either way, so the check is expected to repeat each
+    // one the audit wrote.
+    let mut failed_timing: Vec<String> = Vec::new();
+    for (scenario, sut) in scenarios {
+        // The run folders laid out as a result folder, so the audits read
+        // them with --results (TEST01 needs the full accuracy log).
+        let perf_dir = format!("{scenario}/performance/run_1");
+        let acc_dir = format!("{scenario}/accuracy");
+        let run_flags = |extra: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = [
+                "--scenario",
+                scenario,
+                "--duration",
+                "50ms",
+                "--mlperf-conf",
+                conf,
+            ]
+            .map(String::from)
+            .to_vec();
+            v.extend(extra.iter().map(|s| s.to_string()));
+            v
+        };
+        let mut perf = vec!["run".to_string()];
+        perf.extend(run_flags(sut));
+        perf.extend(["--mode", "performance", "-o", &perf_dir].map(String::from));
+        let perf = ok(&dir, &perf.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(
+            perf.contains("VALID") && !perf.contains("INVALID"),
+            "{perf}"
+        );
+        let mut acc = vec!["run".to_string()];
+        acc.extend(run_flags(&["--sut", "null"]));
+        acc.extend(["--mode", "accuracy", "-o", &acc_dir].map(String::from));
+        ok(&dir, &acc.iter().map(String::as_str).collect::<Vec<_>>());
+        let log = format!("{acc_dir}/mlperf_log_accuracy.json");
+        ok(
+            &dir,
+            &[
+                "accuracy",
+                "--log",
+                &log,
+                "--ground-truth",
+                "labels.txt",
+                "--metric",
+                "top1",
+                "--dtype",
+                "int32",
+                "--benchmark",
+                "resnet50",
+            ],
+        );
+        let audit_out = format!("audit-{scenario}");
+        for test in ["TEST01", "TEST04"] {
+            let mut audit: Vec<String> = [
+                "audit",
+                test,
+                "--results",
+                scenario,
+                "-o",
+                &audit_out,
+                "--",
+                "run",
+            ]
+            .map(String::from)
+            .to_vec();
+            audit.extend(run_flags(sut));
+            let o = ys(&dir, &audit.iter().map(String::as_str).collect::<Vec<_>>());
+            assert!(
+                matches!(o.status.code(), Some(0 | 1)),
+                "{test}: {}",
+                text(&o)
+            );
+            let verdicts = dir.join(&audit_out).join("compliance").join(test);
+            if test == "TEST01" {
+                // Not a matter of timing: the sampled answers match.
+                let accuracy = read(&verdicts.join("verify_accuracy.txt"));
+                assert!(accuracy.ends_with("TEST PASS\n\n"), "{accuracy}");
+            }
+            if !read(&verdicts.join("verify_performance.txt")).contains("TEST PASS") {
+                failed_timing.push(format!("{scenario}/{test}"));
+            }
+        }
+        build_args.extend([perf_dir, acc_dir]);
+        build_args.extend([
+            "--compliance".to_string(),
+            format!("{audit_out}/compliance"),
+        ]);
+    }
+    build_args
+        .extend(["-o", "tree", "--config", "submission.toml", "--no-input"].map(String::from));
+    ok(
+        &dir,
+        &build_args.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    // The closed division's calibration.md is the submitter's prose.
+    std::fs::write(
+        dir.join("tree/closed/Acme/calibration.md"),
+        "# Calibration\n\nNone: the null and sleep SUTs run no model.\n",
+    )
+    .unwrap();
+
+    let o = ys(&dir, &["check", "tree", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    // The runs carry the v6.0 seeds, so the tree is judged as v6.0 by them.
+    assert_eq!(report["round"], "v6.0", "{report}");
+    assert_eq!(report["round_from"], "seeds", "{report}");
+    let mut found: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["severity"].as_str().unwrap_or("").to_string(),
+                f["rule"].as_str().unwrap_or("").to_string(),
+                f["file"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+
+    let model = "closed/Acme/results/acme_null-yardstick/resnet50";
+    let error = |rule: &str, file: String| ("error".to_string(), rule.to_string(), file);
+    let mut expected = Vec::new();
+    for (scenario, _) in scenarios {
+        // min_duration >= 600 s, in the result and in each audit's
+        // performance run.
+        for run in [
+            "performance/run_1",
+            "TEST01/performance/run_1",
+            "TEST04/performance/run_1",
+        ] {
+            expected.push(error(
+                "perf.min-duration",
+                format!("{model}/{scenario}/{run}/mlperf_log_detail.txt"),
+            ));
+        }
+    }
+    for scenario_test in &failed_timing {
+        expected.push(error(
+            "comp.verify-performance",
+            format!("{model}/{scenario_test}/verify_performance.txt"),
+        ));
+    }
+    // A scenario with a performance finding is not there for the
+    // required-scenarios rule (as the official checker counts them).
+    expected.push(error("tree.required-scenarios", model.to_string()));
+    expected.sort();
+    assert_eq!(
+        found, expected,
+        "failed timing audits: {failed_timing:?}\n{report:#}"
+    );
+
+    // Every result was read whole: its score, its accuracy, its units.
+    let results = report["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{report:#}");
+    for r in results {
+        assert_eq!(r["accuracy"], "acc: 100.000", "{r}");
+        assert!(r["result"].as_f64().is_some_and(|v| v > 0.0), "{r}");
+    }
+}

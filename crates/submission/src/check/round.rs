@@ -97,6 +97,16 @@ pub struct SystemRules {
     pub implementation_fields: Vec<String>,
 }
 
+impl SystemRules {
+    /// A systems JSON field the round's checker knows (required or power).
+    pub fn is_known(&self, field: &str) -> bool {
+        self.required_fields
+            .iter()
+            .chain(&self.power_fields)
+            .any(|f| f == field)
+    }
+}
+
 /// Required and optional scenarios per model for one system type.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ScenarioRules {

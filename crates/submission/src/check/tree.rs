@@ -521,10 +521,9 @@ impl<'a> Walk<'a> {
                 Some(_) => {}
             }
         }
-        let known: BTreeSet<&String> = required.iter().chain(rules_.power_fields.iter()).collect();
         let unknown: Vec<(String, Option<usize>)> = json
             .keys()
-            .filter(|k| !known.contains(k))
+            .filter(|k| !rules_.is_known(k))
             .map(|k| (k.clone(), line_of(k)))
             .collect();
         let claimed_submitter = json.get("submitter").and_then(Value::as_str).unwrap_or("");
