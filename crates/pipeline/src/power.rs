@@ -1,6 +1,7 @@
-//! Power around a test: a meter started before the test and stopped after
-//! it (never touched in between: it samples on its own thread), its trace
-//! cut to the run's measured window and kept beside the record.
+//! Power around a test: a meter started when the test starts and stopped
+//! when it finishes (a [`LifecycleObserver`] of the core's run driver,
+//! never touched in between: it samples on its own thread), its trace cut
+//! to the run's measured window and kept beside the record.
 //!
 //! A meter that cannot start or read never fails the run: the record's
 //! `power.error` says why, and the performance result stands.
@@ -9,8 +10,9 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use yardstick_core::run::TestOutcome;
+use yardstick_core::run::{LifecycleObserver, RunError, TestOutcome};
 use yardstick_core::scenario::Scenario;
+use yardstick_core::settings::EffectiveSettings;
 use yardstick_power::{
     efficiency, energy_over_window, write_trace_csv, PowerError, PowerMeter, PowerTrace, Work,
 };
@@ -28,6 +30,9 @@ pub struct PowerHook {
     description: String,
     sample_hz: Option<f64>,
     start_error: Mutex<Option<String>>,
+    /// The trace of the test the hook followed as an observer, taken when
+    /// that test finished.
+    followed: Mutex<Option<Result<PowerTrace, String>>>,
 }
 
 impl PowerHook {
@@ -38,7 +43,14 @@ impl PowerHook {
             meter: Mutex::new(meter),
             sample_hz,
             start_error: Mutex::new(None),
+            followed: Mutex::new(None),
         }
+    }
+
+    /// The trace of the test this hook followed as a [`LifecycleObserver`]
+    /// (stopped when the test finished); `None` when it followed none.
+    pub fn take_followed(&self) -> Option<Result<PowerTrace, String>> {
+        self.followed.lock().ok().and_then(|mut t| t.take())
     }
 
     /// What the meter measures.
@@ -155,6 +167,24 @@ impl PowerHook {
         let tokens = summary.map(|s| s.token_count).filter(|&t| t > 0);
         let file = dir.map(|d| d.join(POWER_TRACE_CSV));
         self.record_trace(record, trace, window, work, tokens, file.as_deref());
+    }
+}
+
+/// The meter runs from the test's start to its finish, whatever the test's
+/// runs (accuracy, performance, find-peak steps) in between: the record
+/// cuts the trace to the measured window afterwards.
+impl LifecycleObserver for PowerHook {
+    fn test_started(&self, _settings: &EffectiveSettings) {
+        // A meter that cannot start is remembered for the record; the test
+        // runs.
+        let _ = self.begin();
+    }
+
+    fn test_finished(&self, _outcome: Result<&TestOutcome, &RunError>) {
+        let trace = self.end();
+        if let Ok(mut slot) = self.followed.lock() {
+            *slot = Some(trace);
+        }
     }
 }
 
@@ -325,6 +355,88 @@ mod tests {
         assert_eq!(p.source, "canned");
         assert_eq!(p.error.as_deref(), Some(err.as_str()));
         assert_eq!(p.joules, None);
+    }
+
+    #[test]
+    fn as_an_observer_the_meter_runs_from_the_tests_start_to_its_finish() {
+        use yardstick_core::run::{start_test_observed, RunOptions};
+        use yardstick_core::sut::{
+            BoxError, Completer, QuerySample, QuerySampleLibrary, QuerySampleResponse, SampleIndex,
+            SystemUnderTest,
+        };
+
+        /// Counts starts and stops; the trace has one sample per stop.
+        struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+        impl PowerMeter for Counting {
+            fn describe(&self) -> String {
+                "counting".into()
+            }
+            fn start(&mut self) -> Result<(), PowerError> {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }
+            fn stop(&mut self) -> Result<PowerTrace, PowerError> {
+                self.0.fetch_add(10, std::sync::atomic::Ordering::SeqCst);
+                Ok(trace())
+            }
+        }
+        struct Qsl;
+        impl QuerySampleLibrary for Qsl {
+            fn name(&self) -> &str {
+                "qsl"
+            }
+            fn total_sample_count(&self) -> usize {
+                16
+            }
+            fn performance_sample_count(&self) -> usize {
+                16
+            }
+            fn load_samples_to_ram(&self, _: &[SampleIndex]) -> Result<(), BoxError> {
+                Ok(())
+            }
+            fn unload_samples_from_ram(&self, _: &[SampleIndex]) -> Result<(), BoxError> {
+                Ok(())
+            }
+        }
+        struct Sut;
+        impl SystemUnderTest for Sut {
+            fn name(&self) -> &str {
+                "inline"
+            }
+            fn issue_query(&self, q: &[QuerySample], c: &Completer) -> Result<(), BoxError> {
+                for s in q {
+                    c.complete(&[QuerySampleResponse::new(s.id, &[])])?;
+                }
+                Ok(())
+            }
+        }
+
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let hook = PowerHook::new(Box::new(Counting(calls.clone())), Some(10.0));
+        assert!(hook.take_followed().is_none(), "no test followed yet");
+        let settings = yardstick_core::TestSettings {
+            scenario: Scenario::SingleStream,
+            mode: yardstick_core::Mode::SubmissionRun,
+            min_duration_ms: 10,
+            min_query_count: 8,
+            ..Default::default()
+        };
+        let sink = std::sync::Arc::new(yardstick_core::log::NullSink);
+        start_test_observed(
+            &Sut,
+            &Qsl,
+            &settings,
+            sink,
+            &RunOptions::default(),
+            &[&hook],
+        )
+        .unwrap();
+        // One start and one stop for the whole test (accuracy and
+        // performance runs), not one per run.
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 11);
+        let followed = hook.take_followed().expect("the followed test's trace");
+        assert_eq!(followed.unwrap().samples.len(), 41);
+        assert!(hook.take_followed().is_none(), "taken once");
     }
 
     #[test]

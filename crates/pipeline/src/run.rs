@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use yardstick_core::log::LogSink;
-use yardstick_core::run::{start_test, RunError, RunOptions, TestOutcome};
+use yardstick_core::run::{
+    start_test_observed, LifecycleObserver, RunError, RunOptions, TestOutcome,
+};
 use yardstick_core::settings::ResolvedSettings;
 use yardstick_core::sut::{QuerySampleLibrary, SystemUnderTest};
 use yardstick_logs::{LogError, LogOutputSettings};
@@ -56,9 +58,13 @@ pub struct RunSpec {
     /// Extra sinks that want the core's events (none by default).
     pub extra_sinks: Vec<Arc<dyn LogSink>>,
     pub extra: BTreeMap<String, serde_json::Value>,
-    /// A power meter started just before the test and stopped just after
-    /// it; the record gets the energy of the measured window.
+    /// A power meter started when the test starts and stopped when it
+    /// finishes (it follows the test as a [`LifecycleObserver`]); the
+    /// record gets the energy of the measured window.
     pub power: Option<crate::PowerHook>,
+    /// Others that follow the test's lifecycle (told after the power
+    /// meter).
+    pub lifecycle: Vec<Arc<dyn LifecycleObserver>>,
 }
 
 impl RunSpec {
@@ -87,6 +93,7 @@ impl RunSpec {
             extra_sinks: Vec::new(),
             extra: BTreeMap::new(),
             power: None,
+            lifecycle: Vec::new(),
         }
     }
 
@@ -157,18 +164,25 @@ pub fn execute(
     let logs = open_logs(&spec.log, spec.record_queries.as_deref(), extra)
         .map_err(PipelineError::OpenLogs)?;
     logs.header(sut.name(), qsl, &spec.resolved.warnings);
-    // A meter that cannot start is reported in the record; the test runs.
-    if let Some(power) = &spec.power {
-        let _ = power.begin();
-    }
-    let result = start_test(
+    let lifecycle: Vec<&dyn LifecycleObserver> = spec
+        .power
+        .iter()
+        .map(|p| p as &dyn LifecycleObserver)
+        .chain(spec.lifecycle.iter().map(|o| &**o))
+        .collect();
+    let result = start_test_observed(
         sut,
         qsl,
         &spec.resolved.settings,
         logs.sink(),
         &spec.options,
+        &lifecycle,
     );
-    let power_trace = spec.power.as_ref().map(|p| (p, p.end()));
+    // A test that could not start never started the meter: nothing to take.
+    let power_trace = spec
+        .power
+        .as_ref()
+        .and_then(|p| p.take_followed().map(|trace| (p, trace)));
     // The logs are closed whatever happened, so an error still leaves what
     // was written readable.
     let finished = logs.finish();
