@@ -684,6 +684,9 @@ pub(crate) fn power(
             format!("file list mismatch: {}", diff.join(", ")),
         );
     }
+    // The Power WG's checker, between the file lists and the metric as the
+    // official checker runs it.
+    super::power::check(walk, &perf, scope);
     let run = perf.join("run_1");
     let detail_path = run.join("mlperf_log_detail.txt");
     let log = DetailLog::read(&detail_path).ok()?;

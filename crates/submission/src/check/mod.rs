@@ -9,6 +9,7 @@
 mod compliance;
 pub mod detail;
 mod logs;
+mod power;
 pub mod round;
 pub mod rules;
 mod table;
@@ -93,7 +94,12 @@ pub struct ResultEntry {
     pub accuracy: String,
     pub inferred: bool,
     pub has_power: bool,
+    /// The Power WG's metric: average watts (Offline, Server, Interactive)
+    /// or millijoules per query (SingleStream, MultiStream).
     pub power_metric: Option<f64>,
+    /// The power metric's units as the official summary spells them
+    /// (POWER_UNIT_DICT): `Watts` or `millijoules`.
+    pub power_units: Option<String>,
     pub compliance: bool,
     #[serde(skip)]
     pub(crate) row: Option<table::Row>,

@@ -124,6 +124,25 @@ pub const MEAS_CODE_DIR: Rule = same("meas.code-dir", Measurements);
 pub const POWER_FILES: Rule = same("power.files", Power);
 pub const POWER_NO_SAMPLES: Rule = same("power.no-samples", Power);
 pub const POWER_UNREADABLE: Rule = same("power.unreadable", Power);
+// The Power WG's checker (power-dev compliance/check.py, run by the
+// official checker as power_checker.py), one id per check it makes.
+pub const POWER_DESCRIPTORS: Rule = same("power.descriptors", Power);
+pub const POWER_CLIENT_SOURCES: Rule = same("power.client-sources", Power);
+pub const POWER_SERVER_SOURCES: Rule = same("power.server-sources", Power);
+pub const POWER_PTD_MESSAGES: Rule = same("power.ptd-messages", Power);
+pub const POWER_UUID: Rule = same("power.uuid", Power);
+pub const POWER_SESSION_NAME: Rule = same("power.session-name", Power);
+pub const POWER_TIME_DIFFERENCE: Rule = same("power.time-difference", Power);
+pub const POWER_CLIENT_SERVER_MESSAGES: Rule = same("power.client-server-messages", Power);
+pub const POWER_RESULTS_CHECKSUM: Rule = same("power.results-checksum", Power);
+pub const POWER_PTD_LOGS: Rule = same("power.ptd-logs", Power);
+pub const POWER_PTD_CONFIG: Rule = same("power.ptd-config", Power);
+pub const POWER_DEBUG: Rule = same("power.debug", Power);
+pub const POWER_SAMPLES_IN_WINDOW: Rule = stricter(
+    "power.samples-in-window",
+    Power,
+    "the Power WG checker does not look whether each mode's spl.txt has samples inside LoadGen's window, all carrying the mode's mark",
+);
 
 pub const COMP_MISSING_DIR: Rule = same("comp.missing-dir", Compliance);
 pub const COMP_MISSING_TEST: Rule = same("comp.missing-test", Compliance);
@@ -199,6 +218,19 @@ pub const ALL: &[Rule] = &[
     POWER_FILES,
     POWER_NO_SAMPLES,
     POWER_UNREADABLE,
+    POWER_DESCRIPTORS,
+    POWER_CLIENT_SOURCES,
+    POWER_SERVER_SOURCES,
+    POWER_PTD_MESSAGES,
+    POWER_UUID,
+    POWER_SESSION_NAME,
+    POWER_TIME_DIFFERENCE,
+    POWER_CLIENT_SERVER_MESSAGES,
+    POWER_RESULTS_CHECKSUM,
+    POWER_PTD_LOGS,
+    POWER_PTD_CONFIG,
+    POWER_DEBUG,
+    POWER_SAMPLES_IN_WINDOW,
     COMP_MISSING_DIR,
     COMP_MISSING_TEST,
     COMP_VERIFY_MISSING,

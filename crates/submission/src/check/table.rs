@@ -60,6 +60,14 @@ fn py_str(v: Option<&Value>) -> String {
     }
 }
 
+/// The power metric's units for a scenario (the official POWER_UNIT_DICT).
+pub(crate) fn power_units(scenario: &str) -> &'static str {
+    match scenario {
+        "SingleStream" | "MultiStream" => "millijoules",
+        _ => "Watts",
+    }
+}
+
 fn quoted(s: &str) -> String {
     format!("\"{s}\"")
 }
@@ -98,10 +106,7 @@ impl Row {
         let result_text =
             result.map_or_else(|| "None".to_string(), yardstick_formats::pyfloat::repr);
         let has_power = power_metric.is_some_and(|p| p > 0.0);
-        let power_units = match scenario {
-            "SingleStream" | "MultiStream" => "millijoules",
-            _ => "Watts",
-        };
+        let power_units = power_units(scenario);
         let make = |value: String, units: &str| -> Vec<String> {
             vec![
                 submitter.to_string(),

@@ -772,6 +772,7 @@ impl<'a> Walk<'a> {
             inferred: perf.as_ref().is_some_and(|p| p.inferred),
             has_power,
             power_metric,
+            power_units: power_metric.map(|_| table::power_units(fixed).to_string()),
             compliance: compliance_ok,
             row: Some(row),
         });
