@@ -6,94 +6,51 @@
 
 mod common;
 
-use common::{repo, target_scratch, text, yardstick_venv};
+use common::run_cli::{
+    assert_ended_before_the_test, assert_valid_offline_submission, path_arg, run_workload_venv,
+};
+use common::{target_scratch, venv_site_packages};
 
 #[test]
 fn the_onnx_workload_is_valid_with_the_built_in_cnns_accuracy() {
     let d = target_scratch("workload-onnx", "offline");
-    let o = yardstick_venv(
+    let o = run_workload_venv(
         &d,
-        &[
-            "run",
-            "--workload",
-            "fashion-mnist-onnx",
-            "--scenario",
-            "Offline",
-            "--duration",
-            "1s",
-            "-o",
-            "out",
-        ],
+        "fashion-mnist-onnx",
+        &["--scenario", "Offline", "--duration", "1s", "-o", "out"],
     );
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{t}");
-    assert!(t.contains("Offline / SubmissionRun"), "{t}");
-    assert!(t.contains("validity                : VALID"), "{t}");
     // The built-in workload's exact score (the classes agree sample for
     // sample: crates/workloads/tests/onnx_sut.rs).
-    assert!(
-        t.contains("accuracy                : top-1 91.370% (9137 of 10000)"),
-        "{t}"
-    );
-    let summary = std::fs::read_to_string(d.join("out/mlperf_log_summary.txt")).unwrap();
-    assert!(summary.contains("Result is : VALID"), "{summary}");
-    assert!(
-        summary.contains("SUT name : onnx fashion-cnn-v1.onnx fashion-mnist-onnx"),
-        "{summary}"
-    );
+    let sut = "onnx fashion-cnn-v1.onnx fashion-mnist-onnx";
+    let accuracy = "top-1 91.370% (9137 of 10000)";
+    assert_valid_offline_submission(&o, &d.join("out"), accuracy, sut);
 }
 
 #[test]
 fn a_missing_runtime_ends_before_the_test_saying_how_to_install_it() {
     let d = target_scratch("workload-onnx", "no-runtime");
-    let o = yardstick_venv(
+    let runtime = "/nonexistent/libonnxruntime.so.1";
+    let o = run_workload_venv(
         &d,
-        &[
-            "run",
-            "--workload",
-            "fashion-mnist-onnx",
-            "--ort-lib",
-            "/nonexistent/libonnxruntime.so.1",
-            "-o",
-            "out",
-        ],
+        "fashion-mnist-onnx",
+        &["--ort-lib", runtime, "-o", "out"],
     );
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(2), "{t}");
-    assert!(t.contains("pip install onnxruntime"), "{t}");
-    assert!(!d.join("out/mlperf_log_summary.txt").exists(), "{t}");
+    assert_ended_before_the_test(&o, &d.join("out"), "pip install onnxruntime");
 }
 
 #[test]
 fn a_model_whose_output_is_not_the_workloads_ends_before_the_test() {
     // The iris classifier of the onnxruntime wheel in place of the CNN.
     let d = target_scratch("workload-onnx", "wrong-model");
-    let site = std::fs::read_dir(repo().join(".venv-ref/lib"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .find(|e| e.file_name().to_string_lossy().starts_with("python"))
-        .unwrap()
-        .path()
-        .join("site-packages/onnxruntime/datasets/logreg_iris.onnx");
-    let o = yardstick_venv(
+    let iris = venv_site_packages().join("onnxruntime/datasets/logreg_iris.onnx");
+    let o = run_workload_venv(
         &d,
-        &[
-            "run",
-            "--workload",
-            "fashion-mnist-onnx",
-            "--onnx",
-            site.to_str().unwrap(),
-            "-o",
-            "out",
-        ],
+        "fashion-mnist-onnx",
+        &["--onnx", path_arg(&iris), "-o", "out"],
     );
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(2), "{t}");
-    assert!(
-        t.contains(
-            "does not match the workload file: output `logits` is declared, the model's outputs are [label]"
-        ),
-        "{t}"
+    assert_ended_before_the_test(
+        &o,
+        &d.join("out"),
+        "does not match the workload file: output `logits` is declared, the model's outputs are [label]",
     );
-    assert!(!d.join("out/mlperf_log_summary.txt").exists(), "{t}");
 }

@@ -6,7 +6,13 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{repo, stderr, target_scratch, text, yardstick_in};
+use common::run_cli::{
+    assert_file_contains, assert_valid_offline_submission, path_arg, run_workload,
+};
+use common::{repo, stderr, target_scratch, text};
+
+/// A one-second timed test whose logs go to `out`.
+const ONE_SECOND: [&str; 4] = ["--duration", "1s", "-o", "out"];
 
 /// The built-in workload file with its relative paths made absolute, and
 /// `edit` applied: a user's workload file outside the repository.
@@ -24,56 +30,27 @@ fn reference_workload_submission_is_valid_and_passes() {
     // Run from a folder outside the repository: the built-in workload finds
     // its data and model by itself.
     let d = target_scratch("workload-run", "submission");
-    let o = yardstick_in(
-        &d,
-        &[
-            "run",
-            "--workload",
-            "fashion-mnist",
-            "--scenario",
-            "Offline",
-            "--mode",
-            "submission",
-            "--duration",
-            "1s",
-            "-o",
-            "out",
-        ],
-    );
-    let t = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{t}");
-    assert!(t.contains("Offline / SubmissionRun"), "{t}");
-    assert!(t.contains("validity                : VALID"), "{t}");
-    assert!(
-        t.contains("accuracy                : top-1 91.370% (9137 of 10000)"),
-        "{t}"
-    );
+    let offline = ["--scenario", "Offline", "--mode", "submission"];
+    let o = run_workload(&d, "fashion-mnist", &[&offline[..], &ONE_SECOND].concat());
+    let sut = "fashion-cnn-v1 fashion-mnist";
+    let accuracy = "top-1 91.370% (9137 of 10000)";
+    let t = assert_valid_offline_submission(&o, &d.join("out"), accuracy, sut);
     assert!(t.contains(": PASS"), "{t}");
     assert!(t.contains("target_qps \"auto\""), "{t}");
-    let acc = std::fs::read_to_string(d.join("out/accuracy.txt")).unwrap();
+    let acc = assert_file_contains(&d.join("out/accuracy.txt"), &["\nhash="]);
     assert!(
         acc.starts_with("accuracy=91.370%, good=9137, total=10000\n"),
         "{acc}"
     );
-    assert!(acc.contains("\nhash="), "{acc}");
     assert!(acc.trim_end().ends_with("PASS"), "{acc}");
-    let summary = std::fs::read_to_string(d.join("out/mlperf_log_summary.txt")).unwrap();
-    assert!(summary.contains("Result is : VALID"), "{summary}");
-    assert!(
-        summary.contains("SUT name : fashion-cnn-v1 fashion-mnist"),
-        "{summary}"
-    );
-    let detail = std::fs::read_to_string(d.join("out/mlperf_log_detail.txt")).unwrap();
-    assert!(
-        detail.contains("\"key\": \"effective_min_duration_ms\", \"value\": 1000"),
-        "the flag overrides the workload's 10 s"
+    // The flag overrides the workload's 10 s.
+    assert_file_contains(
+        &d.join("out/mlperf_log_detail.txt"),
+        &["\"key\": \"effective_min_duration_ms\", \"value\": 1000"],
     );
     // The workload's settings, written beside the logs.
-    let conf = std::fs::read_to_string(d.join("out/mlperf.conf")).unwrap();
-    assert!(
-        conf.contains("fashion-mnist.Server.target_latency = 20"),
-        "{conf}"
-    );
+    let conf = d.join("out/mlperf.conf");
+    assert_file_contains(&conf, &["fashion-mnist.Server.target_latency = 20"]);
 }
 
 #[test]
@@ -81,18 +58,7 @@ fn accuracy_only_defaults_and_a_failing_target() {
     let d = target_scratch("workload-run", "fail");
     // A workload claiming a better reference than the model reaches: FAIL.
     let w = user_workload(&d, |t| t.replace("reference = 0.9137", "reference = 0.99"));
-    let o = yardstick_in(
-        &d,
-        &[
-            "run",
-            "--workload",
-            w.to_str().unwrap(),
-            "--mode",
-            "accuracy",
-            "-o",
-            "out",
-        ],
-    );
+    let o = run_workload(&d, path_arg(&w), &["--mode", "accuracy", "-o", "out"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
     assert!(t.contains("Offline / AccuracyOnly"), "{t}");
@@ -107,24 +73,16 @@ fn accuracy_only_defaults_and_a_failing_target() {
 #[test]
 fn performance_mode_is_not_scored() {
     let d = target_scratch("workload-run", "perf");
-    let o = yardstick_in(
-        &d,
-        &[
-            "run",
-            "--workload",
-            "fashion-mnist",
-            "--scenario",
-            "SingleStream",
-            "--mode",
-            "performance",
-            "--duration",
-            "300ms",
-            "--min-query-count",
-            "100",
-            "-o",
-            "out",
-        ],
-    );
+    let single_stream = ["--scenario", "SingleStream", "--mode", "performance"];
+    let short = [
+        "--duration",
+        "300ms",
+        "--min-query-count",
+        "100",
+        "-o",
+        "out",
+    ];
+    let o = run_workload(&d, "fashion-mnist", &[&single_stream[..], &short].concat());
     let t = text(&o);
     assert!(t.contains("SingleStream / PerformanceOnly"), "{t}");
     assert!(t.contains("accuracy                : not measured"), "{t}");
@@ -135,10 +93,7 @@ fn performance_mode_is_not_scored() {
 fn bad_workloads_are_clear_errors() {
     let d = target_scratch("workload-run", "errors");
     let run = |w: &str| {
-        let o = yardstick_in(
-            &d,
-            &["run", "--workload", w, "--mode", "accuracy", "-o", "out"],
-        );
+        let o = run_workload(&d, w, &["--mode", "accuracy", "-o", "out"]);
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         stderr(&o)
     };
@@ -191,16 +146,7 @@ fn bad_workloads_are_clear_errors() {
         let e = t.find("[scenarios.SingleStream]").unwrap();
         format!("{}{}", &t[..s], &t[e..])
     });
-    let o = yardstick_in(
-        &d,
-        &[
-            "run",
-            "--workload",
-            w.to_str().unwrap(),
-            "--scenario",
-            "Server",
-        ],
-    );
+    let o = run_workload(&d, path_arg(&w), &["--scenario", "Server"]);
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("does not define the Server scenario"), "{e}");
@@ -222,18 +168,7 @@ fn bad_workloads_are_clear_errors() {
 #[test]
 fn a_sut_flag_with_a_workload_is_refused() {
     let d = target_scratch("workload-run", "sut-flag");
-    let o = yardstick_in(
-        &d,
-        &[
-            "run",
-            "--workload",
-            "fashion-mnist",
-            "--sut",
-            "null",
-            "-o",
-            "out",
-        ],
-    );
+    let o = run_workload(&d, "fashion-mnist", &["--sut", "null", "-o", "out"]);
     let t = text(&o);
     assert_ne!(o.status.code(), Some(0), "{t}");
     assert!(

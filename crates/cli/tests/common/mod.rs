@@ -3,6 +3,8 @@
 // Each tests/*.rs is its own crate and uses only some of these helpers.
 #![allow(dead_code)]
 
+pub mod run_cli;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
