@@ -139,6 +139,20 @@ pub struct RunArgs {
     /// (`yardstick audit`): cache or wrong-repeat.
     #[arg(long, value_enum, hide = true, conflicts_with = "workload")]
     pub fault: Option<crate::audit_cmd::fault_sut::Fault>,
+    /// Test only, hidden: multiplies the rate that target_qps "auto"
+    /// measures before the test (e.g. 0.1), so that an end-to-end test can
+    /// size an Offline query too short on any machine and see it re-sized
+    /// from the run's own rate. Never for real runs: it skews the sizing.
+    #[arg(long, hide = true, value_name = "FACTOR", value_parser = parse_positive_factor)]
+    pub test_only_measured_qps_scale: Option<f64>,
+}
+
+/// A finite factor above zero.
+fn parse_positive_factor(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 => Ok(f),
+        _ => Err(format!("`{text}` is not a number above 0")),
+    }
 }
 
 /// A workload's SUT and sample library: the batching SUT over its model
@@ -554,7 +568,11 @@ fn run_workload(
         let secs = (settings.min_duration_ms as f64 / 1000.0 / 5.0).clamp(0.5, 2.0);
         let measured = inst
             .measure_throughput(Duration::from_secs_f64(secs))
-            .context("measuring the SUT for target_qps = \"auto\"")?;
+            .context("measuring the SUT for target_qps = \"auto\"")?
+            * args.test_only_measured_qps_scale.unwrap_or(1.0);
+        if let Some(scale) = args.test_only_measured_qps_scale {
+            eprintln!("yardstick: test only: the measured rate is scaled by {scale}");
+        }
         let (factor, what) = match settings.scenario {
             yardstick_core::Scenario::Server => (0.5, "Server target QPS"),
             _ => (2.0, "Offline expected QPS"),

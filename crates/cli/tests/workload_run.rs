@@ -1,6 +1,7 @@
 //! End-to-end tests of `yardstick run --workload`: the reference workload
 //! ends VALID with an accuracy PASS; accuracy FAIL and bad workload files,
-//! data and models give a non-zero exit and errors naming the file.
+//! data and models give a non-zero exit and errors naming the file;
+//! target_qps "auto" re-sizes an Offline query that ended too short.
 
 mod common;
 
@@ -9,7 +10,8 @@ use std::path::{Path, PathBuf};
 use common::run_cli::{
     assert_file_contains, assert_valid_offline_submission, path_arg, run_workload,
 };
-use common::{repo, stderr, target_scratch, text};
+use common::{bin, read_json, repo, stderr, stdout, target_scratch, text};
+use serde_json::Value;
 
 /// A one-second timed test whose logs go to `out`.
 const ONE_SECOND: [&str; 4] = ["--duration", "1s", "-o", "out"];
@@ -176,4 +178,97 @@ fn a_sut_flag_with_a_workload_is_refused() {
         "{t}"
     );
     assert!(!d.join("out").exists(), "nothing is run or written");
+}
+
+#[test]
+fn target_qps_auto_re_sizes_an_offline_query_that_ends_too_short() {
+    // The test-only scale makes target_qps "auto" size the Offline query
+    // from a tenth of the measured rate (and no floor of 100 samples), so
+    // the first query ends long before min_duration on any machine. The run is re-sized from the rate
+    // it reached and run again (at most twice), and the short runs stay in
+    // the store, marked superseded.
+    let d = target_scratch("workload-run", "auto-re-size");
+    let store = d.join("runs.sqlite");
+    let yardstick = |args: &[&str]| {
+        bin()
+            .current_dir(&d)
+            .env("YARDSTICK_STORE", &store)
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    };
+    let scale = [
+        "--test-only-measured-qps-scale",
+        "0.1",
+        "--min-query-count",
+        "1",
+    ];
+    let offline = [
+        "run",
+        "--workload",
+        "fashion-mnist",
+        "--scenario",
+        "Offline",
+    ];
+    let performance = ["--mode", "performance", "--duration", "1s", "-o", "out"];
+    let o = yardstick(&[&offline[..], &performance, &scale].concat());
+    let t = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{t}");
+    assert!(t.contains("validity                : VALID"), "{t}");
+    let reruns = t
+        .matches("its query ended before min_duration; running again")
+        .count();
+    assert!((1..=2).contains(&reruns), "{reruns} reruns: {t}");
+
+    let export = yardstick(&["runs", "export", "--format", "json"]);
+    let mut records: Vec<Value> =
+        serde_json::from_str(&stdout(&export)).expect("runs export gives JSON");
+    records.sort_by(|a, b| a["started_at"].as_str().cmp(&b["started_at"].as_str()));
+    assert_eq!(records.len(), reruns + 1, "{records:#?}");
+    let (last, superseded) = records.split_last().unwrap();
+    for short in superseded {
+        let failed: Vec<&str> = short["validity"]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["passed"] == false)
+            .filter_map(|c| c["name"].as_str())
+            .collect();
+        assert_eq!(failed, ["min_duration"], "{short:#}");
+        assert_eq!(short["validity"]["verdict"], "INVALID", "{short:#}");
+        let notes = short["notes"].to_string();
+        assert!(
+            notes.contains("superseded: target_qps auto re-sized the Offline query"),
+            "{notes}"
+        );
+    }
+    assert_eq!(last["validity"]["verdict"], "VALID", "{last:#}");
+    // The last query was sized at twice the rate the run before it reached.
+    let short = superseded.last().unwrap();
+    let reached = entry(&short["metrics"], "name", "samples_per_second")["value"]
+        .as_f64()
+        .unwrap();
+    let expected_qps = entry(&last["settings"], "key", "offline_expected_qps");
+    assert_eq!(
+        expected_qps["source"]["name"], "target_qps auto (re-sized from the run)",
+        "{expected_qps}"
+    );
+    let sized: f64 = expected_qps["value"].as_str().unwrap().parse().unwrap();
+    assert!(
+        (sized - 2.0 * reached).abs() < 1e-6 * sized,
+        "{sized} {reached}"
+    );
+    assert!(
+        !last["notes"].to_string().contains("superseded"),
+        "{last:#}"
+    );
+    // The run folder holds the final run.
+    assert_eq!(read_json(&d.join("out/run.json"))["id"], last["id"]);
+}
+
+/// The object of the JSON array `list` whose `field` is `value`.
+fn entry<'a>(list: &'a Value, field: &str, value: &str) -> &'a Value {
+    list.as_array()
+        .and_then(|l| l.iter().find(|e| e[field] == value))
+        .unwrap_or_else(|| panic!("no {field} {value:?} in {list:#}"))
 }
