@@ -7,7 +7,7 @@ use crate::common::entry;
 use crate::error::AccuracyError;
 use crate::error::Result;
 use crate::ground_truth::Labels;
-use crate::log::{AccuracyLog, Dtype};
+use crate::log::{AccuracyLog, Dtype, Value};
 
 /// Correct and scored samples.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,20 +26,34 @@ impl Top1Score {
 /// Scores `log` against `labels`. A float response that is NaN or
 /// infinite (where Python's `int()` raises) counts as wrong.
 pub fn top1(log: &AccuracyLog, labels: &Labels, dtype: Dtype) -> Result<Top1Score> {
+    score_classes(log, labels, dtype, |classes, label| {
+        classes[0].to_int() == Some(label)
+    })
+}
+
+/// Scores the first response of each sample: good when `is_good(classes,
+/// label)`, where `classes` (never empty: an empty response is an error)
+/// is the response read as `dtype`.
+pub(crate) fn score_classes(
+    log: &AccuracyLog,
+    labels: &Labels,
+    dtype: Dtype,
+    is_good: impl Fn(&[Value], i128) -> bool,
+) -> Result<Top1Score> {
     log.require_records()?;
     let mut good = 0;
     let firsts = log.first_per_sample();
     for &i in &firsts {
         let label = *entry(log, i, &labels.labels, &labels.path)?;
-        let values = log.values(i, dtype)?;
-        let Some(first) = values.first() else {
+        let classes = log.values(i, dtype)?;
+        if classes.is_empty() {
             return Err(AccuracyError::EmptyResponse {
                 path: log.path.clone(),
                 record: i,
                 qsl_idx: log.records[i].qsl_idx,
             });
-        };
-        if first.to_int() == Some(label) {
+        }
+        if is_good(&classes, label) {
             good += 1;
         }
     }

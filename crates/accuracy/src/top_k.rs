@@ -3,35 +3,16 @@
 //! when its label is among them; repeated samples count once (the first).
 //! With one class per response this is [`crate::top1`].
 
-use crate::common::entry;
-use crate::error::{AccuracyError, Result};
+use crate::error::Result;
 use crate::ground_truth::Labels;
 use crate::log::{AccuracyLog, Dtype};
-use crate::top1::Top1Score;
+use crate::top1::{score_classes, Top1Score};
 
 /// Scores `log` against `labels`: good and scored samples (printed as
 /// top-1's are, `accuracy=..%, good=.., total=..`).
 pub fn top_k(log: &AccuracyLog, labels: &Labels, dtype: Dtype) -> Result<Top1Score> {
-    log.require_records()?;
-    let mut good = 0;
-    let firsts = log.first_per_sample();
-    for &i in &firsts {
-        let label = *entry(log, i, &labels.labels, &labels.path)?;
-        let values = log.values(i, dtype)?;
-        if values.is_empty() {
-            return Err(AccuracyError::EmptyResponse {
-                path: log.path.clone(),
-                record: i,
-                qsl_idx: log.records[i].qsl_idx,
-            });
-        }
-        if values.iter().any(|v| v.to_int() == Some(label)) {
-            good += 1;
-        }
-    }
-    Ok(Top1Score {
-        good,
-        total: firsts.len(),
+    score_classes(log, labels, dtype, |classes, label| {
+        classes.iter().any(|c| c.to_int() == Some(label))
     })
 }
 
