@@ -14,11 +14,8 @@ use common::{target_scratch, venv_site_packages};
 #[test]
 fn the_onnx_workload_is_valid_with_the_built_in_cnns_accuracy() {
     let d = target_scratch("workload-onnx", "offline");
-    let o = run_workload_venv(
-        &d,
-        "fashion-mnist-onnx",
-        &["--scenario", "Offline", "--duration", "1s", "-o", "out"],
-    );
+    let offline = ["--scenario", "Offline", "--duration", "1s", "-o", "out"];
+    let o = run_workload_venv(&d, "fashion-mnist-onnx", &offline);
     // The built-in workload's exact score (the classes agree sample for
     // sample: crates/workloads/tests/onnx_sut.rs).
     let sut = "onnx fashion-cnn-v1.onnx fashion-mnist-onnx";
