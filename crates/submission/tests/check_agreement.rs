@@ -82,10 +82,12 @@ fn apply(tree: &Path, op: &Value, vars: &serde_json::Map<String, Value>) {
     }
 }
 
-/// The broken copy checked, and the folder holding it (kept while in use).
+/// The broken copy checked in `round` (v6.0: moved into its layout after
+/// the case's operations), and the folder holding it (kept while in use).
 fn check_case(
     case: &Value,
     vars: &serde_json::Map<String, Value>,
+    round: &str,
 ) -> (CheckReport, tempfile::TempDir) {
     let scratch = tempfile::tempdir().unwrap();
     let tree = scratch.path().join("tree");
@@ -93,8 +95,11 @@ fn check_case(
     for op in case["ops"].as_array().unwrap() {
         apply(&tree, op, vars);
     }
+    if round == "v6.0" {
+        as_v6_tree(&tree);
+    }
     let options = CheckOptions {
-        round: Some("v5.1".to_string()),
+        round: Some(round.to_string()),
         ..CheckOptions::default()
     };
     (check_tree(&tree, &options).unwrap(), scratch)
@@ -179,7 +184,7 @@ fn every_broken_copy_fails_with_its_rule_and_agrees_with_the_official_checker() 
             verdict.is_object(),
             "{id}: no official verdict recorded; run gen_official.py"
         );
-        let (report, scratch) = check_case(case, vars);
+        let (report, scratch) = check_case(case, vars, "v5.1");
         let tree = scratch.path().join("tree");
 
         // yardstick fails every broken copy, naming the case's rule.
@@ -268,7 +273,7 @@ fn findings_name_file_line_rule_and_reason() {
         .iter()
         .find(|c| c["id"] == "seed-qsl")
         .unwrap();
-    let (report, _scratch) = check_case(case, vars);
+    let (report, _scratch) = check_case(case, vars, "v5.1");
     let seed = report.errors().find(|f| f.rule == "perf.seed").unwrap();
     assert_eq!(
         seed.file,
@@ -318,32 +323,39 @@ fn a_v6_tree_is_judged_by_its_own_seeds() {
 }
 
 /// The published tree moved into the v6.0 layout (measurements and TESTxx
-/// beside the logs, src/ for code/) with v6.0's seeds in every run.
+/// beside the logs, src/ for code/) with v6.0's seeds in every run, as
+/// gen_official.py's as_v6_tree does; what a broken copy deleted stays
+/// deleted.
 fn as_v6_tree(tree: &Path) {
     let org = tree.join("closed/Lenovo");
     let system = "SE100_RTX2000E_Ada_16GBx1_TRT";
     for scenario in ["SingleStream", "MultiStream", "Offline"] {
         let result = org.join(format!("results/{system}/resnet50/{scenario}"));
-        let measured = org.join(format!("measurements/{system}/resnet50/{scenario}"));
-        for entry in std::fs::read_dir(&measured).unwrap() {
-            let entry = entry.unwrap();
-            let name = entry.file_name().into_string().unwrap();
-            let target = if name.ends_with(".json") {
-                "measurements.json".to_string()
-            } else {
-                name
-            };
-            std::fs::rename(entry.path(), result.join(target)).unwrap();
-        }
-        let compliance = org.join(format!("compliance/{system}/resnet50/{scenario}"));
-        for entry in std::fs::read_dir(&compliance).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::rename(entry.path(), result.join(entry.file_name())).unwrap();
+        for top in ["measurements", "compliance"] {
+            let from = org.join(format!("{top}/{system}/resnet50/{scenario}"));
+            if !from.is_dir() || !result.is_dir() {
+                continue;
+            }
+            for entry in std::fs::read_dir(&from).unwrap() {
+                let entry = entry.unwrap();
+                let name = entry.file_name().into_string().unwrap();
+                let target = if top == "measurements" && name.ends_with(".json") {
+                    "measurements.json".to_string()
+                } else {
+                    name
+                };
+                std::fs::rename(entry.path(), result.join(target)).unwrap();
+            }
         }
     }
-    std::fs::remove_dir_all(org.join("measurements")).unwrap();
-    std::fs::remove_dir_all(org.join("compliance")).unwrap();
-    std::fs::rename(org.join("code"), org.join("src")).unwrap();
+    for top in ["measurements", "compliance"] {
+        if org.join(top).is_dir() {
+            std::fs::remove_dir_all(org.join(top)).unwrap();
+        }
+    }
+    if org.join("code").is_dir() {
+        std::fs::rename(org.join("code"), org.join("src")).unwrap();
+    }
     let mut stack = vec![org.clone()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {
@@ -391,4 +403,102 @@ fn a_v6_layout_tree_passes_and_its_parts_are_found_beside_the_logs() {
             "tree.required-scenarios"
         ])
     );
+}
+
+/// The results the official v6.0 checker struck: its NoResults entries name
+/// each result by its performance log.
+fn official_v6_struck(verdict: &Value) -> BTreeSet<String> {
+    verdict["no_results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|key| {
+            let key = key.as_str().unwrap();
+            let key = key.strip_prefix("<tree>/").unwrap_or(key);
+            key.strip_suffix("/performance/run_1/mlperf_log_detail.txt")
+                .unwrap_or(key)
+                .to_string()
+        })
+        .collect()
+}
+
+/// The same broken copies in the v6.0 layout, against what the official
+/// v6.0 checker (the submission_checker package of mlcommons/inference
+/// main, b66003e1) said of each (official_v6.0.json, gen_official.py
+/// --version v6.0). Where both fail a copy they strike the same results;
+/// where they differ, the case is named here with the reason.
+#[test]
+fn broken_copies_in_the_v6_layout_agree_with_the_official_v6_checker() {
+    let cases = load("cases.json");
+    let official = load("official_v6.0.json");
+    assert_eq!(official["version"], "v6.0");
+    let vars = cases["vars"].as_object().unwrap();
+    let valid = &official["cases"]["valid"];
+    assert_eq!(
+        valid["rc"], 0,
+        "the official v6.0 checker fails the valid tree"
+    );
+    let all_results: Vec<String> = ["SingleStream", "MultiStream", "Offline"]
+        .iter()
+        .map(|s| format!("closed/Lenovo/results/SE100_RTX2000E_Ada_16GBx1_TRT/resnet50/{s}"))
+        .collect();
+    let mut official_passes = Vec::new();
+    let mut struck_differently = Vec::new();
+    for case in cases["cases"].as_array().unwrap() {
+        let id = case["id"].as_str().unwrap();
+        let rule_id = case["rule"].as_str().unwrap();
+        let verdict = &official["cases"][id];
+        assert!(
+            verdict.is_object(),
+            "{id}: no official v6.0 verdict; run gen_official.py --version v6.0"
+        );
+        assert_eq!(
+            verdict["crashed"], false,
+            "{id}: the official checker crashed"
+        );
+        let (report, scratch) = check_case(case, vars, "v6.0");
+        assert!(!report.passed, "{id}: yardstick passed a broken tree");
+        assert!(
+            report.errors().any(|f| f.rule == rule_id),
+            "{id}: no {rule_id} finding in {:#?}",
+            report.findings
+        );
+        if verdict["rc"] == 0 {
+            official_passes.push(id);
+            continue;
+        }
+        // A result yardstick could not judge (its system description is
+        // unusable) is not valid either.
+        let valid: BTreeSet<&String> = report
+            .results
+            .iter()
+            .filter(|r| r.valid)
+            .map(|r| &r.path)
+            .collect();
+        let ours: BTreeSet<String> = all_results
+            .iter()
+            .filter(|r| scratch.path().join("tree").join(r).is_dir() && !valid.contains(r))
+            .cloned()
+            .collect();
+        if ours != official_v6_struck(verdict) {
+            struck_differently.push(id);
+        }
+    }
+    // The official v6.0 checker lets these through where v5.1's failed them
+    // (its checks were rewritten as a package): a result whose summary says
+    // INVALID, a LoadGen error in the detail log (counted or not), no
+    // calibration.md, an empty folder. yardstick keeps failing them.
+    assert_eq!(
+        official_passes,
+        [
+            "result-invalid",
+            "loadgen-error",
+            "loadgen-error-uncounted",
+            "calibration-missing",
+            "empty-folder"
+        ]
+    );
+    // A model without a required scenario: v6.0 strikes its other results
+    // too; yardstick (as v5.1) fails the tree and keeps them.
+    assert_eq!(struck_differently, ["required-scenario-missing"]);
 }
