@@ -21,12 +21,14 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use yardstick_formats::mllog::{keys, LogLine};
+use yardstick_pipeline::power_meters::read_trace_csv;
 use yardstick_pipeline::record::{
     AccuracyVerdict, Better, GroupKind, Metric, RunKind, RunRecord, RunStatus, SutInfo, Validity,
     ValidityCheck, Verdict as RecordVerdict, WorkloadInfo,
 };
 use yardstick_pipeline::Recorder;
 use yardstick_training_rules::compliance::{check_log, RuleFiles};
+use yardstick_training_rules::power::{node_energy_joules, node_log_path, NodePowerLog};
 use yardstick_training_rules::rcp::submission_runs;
 use yardstick_training_rules::summary::{score_set, Dropped, RunScore};
 
@@ -201,13 +203,8 @@ pub(crate) fn run(args: &TrainArgs, job: Job) -> Result<ExitCode> {
                 |ms: f64| std::time::UNIX_EPOCH + Duration::from_secs_f64(ms.max(0.0) / 1000.0);
             (at(a), at(b))
         });
-        power.finish_in(
-            &mut record,
-            train_window,
-            0,
-            0,
-            &args.output.join(format!("power_trace_{i}.csv")),
-        );
+        let trace_path = args.output.join(format!("power_trace_{i}.csv"));
+        power.finish_in(&mut record, train_window, 0, 0, &trace_path);
         if let Some(joules) = record
             .power
             .as_ref()
@@ -217,6 +214,9 @@ pub(crate) fn run(args: &TrainArgs, job: Job) -> Result<ExitCode> {
             record
                 .metrics
                 .push(Metric::new("energy_to_train", joules, "J", Better::Lower));
+            if let Some(window) = log.run_start_ms.zip(log.run_stop_ms) {
+                power_log(&mut record, &args.output, i, &trace_path, window);
+            }
         }
         let json_path = args.output.join(format!("result_{i}.run.json"));
         results.push(result);
@@ -254,6 +254,82 @@ pub(crate) fn run(args: &TrainArgs, job: Job) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// MLPerf Training's power layout beside the result: the samples between
+/// run_start and run_stop as `<output>/power/result_<i>/node_0.txt`
+/// (`power_reading` lines, training-rules' `power`), and the energy the
+/// result summarizer computes from it kept in the record
+/// (`extra.training_power`). A trace that cannot be read back is a note.
+fn power_log(
+    record: &mut RunRecord,
+    output: &Path,
+    run: usize,
+    trace_path: &Path,
+    (start_ms, stop_ms): (f64, f64),
+) {
+    let trace = match read_trace_csv(trace_path) {
+        Ok(trace) => trace,
+        Err(e) => {
+            record.notes.push(format!("no MLPerf power log: {e}"));
+            return;
+        }
+    };
+    let ms = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    };
+    let (start, stop) = (start_ms.max(0.0) as u64, stop_ms.max(0.0) as u64);
+    // A wall-socket meter (SPEC PTDaemon, directly or through the power
+    // director) measures AC; NVML and RAPL read the components (DC).
+    let wall_meter = ["ptd", "director"]
+        .iter()
+        .any(|m| trace.source.starts_with(m));
+    let node = NodePowerLog {
+        host: "node_0".into(),
+        conversion_eff: 1.0,
+        measurement_type: if wall_meter { "AC" } else { "DC" }.into(),
+        start_ms: start,
+        stop_ms: stop,
+        readings: trace
+            .samples
+            .iter()
+            .map(|s| (ms(s.wall), s.watts))
+            .filter(|&(t, _)| (start..=stop).contains(&t))
+            .collect(),
+    };
+    let path = node_log_path(output, &format!("result_{run}"), 0);
+    let text = node.to_text();
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&path, &text));
+    if let Err(e) = written {
+        record
+            .notes
+            .push(format!("no MLPerf power log: {}: {e}", path.display()));
+        return;
+    }
+    let summarizer_joules = node_energy_joules(text.as_bytes(), stop_ms - start_ms);
+    match &summarizer_joules {
+        Ok(j) => println!(
+            "energy-to-train as the MLPerf result summarizer computes it from {}: {j:.3} J ({} readings)",
+            path.display(),
+            node.readings.len()
+        ),
+        Err(e) => println!("MLPerf power log {}: no energy: {e}", path.display()),
+    }
+    record.add_file("power_log", &path);
+    record.extra.insert(
+        "training_power".into(),
+        serde_json::json!({
+            "power_log": path.display().to_string(),
+            "readings": node.readings.len(),
+            "measurement_type": node.measurement_type,
+            "summarizer_joules": summarizer_joules.as_ref().ok(),
+            "why_none": summarizer_joules.as_ref().err().map(ToString::to_string),
+        }),
+    );
 }
 
 pub(crate) fn program_name(program: &str) -> String {

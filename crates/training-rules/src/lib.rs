@@ -4,5 +4,6 @@
 
 pub mod compliance;
 pub mod package;
+pub mod power;
 pub mod rcp;
 pub mod summary;
