@@ -171,6 +171,7 @@ mod tests {
                 .collect(),
             counter_joules: Some(1100.0),
             notes: vec![],
+            ..PowerTrace::default()
         }
     }
 

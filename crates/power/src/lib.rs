@@ -47,6 +47,21 @@ pub struct PowerTrace {
     /// so energy can be cut to the run's window (empty when the source has
     /// no counter).
     pub counter: Vec<CounterReading>,
+    /// The names of the channels `samples` sums (one per GPU for NVML,
+    /// e.g. `gpu0`), where the source reads them apart; empty otherwise.
+    pub channel_names: Vec<String>,
+    /// Each channel's watts, one entry per name, at the readings' times.
+    pub channels: Vec<ChannelSample>,
+}
+
+/// The watts of each channel a reading summed, in
+/// [`PowerTrace::channel_names`]' order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelSample {
+    /// When the reading was taken (the same time as its total's sample).
+    pub wall: SystemTime,
+    /// One value per channel.
+    pub watts: Vec<f64>,
 }
 
 /// One reading of an energy counter: joules accumulated since the meter's

@@ -123,6 +123,7 @@ impl PolledSource for RaplSource {
         Ok(Reading {
             watts: None,
             energy_joules: Some(self.total_uj as f64 / 1e6),
+            ..Reading::default()
         })
     }
 }

@@ -5,14 +5,14 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::{CounterReading, PowerError, PowerMeter, PowerSample, PowerTrace};
+use crate::{ChannelSample, CounterReading, PowerError, PowerMeter, PowerSample, PowerTrace};
 
 /// MLPerf's power analyzers report about once a second; 10 Hz resolves a
 /// run's phases while costing the harness nothing measurable.
 pub const DEFAULT_SAMPLE_HZ: f64 = 10.0;
 
 /// What one poll of a source saw.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Reading {
     /// Instantaneous (or the device's short-average) power, where the source
     /// reports power; `None` for pure counters (RAPL), whose power the
@@ -21,6 +21,10 @@ pub struct Reading {
     /// The energy counter, in joules from an arbitrary origin, with any
     /// wrap-around already undone by the source.
     pub energy_joules: Option<f64>,
+    /// Each channel's watts (`watts` is their sum), in the order of
+    /// [`PolledSource::channel_names`]; empty where the source reads one
+    /// total only.
+    pub channel_watts: Vec<f64>,
 }
 
 /// A source read on demand (NVML, RAPL, a test's fake).
@@ -31,6 +35,11 @@ pub trait PolledSource: Send {
     fn read(&mut self) -> Result<Reading, PowerError>;
     /// Remarks for the trace (channels skipped, ...).
     fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The channels a reading's `channel_watts` has, e.g. one per GPU;
+    /// none by default.
+    fn channel_names(&self) -> Vec<String> {
         Vec::new()
     }
 }
@@ -96,10 +105,11 @@ impl PowerMeter for Sampler {
         let (stop, stopped) = mpsc::channel::<()>();
         let period = self.period;
         let description = self.description.clone();
+        let channel_names = source.channel_names();
         let thread = std::thread::Builder::new()
             .name("power-sampler".into())
             .spawn(move || {
-                let mut acc = Accumulator::new(description);
+                let mut acc = Accumulator::new(description, channel_names);
                 acc.push(first.0, Ok(first.1));
                 let mut next = Instant::now() + period;
                 loop {
@@ -162,10 +172,11 @@ struct Accumulator {
 }
 
 impl Accumulator {
-    fn new(source: String) -> Self {
+    fn new(source: String, channel_names: Vec<String>) -> Self {
         Accumulator {
             trace: PowerTrace {
                 source,
+                channel_names,
                 ..PowerTrace::default()
             },
             first_energy: None,
@@ -207,6 +218,15 @@ impl Accumulator {
         if let Some(watts) = watts {
             self.trace.samples.push(PowerSample { wall, watts });
         }
+        // A reading with another number of channels than named is kept in
+        // the total only: a column must mean one channel all along.
+        let names = self.trace.channel_names.len();
+        if names > 0 && reading.channel_watts.len() == names {
+            self.trace.channels.push(ChannelSample {
+                wall,
+                watts: reading.channel_watts,
+            });
+        }
     }
 
     fn finish(mut self) -> PowerTrace {
@@ -244,6 +264,7 @@ mod tests {
             Ok(Reading {
                 watts: Some(50.0),
                 energy_joules: Some(1000.0 + f64::from(*n)),
+                ..Reading::default()
             })
         }
     }
@@ -280,13 +301,14 @@ mod tests {
 
     #[test]
     fn derives_watts_from_a_counter_without_power() {
-        let mut acc = Accumulator::new("counter".into());
+        let mut acc = Accumulator::new("counter".into(), Vec::new());
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(100);
         let at = |s: f64| t0 + Duration::from_secs_f64(s);
         let counter = |j: f64| {
             Ok(Reading {
                 watts: None,
                 energy_joules: Some(j),
+                ..Reading::default()
             })
         };
         acc.push(at(0.0), counter(500.0));
