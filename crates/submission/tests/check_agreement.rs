@@ -388,6 +388,21 @@ fn a_v6_layout_tree_passes_and_its_parts_are_found_beside_the_logs() {
     let errors: Vec<_> = report.errors().collect();
     assert!(errors.is_empty(), "{errors:#?}");
     assert_eq!(report.results.iter().filter(|r| r.valid).count(), 3);
+    // The summary CSV as the official v6.0 checker wrote it for this tree:
+    // its 31 columns, every value quoted, Location the performance run's
+    // folder (there under the --input path, here relative to the tree).
+    let official = load("official_v6.0.json");
+    let theirs = official["valid_summary_csv"]
+        .as_str()
+        .unwrap()
+        .replace("\"<tree>/", "\"");
+    let ours = report.summary_csv();
+    let sorted = |text: &str| {
+        let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+        lines[1..].sort();
+        lines
+    };
+    assert_eq!(sorted(&ours), sorted(&theirs));
 
     // Its measurements.json is where v6.0 looks: without it the result fails.
     let offline = tree.join("closed/Lenovo/results/SE100_RTX2000E_Ada_16GBx1_TRT/resnet50/Offline");

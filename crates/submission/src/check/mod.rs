@@ -114,6 +114,9 @@ pub struct CheckReport {
     pub passed: bool,
     pub results: Vec<ResultEntry>,
     pub findings: Vec<Finding>,
+    /// The round's summary CSV format.
+    #[serde(skip)]
+    summary: round::SummaryFormat,
 }
 
 impl CheckReport {
@@ -126,7 +129,7 @@ impl CheckReport {
     /// The results table as the official `summary.csv` writes it: valid
     /// results only, the official columns.
     pub fn summary_csv(&self) -> String {
-        table::summary_csv(&self.round, &self.results)
+        table::summary_csv(&self.round, &self.summary, &self.results)
     }
 }
 
@@ -167,6 +170,7 @@ pub fn check_tree(root: &Path, options: &CheckOptions) -> Result<CheckReport, Ch
         passed,
         results,
         findings,
+        summary: round.summary.clone(),
     })
 }
 

@@ -187,6 +187,15 @@ impl Layout {
     }
 }
 
+/// The summary CSV the round's checker writes: its columns, in order, and
+/// whether every value is quoted (v6.0's ResultExporter) or only free text
+/// (v5.1's checker, which also spells `compliance` and `Location` its way).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SummaryFormat {
+    pub columns: Vec<String>,
+    pub quote_all: bool,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 struct RoundFile {
     round: String,
@@ -198,6 +207,7 @@ struct RoundFile {
     valid_availabilities: Vec<String>,
     valid_system_types: Vec<String>,
     result_field: BTreeMap<String, String>,
+    summary: SummaryFormat,
     layout: Layout,
     seeds: Seeds,
     system: SystemRules,
@@ -218,6 +228,7 @@ pub struct Round {
     pub valid_availabilities: Vec<String>,
     pub valid_system_types: Vec<String>,
     pub result_field: BTreeMap<String, String>,
+    pub summary: SummaryFormat,
     pub layout: Layout,
     pub qsl_rng_seed: u64,
     pub sample_index_rng_seed: u64,
@@ -297,6 +308,7 @@ impl Round {
             valid_availabilities: file.valid_availabilities,
             valid_system_types: file.valid_system_types,
             result_field: file.result_field,
+            summary: file.summary,
             layout: file.layout,
             qsl_rng_seed: seed("seeds.qsl_rng_seed", &file.seeds.qsl_rng_seed)?,
             sample_index_rng_seed: seed(

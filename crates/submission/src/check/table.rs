@@ -3,9 +3,11 @@
 
 use serde_json::Value;
 
+use super::round::SummaryFormat;
 use super::ResultEntry;
 
-/// The official summary's columns, in order.
+/// The v5.1 summary's columns, in order (each round's are in its rules
+/// file, `[summary]`).
 pub const SUMMARY_COLUMNS: [&str; 28] = [
     "Organization",
     "Availability",
@@ -37,11 +39,20 @@ pub const SUMMARY_COLUMNS: [&str; 28] = [
     "weight_data_types",
 ];
 
+/// One cell: the value as Python's `str()` spells it (what v6.0 writes,
+/// quoted), and as the v5.1 checker writes it (its own quoting, and its
+/// own `compliance` and `Location`).
+#[derive(Debug, Clone)]
+struct Cell {
+    plain: String,
+    v5_1: String,
+}
+
 /// One result's cells, already spelled.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
-    cells: Vec<String>,
-    power_cells: Option<Vec<String>>,
+    cells: Vec<(&'static str, Cell)>,
+    power_cells: Option<Vec<(&'static str, Cell)>>,
 }
 
 /// Python's `str()` of a JSON value read by `json.load`.
@@ -106,37 +117,104 @@ impl Row {
         let result_text =
             result.map_or_else(|| "None".to_string(), yardstick_formats::pyfloat::repr);
         let has_power = power_metric.is_some_and(|p| p > 0.0);
+        // v6.0's design power: the systems JSON's system_power_capacity,
+        // read for power results only.
+        let design_power_watts = if has_power {
+            get("system_power_capacity")
+                .map(|v| py_str(Some(v)))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
         let power_units = power_units(scenario);
-        let make = |value: String, units: &str| -> Vec<String> {
+        // Python's int() of the two counts, as v6.0's total_accelerators.
+        let as_int = |k: &str| match get(k) {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(t)) => t.trim().parse::<i64>().ok(),
+            _ => None,
+        };
+        let total_accelerators = match (as_int("number_of_nodes"), as_int("accelerators_per_node"))
+        {
+            (Some(n), Some(a)) => (n * a).to_string(),
+            _ => String::new(),
+        };
+        let same = |v: String| Cell {
+            plain: v.clone(),
+            v5_1: v,
+        };
+        let text_cell = |v: String| Cell {
+            v5_1: quoted(&v),
+            plain: v,
+        };
+        let make = |value: String, units: &str| -> Vec<(&'static str, Cell)> {
             vec![
-                submitter.to_string(),
-                status.to_string(),
-                division.to_string(),
-                quoted(system_type),
-                quoted(&text("system_name")),
-                system.to_string(),
-                model_folder.to_string(),
-                mlperf_model.to_string(),
-                scenario.to_string(),
-                value,
-                accuracy.to_string(),
-                py_str(get("number_of_nodes")),
-                quoted(&text("host_processor_model_name")),
-                py_str(get("host_processors_per_node")),
-                py_str(get("host_processor_core_count")),
-                quoted(&text("accelerator_model_name")),
-                quoted(&py_str(get("accelerators_per_node"))),
-                location.to_string(),
-                quoted(&text("framework")),
-                quoted(&text("operating_system")),
-                quoted(&notes),
-                if compliance { "1" } else { "0" }.to_string(),
-                "0".to_string(),
-                String::new(), // the round, filled when written
-                if inferred { "1" } else { "0" }.to_string(),
-                if has_power { "True" } else { "False" }.to_string(),
-                units.to_string(),
-                quoted(weight_data_types),
+                ("Organization", same(submitter.to_string())),
+                ("Availability", same(status.to_string())),
+                ("Division", same(division.to_string())),
+                ("SystemType", text_cell(system_type.to_string())),
+                ("SystemName", text_cell(text("system_name"))),
+                ("Platform", same(system.to_string())),
+                ("Model", same(model_folder.to_string())),
+                ("MlperfModel", same(mlperf_model.to_string())),
+                ("Scenario", same(scenario.to_string())),
+                ("Result", same(value)),
+                ("Accuracy", same(accuracy.to_string())),
+                ("number_of_nodes", same(py_str(get("number_of_nodes")))),
+                (
+                    "host_processor_model_name",
+                    text_cell(text("host_processor_model_name")),
+                ),
+                (
+                    "host_processors_per_node",
+                    same(py_str(get("host_processors_per_node"))),
+                ),
+                (
+                    "host_processor_core_count",
+                    same(py_str(get("host_processor_core_count"))),
+                ),
+                (
+                    "accelerator_model_name",
+                    text_cell(text("accelerator_model_name")),
+                ),
+                (
+                    "accelerators_per_node",
+                    text_cell(py_str(get("accelerators_per_node"))),
+                ),
+                ("total_accelerators", same(total_accelerators.clone())),
+                (
+                    "Location",
+                    Cell {
+                        plain: format!("{location}/performance/run_1"),
+                        v5_1: location.to_string(),
+                    },
+                ),
+                ("framework", text_cell(text("framework"))),
+                ("operating_system", text_cell(text("operating_system"))),
+                ("notes", text_cell(notes.clone())),
+                (
+                    "compliance",
+                    Cell {
+                        // v6.0 writes the division there (its own TODO).
+                        plain: division.to_string(),
+                        v5_1: if compliance { "1" } else { "0" }.to_string(),
+                    },
+                ),
+                ("errors", same("0".to_string())),
+                (
+                    "inferred",
+                    same(if inferred { "1" } else { "0" }.to_string()),
+                ),
+                (
+                    "has_power",
+                    same(if has_power { "True" } else { "False" }.to_string()),
+                ),
+                ("Units", same(units.to_string())),
+                (
+                    "weight_data_types",
+                    text_cell(weight_data_types.to_string()),
+                ),
+                ("design_power_watts", same(design_power_watts.clone())),
+                ("PrivateID", same(String::new())),
             ]
         };
         let power_only = get("system_power_only").is_some_and(|v| {
@@ -158,10 +236,10 @@ impl Row {
     }
 }
 
-/// The CSV text: the header, then a line per valid result (two for a power
-/// result: performance, then power).
-pub(crate) fn summary_csv(round: &str, results: &[ResultEntry]) -> String {
-    let mut out = SUMMARY_COLUMNS.join(",");
+/// The CSV text in the round's format: the header, then a line per valid
+/// result (two for a power result: performance, then power).
+pub(crate) fn summary_csv(round: &str, format: &SummaryFormat, results: &[ResultEntry]) -> String {
+    let mut out = format.columns.join(",");
     out.push('\n');
     for result in results.iter().filter(|r| r.valid) {
         let Some(row) = &result.row else { continue };
@@ -169,9 +247,25 @@ pub(crate) fn summary_csv(round: &str, results: &[ResultEntry]) -> String {
             if cells.is_empty() {
                 continue;
             }
-            let mut cells = cells.clone();
-            cells[23] = round.to_string();
-            out.push_str(&cells.join(","));
+            let line: Vec<String> = format
+                .columns
+                .iter()
+                .map(|column| {
+                    let cell = cells.iter().find(|(name, _)| name == column);
+                    let value = match (column.as_str(), cell) {
+                        ("version", _) => round.to_string(),
+                        (_, Some((_, cell))) if format.quote_all => cell.plain.clone(),
+                        (_, Some((_, cell))) => cell.v5_1.clone(),
+                        (_, None) => String::new(),
+                    };
+                    if format.quote_all {
+                        quoted(&value)
+                    } else {
+                        value
+                    }
+                })
+                .collect();
+            out.push_str(&line.join(","));
             out.push('\n');
         }
     }
