@@ -1090,6 +1090,13 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                     stop: Some(interrupts.stop_request()),
                     ..RunOptions::default()
                 };
+                // director://: power-dev's protocol, as `yardstick run`: a
+                // ranging run of this point first, its logs apart.
+                let mut director = crate::power_director::DirectorRun::begin(&args.power, &dir);
+                if let Some(d) = director.as_mut() {
+                    d.ranging_with(|ranging_dir| ranging_point(&bench, settings, ranging_dir));
+                    d.start_testing();
+                }
                 let display = progress::ProgressDisplay::start(Arc::clone(&live));
                 let power = args.power.open();
                 if let Some(power) = &power {
@@ -1111,9 +1118,12 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
                 finish_record(&mut record, &outcome, logs.paths(), None, &capture);
                 if let Some((power, trace)) = power_trace_end {
                     power.finish_test_with(&mut record, &outcome, trace, Some(&dir));
-                    if let Some(summary) = &record.power {
-                        crate::power::print_power_summary(summary);
-                    }
+                }
+                if let Some(d) = director {
+                    d.finish_test(&mut record, &outcome, &dir);
+                }
+                if let Some(summary) = &record.power {
+                    crate::power::print_power_summary(summary);
                 }
                 fill_point_record(&mut record, &p, Some(outcome.is_valid()));
                 add_point_files(&mut record, &dir);
@@ -1161,6 +1171,24 @@ pub fn run_endpoint(args: EndpointArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// A `director://` ranging run of one core-driven point: the same test,
+/// its logs in `dir`, no record.
+fn ranging_point(
+    bench: &Bench,
+    settings: &yardstick_core::TestSettings,
+    dir: &Path,
+) -> std::result::Result<(), String> {
+    let log_settings = yardstick_logs::LogOutputSettings {
+        outdir: dir.to_path_buf(),
+        ..yardstick_logs::LogOutputSettings::default()
+    };
+    let logs = open_logs(&log_settings, None, Vec::new()).map_err(|e| format!("{e:#}"))?;
+    let result = bench.run_core(settings, logs.sink(), &RunOptions::default());
+    let finished = logs.finish();
+    result.map_err(|e| format!("{:#}", anyhow::Error::new(e)))?;
+    finished.map_err(|e| format!("writing its logs: {e:#}"))
 }
 
 /// The LoadGen settings of one core-driven point (`--load poisson` at

@@ -50,6 +50,9 @@ impl PowerArgs {
     }
 }
 
+/// Why a load the front end drives itself takes no `director://`.
+pub const DIRECTOR_NEEDS_LOADGEN: &str = "the MLPerf power protocol runs the workload twice (a ranging run, then the testing run), which yardstick does for LoadGen-driven tests only (`yardstick run`, `yardstick endpoint --load poisson|scenario`); a training job would train twice for one result. Use ptd://host:port for a direct PTDaemon connection";
+
 /// Power around a load the front end drives itself (endpoint concurrency
 /// and constant-rate points, training): the window is from just before the
 /// load starts to just after it ends.
@@ -60,8 +63,14 @@ pub struct OwnLoadPower {
 }
 
 impl OwnLoadPower {
-    /// Opens and starts the meter `args` ask for (if any).
+    /// Opens and starts the meter `args` ask for (if any). `director://`
+    /// is refused with a message (see [`DIRECTOR_NEEDS_LOADGEN`]).
     pub fn begin(args: &PowerArgs) -> Self {
+        if let Some(PowerChoice::Director(addr)) = &args.power {
+            eprintln!(
+                "yardstick: power: director://{addr}: not measured: {DIRECTOR_NEEDS_LOADGEN}"
+            );
+        }
         let hook = args.open();
         if let Some(h) = &hook {
             let _ = h.begin();

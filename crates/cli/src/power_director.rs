@@ -4,13 +4,21 @@
 //! result), then the director's logs downloaded into the power folders
 //! `<output>/<session>/{power,ranging,run_1}`. A director that fails or
 //! drops the connection costs the energy figures, never the result.
+//!
+//! `run` and `endpoint`'s LoadGen-driven points (`--load poisson|scenario`)
+//! go through here; loads a front end drives itself (endpoint's closed
+//! loop and arrival processes, training) take [`crate::power::OwnLoadPower`],
+//! which refuses `director://` with a message: the protocol's ranging run
+//! repeats the whole workload, which for a training job means training the
+//! model twice for one result.
 
 use std::path::{Path, PathBuf};
 
+use yardstick_core::run::TestOutcome;
 use yardstick_core::sut::{QuerySampleLibrary, SystemUnderTest};
 use yardstick_pipeline::power_meters::ptd::{DirectorClient, Mode};
 use yardstick_pipeline::power_meters::{PowerError, PowerMeter, PowerTrace};
-use yardstick_pipeline::record::RunKind;
+use yardstick_pipeline::record::{RunKind, RunRecord};
 use yardstick_pipeline::{execute, FinishedRun, PowerHook, RunSpec};
 
 use crate::power::{PowerArgs, PowerChoice};
@@ -55,6 +63,24 @@ impl DirectorRun {
         sut: &dyn SystemUnderTest,
         qsl: &dyn QuerySampleLibrary,
     ) {
+        self.ranging_with(|dir| {
+            let mut ranging = RunSpec::new(
+                RunKind::Loadgen,
+                spec.resolved.clone(),
+                dir,
+                spec.workload.clone(),
+            );
+            ranging.write_record = false;
+            execute(&ranging, sut, qsl, &[])
+                .map(|_| ())
+                .map_err(|e| format!("{:#}", anyhow::Error::new(e)))
+        });
+    }
+
+    /// The ranging run, done by `run_test` with its logs in the folder it
+    /// is given (`<output>/ranging_run`); its error, if any, costs the
+    /// power figures only.
+    pub fn ranging_with(&mut self, run_test: impl FnOnce(&Path) -> Result<(), String>) {
         let Some(client) = self.client.as_mut() else {
             return;
         };
@@ -62,16 +88,9 @@ impl DirectorRun {
             return self.fail(e.into());
         }
         let dir = self.output.join("ranging_run");
-        let mut ranging = RunSpec::new(
-            RunKind::Loadgen,
-            spec.resolved.clone(),
-            &dir,
-            spec.workload.clone(),
-        );
-        ranging.write_record = false;
         eprintln!("yardstick: power: ranging run (logs in {})", dir.display());
-        if let Err(e) = execute(&ranging, sut, qsl, &[]) {
-            let reason = format!("the ranging run failed: {e:#}");
+        if let Err(e) = run_test(&dir) {
+            let reason = format!("the ranging run failed: {e}");
             let source_name = format!("director://{}", self.addr);
             return self.fail(PowerError::Unavailable {
                 source_name,
@@ -96,7 +115,15 @@ impl DirectorRun {
 
     /// After the testing run: the session closed, the power folders
     /// downloaded, the record's energy from the testing run's samples.
-    pub fn finish(mut self, run: &mut FinishedRun) {
+    pub fn finish(self, run: &mut FinishedRun) {
+        let dir = run.dir.clone();
+        self.finish_test(&mut run.record, &run.outcome, &dir);
+    }
+
+    /// As [`finish`](Self::finish), for a front end that runs the test
+    /// and keeps its record itself: the testing run's logs are in
+    /// `logs_dir`, where the trace is written too.
+    pub fn finish_test(mut self, record: &mut RunRecord, outcome: &TestOutcome, logs_dir: &Path) {
         let source = format!("director://{}", self.addr);
         let trace = match self.client.take() {
             None => Err(self
@@ -104,7 +131,7 @@ impl DirectorRun {
                 .take()
                 .unwrap_or(PowerError::WrongState("without a director session"))),
             Some(mut client) => client
-                .stop(Mode::Testing, &run.dir)
+                .stop(Mode::Testing, logs_dir)
                 .and_then(|()| client.finish())
                 .and_then(|folders| {
                     eprintln!(
@@ -126,8 +153,7 @@ impl DirectorRun {
         // one a second, `Go,1000`; the simulator may be set faster), and the
         // report shows the rate they actually came at.
         let hook = PowerHook::new(Box::new(meter), None);
-        let dir = run.dir.clone();
-        hook.finish_test(&mut run.record, &run.outcome, Some(&dir));
+        hook.finish_test(record, outcome, Some(logs_dir));
     }
 
     fn fail(&mut self, error: PowerError) {

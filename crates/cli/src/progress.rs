@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use yardstick_core::run::{LiveProgress, ProgressSnapshot};
+use yardstick_core::run::{LiveProgress, ProgressSnapshot, RunPhase};
 
 pub struct ProgressDisplay {
     stop: Arc<AtomicBool>,
@@ -27,8 +27,13 @@ fn line(s: &ProgressSnapshot) -> String {
             }
         })
         .unwrap_or_else(|| "-".into());
+    let draining = if s.phase == RunPhase::Draining {
+        "  draining"
+    } else {
+        ""
+    };
     format!(
-        "{} {} {:>6.1}s  issued {}  completed {}  {:.0} samples/s  p99 (recent) {}",
+        "{} {} {:>6.1}s  issued {}  completed {}  {:.0} samples/s  p99 (recent) {}{draining}",
         s.scenario, s.mode, secs, s.samples_issued, s.samples_completed, qps, p99
     )
 }
@@ -66,5 +71,36 @@ impl ProgressDisplay {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use yardstick_core::{Mode, Scenario};
+
+    #[test]
+    fn the_line_says_when_the_run_is_draining() {
+        let mut s = ProgressSnapshot {
+            mode: Mode::PerformanceOnly,
+            scenario: Scenario::Server,
+            phase: RunPhase::Performance,
+            elapsed: Duration::from_secs(2),
+            queries_planned: 100,
+            samples_planned: 100,
+            samples_issued: 100,
+            samples_completed: 90,
+            recent_p99_ns: Some(1_500_000),
+        };
+        assert_eq!(
+            line(&s),
+            "Server PerformanceOnly    2.0s  issued 100  completed 90  45 samples/s  p99 (recent) 1.50 ms"
+        );
+        s.phase = RunPhase::Draining;
+        assert!(
+            line(&s).ends_with("p99 (recent) 1.50 ms  draining"),
+            "{}",
+            line(&s)
+        );
     }
 }

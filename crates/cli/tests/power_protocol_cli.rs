@@ -139,3 +139,98 @@ fn a_run_with_a_simulated_ptdaemon_has_its_energy() {
         .unwrap_or_else(|| panic!("no mean watts in {all}"));
     assert!((97.0..=103.0).contains(&mean), "{mean} W\n{all}");
 }
+
+/// The one point folder of an endpoint sweep in `out`.
+fn only_point(out: &std::path::Path) -> std::path::PathBuf {
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sweep.json")).expect("sweep.json"))
+            .expect("sweep.json is JSON");
+    out.join(index[0]["dir"].as_str().expect("the point's folder"))
+}
+
+#[test]
+fn an_endpoint_point_under_the_simulated_director_leaves_checked_power_folders() {
+    let scratch = temp_scratch("yardstick-power", "director-endpoint");
+    let mock = common::start_mock("120s", &["--mode", "simulated", "--ttft", "2ms"]);
+    let (_served, addr) = start_director(&scratch.join("director"), &[]);
+    let out = scratch.join("endpoint");
+    let o = yardstick(&[
+        "endpoint",
+        "--url",
+        &mock.url,
+        "--load",
+        "poisson",
+        "--rate",
+        "200",
+        "--min-query-count",
+        "40",
+        "--duration",
+        "300ms",
+        "--power",
+        &format!("director://{addr}"),
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    let all = text(&o);
+    // About 60 queries: too few for Server early stopping, so INVALID
+    // (exit 1); the power folders are what is checked here.
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{all}");
+    assert!(all.contains("ranging run (logs in"), "{all}");
+    assert!(
+        all.contains("power source            : director://"),
+        "{all}"
+    );
+    let point = only_point(&out);
+    assert!(
+        point
+            .join("ranging_run")
+            .join("mlperf_log_detail.txt")
+            .is_file(),
+        "{all}"
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(point.join("run.json")).expect("run.json"))
+            .expect("run.json is JSON");
+    let power = &record["power"];
+    assert_eq!(power["source"], format!("director://{addr}"), "{power}");
+    assert!(power["joules"].as_f64().is_some_and(|j| j > 0.0), "{power}");
+    let sessions: Vec<_> = std::fs::read_dir(&point)
+        .expect("point folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("power").join("server.json").is_file())
+        .collect();
+    assert_eq!(sessions.len(), 1, "{all}");
+    let report = check_power_folders(&sessions[0], &CheckOptions::default());
+    assert!(report.passed(), "{report}");
+}
+
+#[test]
+fn a_closed_loop_endpoint_point_refuses_the_director_with_a_reason() {
+    let scratch = temp_scratch("yardstick-power", "director-closed-loop");
+    let mock = common::start_mock("120s", &["--mode", "simulated", "--ttft", "2ms"]);
+    let out = scratch.join("endpoint");
+    // Nobody listens there: the refusal comes before any connection.
+    let o = yardstick(&[
+        "endpoint",
+        "--url",
+        &mock.url,
+        "--load",
+        "concurrency",
+        "--concurrency",
+        "2",
+        "--duration",
+        "200ms",
+        "--power",
+        "director://127.0.0.1:9",
+        "-o",
+        out.to_str().expect("utf-8 path"),
+    ]);
+    let all = text(&o);
+    assert!(o.status.success(), "{all}");
+    assert!(
+        all.contains("director://127.0.0.1:9: not measured: the MLPerf power protocol runs the workload twice"),
+        "{all}"
+    );
+    assert!(!only_point(&out).join("ranging_run").exists(), "{all}");
+}

@@ -32,7 +32,7 @@ enum Event {
 struct Recorder {
     events: Mutex<Vec<Event>>,
     progress: Option<Arc<LiveProgress>>,
-    progress_live_at_open: Mutex<Vec<bool>>,
+    progress_live_at_open: Mutex<Vec<Option<RunPhase>>>,
 }
 
 impl Recorder {
@@ -63,7 +63,7 @@ impl LifecycleObserver for Recorder {
             self.progress_live_at_open
                 .lock()
                 .unwrap()
-                .push(p.snapshot().is_some());
+                .push(p.snapshot().map(|s| s.phase));
         }
         self.push(Event::Opened(w.mode, w.begin, w.begin_wall));
     }
@@ -327,7 +327,11 @@ fn the_progress_counters_follow_the_open_window() {
         Some(Arc::clone(&progress)),
     );
     outcome.unwrap();
-    // Told before the other observers: live in every window it opened.
-    assert_eq!(*rec.progress_live_at_open.lock().unwrap(), [true, true]);
+    // Told before the other observers: live in every window it opened,
+    // in that window's phase.
+    assert_eq!(
+        *rec.progress_live_at_open.lock().unwrap(),
+        [Some(RunPhase::Accuracy), Some(RunPhase::Performance)]
+    );
     assert_eq!(progress.snapshot(), None, "nothing between runs");
 }

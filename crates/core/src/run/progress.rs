@@ -2,12 +2,12 @@
 //! beyond what it records anyway: the latency estimate is taken from the
 //! completion slots of the most recently issued samples.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::completion::{RunState, NOT_ISSUED};
-use super::observer::{LifecycleObserver, OpenedWindow};
+use super::observer::{LifecycleObserver, OpenedWindow, RunPhase};
 use crate::results::RunWindow;
 use crate::{Mode, Scenario};
 
@@ -16,7 +16,16 @@ use crate::{Mode, Scenario};
 #[derive(Default)]
 pub struct LiveProgress {
     current: Mutex<Option<(Arc<RunState>, Mode, Scenario)>>,
+    /// The phase the test is in (stored as its index in [`PHASES`]).
+    phase: AtomicU8,
 }
+
+const PHASES: [RunPhase; 4] = [
+    RunPhase::LoadingSamples,
+    RunPhase::Accuracy,
+    RunPhase::Performance,
+    RunPhase::Draining,
+];
 
 impl std::fmt::Debug for LiveProgress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -29,6 +38,8 @@ impl std::fmt::Debug for LiveProgress {
 pub struct ProgressSnapshot {
     pub mode: Mode,
     pub scenario: Scenario,
+    /// Issuing, or draining once issuing has stopped.
+    pub phase: RunPhase,
     pub elapsed: Duration,
     pub queries_planned: usize,
     pub samples_planned: usize,
@@ -79,6 +90,7 @@ impl LiveProgress {
         Some(ProgressSnapshot {
             mode: *mode,
             scenario: *scenario,
+            phase: PHASES[usize::from(self.phase.load(Ordering::Relaxed)) % PHASES.len()],
             elapsed: state.start.elapsed(),
             queries_planned: plan.len(),
             samples_planned: plan.total_samples(),
@@ -92,6 +104,11 @@ impl LiveProgress {
 /// Follows the run whose window is open; between runs there is nothing to
 /// show.
 impl LifecycleObserver for LiveProgress {
+    fn phase_changed(&self, phase: RunPhase) {
+        let index = PHASES.iter().position(|&p| p == phase).unwrap_or(0);
+        self.phase.store(index as u8, Ordering::Relaxed);
+    }
+
     fn window_opened(&self, window: &OpenedWindow) {
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) =
             Some((Arc::clone(&window.state), window.mode, window.scenario));
