@@ -13,6 +13,9 @@ source (NVML, RAPL) adds.
     cargo build --release -p yardstick
     python3 bench/power/overhead.py --yardstick target/release/yardstick --qps 2000000 --duration 10s --pairs 5
 
+With --power SOURCE (e.g. nvml on a GPU machine) the meter is that source
+instead of the fake tree.
+
 Reports per side the median completed samples/s, p99 latency and validity;
 the bar: throughput with power on >= 99% of off.
 """
@@ -87,6 +90,7 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--hz", type=float, default=10.0)
     ap.add_argument("--json", type=Path, help="write every run here")
+    ap.add_argument("--power", help="the meter (a --power value, e.g. nvml) instead of the fake RAPL tree")
     args = ap.parse_args()
     runs = {"on": [], "off": []}
     stop = threading.Event()
@@ -94,7 +98,7 @@ def main() -> None:
         work = Path(d)
         tree = work / "powercap"
         fake_rapl(tree, stop)
-        power = f"rapl:{tree}"
+        power = args.power or f"rapl:{tree}"
         for i in range(args.pairs):
             order = [power, None] if i % 2 == 0 else [None, power]
             for side in order:
