@@ -10,7 +10,11 @@ worker takes whatever is queued (up to --max-batch, padded to a few fixed batch
 sizes so cuDNN sees a handful of shapes, all warmed up first), launches the
 model with the previous batch still in flight, copies the top-1 classes to
 pinned host memory and answers through QuerySamplesComplete with responses
-that point there. Options: --cuda-graphs (one graph per batch size),
+that point there. Every visible GPU gets its own replica of the model and of
+the loaded samples, and its own worker thread; the workers take batches from
+one shared queue, so batches spread over the GPUs as they free up (run it
+under `yardstick scale --gpus 1,2,4,8` for the scaling curve; --devices N
+uses only the first N). Options: --cuda-graphs (one graph per batch size),
 --gc-freeze (freeze the objects that exist after warm-up); --fake-model checks
 the harness without a GPU.
 
@@ -53,14 +57,17 @@ def bucket_for(n: int, max_batch: int) -> int:
 class Model:
     """ResNet-50, bf16, channels_last, on the GPU, with the loaded samples on the GPU."""
 
-    def __init__(self, total: int, max_batch: int, seed: int = 0, cuda_graphs: bool = False):
+    def __init__(self, total: int, max_batch: int, seed: int = 0, cuda_graphs: bool = False, device: int = 0):
         import torch
         import torchvision
 
         torch.manual_seed(seed)
         torch.backends.cudnn.benchmark = True
         self.torch = torch
-        self.dev = torch.device("cuda")
+        self.dev = torch.device("cuda", device)
+        # Every replica's constructor and later work runs on its own worker
+        # thread with this device current (BatchingSut sets it).
+        torch.cuda.set_device(self.dev)
         self.net = torchvision.models.resnet50(weights=None).to(self.dev, torch.bfloat16)
         self.net = self.net.to(memory_format=torch.channels_last).eval()
         self.max_batch = max_batch
@@ -217,7 +224,7 @@ class FakeModel(Model):
     """No GPU: sleeps like a small accelerator (0.5 ms + 20 us a sample); for
     checking the harness itself (--fake-model)."""
 
-    def __init__(self, total: int, max_batch: int, seed: int = 0):
+    def __init__(self, total: int, max_batch: int, seed: int = 0, device: int = 0):
         import numpy as np
 
         self.np = np
@@ -240,95 +247,119 @@ class FakeModel(Model):
 
 
 class BatchingSut:
-    """IssueQuery enqueues; one worker thread batches, infers and answers.
+    """IssueQuery enqueues; one worker thread per GPU batches, infers and answers.
 
-    The worker thread lives for the whole process and does all the GPU work,
-    the warm-up and the plain loop included: PyTorch keeps cuDNN/cuBLAS
+    Each worker thread owns one model replica (one GPU) and lives for the
+    whole process: it builds the replica and does all of its GPU work, the
+    warm-up and the plain loop included, since PyTorch keeps cuDNN/cuBLAS
     handles (and in effect cuDNN's autotuning) per thread, so a fresh thread
-    per test would pay seconds of autotuning inside the timed run."""
+    per test would pay seconds of autotuning inside the timed run. The
+    workers share one queue of samples: whichever is free takes the next
+    batch."""
 
-    def __init__(self, lg, model: Model, max_batch: int):
-        self.lg, self.model, self.max_batch = lg, model, max_batch
+    def __init__(self, lg, make_model, devices: int, max_batch: int):
+        self.lg, self.max_batch = lg, max_batch
         self.pending = collections.deque()
-        self.tasks = collections.deque()
+        self.tasks = [collections.deque() for _ in range(devices)]
         self.cv = threading.Condition()
         self.stop = False
-        self.batches = 0
-        # per batch: (size, launch CPU s, launch to results on host s, answering s)
+        # per batch: (size, launch CPU s, launch to results on host s, answering s, ...)
         self.stats: list[tuple] = []
-        self.thread = threading.Thread(target=self._worker, daemon=True)
-        self.thread.start()
+        self.models = [None] * devices
+        self.threads = [threading.Thread(target=self._worker, args=(k,), daemon=True) for k in range(devices)]
+        for t in self.threads:
+            t.start()
+        self.run_on_all(lambda k, _: self.models.__setitem__(k, make_model(k)))
 
-    def run_in_worker(self, fn):
-        """Runs fn() on the worker thread (between batches) and returns its result."""
-        box = {}
-        done = threading.Event()
+    @property
+    def batches(self) -> int:
+        return len(self.stats)
 
-        def task():
-            try:
-                box["value"] = fn()
-            except BaseException as e:  # noqa: BLE001 - re-raised in the caller
-                box["error"] = e
-            done.set()
+    @property
+    def model(self):
+        return self.models[0]
+
+    def run_on_all(self, fn):
+        """Runs fn(worker index, its model) on every worker thread at once
+        (each between its batches); returns the results in worker order."""
+        boxes = [{} for _ in self.threads]
+        done = [threading.Event() for _ in self.threads]
+
+        def task_for(k):
+            def task():
+                try:
+                    boxes[k]["value"] = fn(k, self.models[k])
+                except BaseException as e:  # noqa: BLE001 - re-raised in the caller
+                    boxes[k]["error"] = e
+                done[k].set()
+            return task
 
         with self.cv:
-            self.tasks.append(task)
-            self.cv.notify()
-        done.wait()
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
+            for k, q in enumerate(self.tasks):
+                q.append(task_for(k))
+            self.cv.notify_all()
+        for d in done:
+            d.wait()
+        for b in boxes:
+            if "error" in b:
+                raise b["error"]
+        return [b["value"] for b in boxes]
 
     def issue_queries(self, query_samples):
         with self.cv:
             t = time.perf_counter()
             self.pending.extend((s.id, s.index, t) for s in query_samples)
-            self.cv.notify()
+            if len(self.threads) == 1:
+                self.cv.notify()
+            else:
+                self.cv.notify_all()
 
     def flush_queries(self):
         pass
 
-    def _take(self, block: bool):
-        """Up to max_batch queued samples (or a task); waits for work unless `block` is false."""
+    def _take(self, k: int, block: bool):
+        """Up to max_batch queued samples (or a task of worker k); waits for
+        work unless `block` is false."""
         with self.cv:
-            while block and not self.pending and not self.tasks and not self.stop:
+            tasks = self.tasks[k]
+            while block and not self.pending and not tasks and not self.stop:
                 self.cv.wait()
-            if not self.pending and self.tasks and block:
-                return self.tasks.popleft()
+            if not self.pending and tasks and block:
+                return tasks.popleft()
             n = min(len(self.pending), self.max_batch)
             return [self.pending.popleft() for _ in range(n)]
 
-    def _answer(self, batch, handle, t_launch):
-        top1 = self.model.wait(handle)
+    def _answer(self, model, batch, handle, t_launch):
+        top1 = model.wait(handle)
         t_ready = time.perf_counter()
         base = top1.ctypes.data
         Response = self.lg.QuerySampleResponse
         self.lg.QuerySamplesComplete([Response(rid, base + 4 * k, 4) for k, (rid, _, _) in enumerate(batch)])
         t_done = time.perf_counter()
-        self.batches += 1
         # (size, launch CPU s, launch to results on host s, answering s,
         #  oldest sample's issue time, launch start, done)
         self.stats.append((len(batch), t_launch[1] - t_launch[0], t_ready - t_launch[0],
                            t_done - t_ready, batch[0][2], t_launch[0], t_done))
 
-    def _worker(self):
+    def _worker(self, k: int):
         """Two batches in flight: the next is launched on the GPU before the
         previous one's answers are built, so the GPU does not wait for Python."""
         inflight = None
         while True:
-            work = self._take(block=inflight is None)
+            work = self._take(k, block=inflight is None)
             if callable(work):
                 work()
                 continue
             batch = work
+            model = self.models[k]
             if batch:
                 t0 = time.perf_counter()
-                h = self.model.launch([i for _, i, _ in batch])
+                h = model.launch([i for _, i, _ in batch])
                 launched = (batch, h, (t0, time.perf_counter()))
             else:
                 launched = None
             if inflight is not None:
-                self._answer(*inflight)
+                self._answer(model, *inflight)
             inflight = launched
             if inflight is None and self.stop and not self.pending:
                 return
@@ -336,8 +367,24 @@ class BatchingSut:
     def close(self):
         with self.cv:
             self.stop = True
-            self.cv.notify()
-        self.thread.join()
+            self.cv.notify_all()
+        for t in self.threads:
+            t.join()
+
+    # What the runner and measure() ask of "the model", over every replica.
+
+    def load_all(self, indices):
+        self.run_on_all(lambda _, m: m.load(list(indices)))
+
+    def plain_loop(self, batch: int, seconds: float) -> dict:
+        """Every replica's plain loop at once: the ceiling of all the GPUs."""
+        per = self.run_on_all(lambda _, m: m.plain_loop(batch, seconds))
+        out = {"batch": batch, "samples": sum(p["samples"] for p in per),
+               "seconds": max(p["seconds"] for p in per),
+               "samples_per_s": sum(p["samples_per_s"] for p in per)}
+        if len(per) > 1:
+            out["per_gpu"] = per
+        return out
 
 
 def batch_stats(stats) -> dict:
@@ -384,22 +431,20 @@ def num(s):
 class Runner:
     """One LoadGen test at a time, through whichever module is passed in."""
 
-    def __init__(self, model: Model, sut_impl: "BatchingSut", total: int, perf: int, logroot: Path):
-        self.model, self.sut_impl, self.total, self.perf = model, sut_impl, total, perf
+    def __init__(self, sut_impl: "BatchingSut", total: int, perf: int, logroot: Path):
+        self.sut_impl, self.total, self.perf = sut_impl, total, perf
         self.logroot = logroot
         self.count = 0
 
     def run(self, lg, scenario: str, max_batch: int, **fields) -> dict:
-        sut_impl, model = self.sut_impl, self.model
+        sut_impl = self.sut_impl
         sut_impl.lg = lg
         sut_impl.max_batch = max_batch
-        sut_impl.batches = 0
         sut_impl.stats = []
         sut = lg.ConstructSUT(sut_impl.issue_queries, sut_impl.flush_queries)
-        # The load (and the untimed warm-up in it) runs on the worker thread,
-        # which does all the GPU work.
-        qsl = lg.ConstructQSL(self.total, self.perf,
-                              lambda idx: sut_impl.run_in_worker(lambda: model.load(list(idx))), model.unload)
+        # The load (and the untimed warm-up in it) runs on every worker
+        # thread, each loading the set onto its own GPU.
+        qsl = lg.ConstructQSL(self.total, self.perf, sut_impl.load_all, lambda idx: None)
         ts = lg.TestSettings()
         ts.scenario = getattr(lg.TestScenario, scenario)
         ts.mode = lg.TestMode.PerformanceOnly
@@ -471,19 +516,27 @@ def measure(a, mod_names) -> dict:
     each Server trial), so they meet the same GPU, clocks and process state."""
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     mods = [importlib.import_module(m) for m in mod_names]
+    biggest = max(a.offline_batch, a.max_batch)
     if a.fake_model:
-        model = FakeModel(a.total, max(a.offline_batch, a.max_batch))
+        devices = a.devices or 1
+        make = lambda k: FakeModel(a.total, biggest, device=k)  # noqa: E731
         device, torch_version = "none (fake model)", None
     else:
         import torch
 
-        model = Model(a.total, max(a.offline_batch, a.max_batch), cuda_graphs=a.cuda_graphs)
+        visible = torch.cuda.device_count()
+        devices = min(a.devices, visible) if a.devices else visible
+        if devices < 1:
+            raise SystemExit("no CUDA device visible")
+        make = lambda k: Model(a.total, biggest, cuda_graphs=a.cuda_graphs, device=k)  # noqa: E731
         device, torch_version = torch.cuda.get_device_name(0), torch.__version__
-    sut_impl = BatchingSut(mods[0], model, a.max_batch)
+    sut_impl = BatchingSut(mods[0], make, devices, a.max_batch)
+    model = sut_impl.model
     t = time.monotonic()
-    sut_impl.run_in_worker(lambda: model.warmup(a.warmup_seconds))
-    model.load_warmup_seconds = a.load_warmup_seconds
-    log(f"warm-up {time.monotonic() - t:.1f} s (cuda graphs: {bool(model.graphs)})")
+    sut_impl.run_on_all(lambda _, m: m.warmup(a.warmup_seconds))
+    for m in sut_impl.models:
+        m.load_warmup_seconds = a.load_warmup_seconds
+    log(f"{devices} GPU worker(s); warm-up {time.monotonic() - t:.1f} s (cuda graphs: {bool(model.graphs)})")
     if a.gc_freeze:
         # What long-running Python servers do: the objects made so far (torch,
         # the model) are never collected, so collections stay short.
@@ -491,16 +544,16 @@ def measure(a, mod_names) -> dict:
 
         gc.collect()
         gc.freeze()
-    common = {"device": device, "torch": torch_version, "python": platform.python_version(),
+    common = {"device": device, "devices": devices, "torch": torch_version, "python": platform.python_version(),
               "cuda_graphs": bool(model.graphs), "gc_freeze": a.gc_freeze,
               "load_warmup_seconds": a.load_warmup_seconds, "in_process": True,
               "order": mod_names}
     res = {m.__name__: dict(common, module=m.__name__, module_file=getattr(m, "__file__", None)) for m in mods}
-    runner = Runner(model, sut_impl, a.total, a.perf, Path(a.logs))
+    runner = Runner(sut_impl, a.total, a.perf, Path(a.logs))
 
     for m in mods:
         r = res[m.__name__]
-        r["plain_loop"] = sut_impl.run_in_worker(lambda: model.plain_loop(a.offline_batch, a.loop_seconds))
+        r["plain_loop"] = sut_impl.plain_loop(a.offline_batch, a.loop_seconds)
         log(f"[{m.__name__}] plain loop b={a.offline_batch}: {r['plain_loop']['samples_per_s']:.0f} samples/s")
     for m in mods:
         r = res[m.__name__]
@@ -524,6 +577,9 @@ def measure(a, mod_names) -> dict:
         return r
 
     searches = {m.__name__: ServerSearch(a.server_start, a.precision) for m in mods}
+    if a.skip_server:
+        for s in searches.values():
+            s.q = None
     while any(s.next_qps() is not None for s in searches.values()):
         for m in mods:
             s = searches[m.__name__]
@@ -544,8 +600,7 @@ def measure(a, mod_names) -> dict:
             res[m.__name__].setdefault("server_confirm", []).append(
                 {"qps": q, "valid": r["valid"], "p99_ns": r["p99_ns"]})
     for m in mods:
-        res[m.__name__]["plain_loop_after"] = sut_impl.run_in_worker(
-            lambda: model.plain_loop(a.offline_batch, a.loop_seconds / 2))
+        res[m.__name__]["plain_loop_after"] = sut_impl.plain_loop(a.offline_batch, a.loop_seconds / 2)
     sut_impl.close()
     return res
 
@@ -597,6 +652,9 @@ def main(argv=None) -> int:
     ap.add_argument("--confirm-qps", type=float, nargs="*", default=[])
     ap.add_argument("--modules", nargs="*", default=["mlperf_loadgen", "yardstick.loadgen"])
     ap.add_argument("--fake-model", action="store_true", help="no GPU: a sleeping stand-in model")
+    ap.add_argument("--devices", type=int, default=0,
+                    help="GPUs to use, one worker and model replica each (default: every visible one)")
+    ap.add_argument("--skip-server", action="store_true", help="no Server search (plain loop and Offline only)")
     ap.add_argument("--separate", action="store_true",
                     help="one process per module, one after the other (default: both in one process, taking turns)")
     ap.add_argument("--load-warmup-seconds", type=float, default=0.5,

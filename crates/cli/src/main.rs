@@ -20,6 +20,7 @@ mod report_cmd;
 mod run_cmd;
 mod run_refs;
 mod runs_cmd;
+mod scale_cmd;
 mod serve_cmd;
 mod settings_args;
 mod signals;
@@ -71,6 +72,9 @@ enum Command {
     /// One run of the built-in trainer, as `train WORKLOAD` starts it.
     #[command(hide = true)]
     TrainJob(train_builtin::TrainJobArgs),
+    /// Run one benchmark on 1, 2, 4, ... GPUs of this host: throughput and
+    /// scaling efficiency per GPU count, NCCL collective bandwidth.
+    Scale(Box<scale_cmd::ScaleArgs>),
     /// Write one self-contained HTML report of one or more runs (overlaid).
     Report(report_cmd::ReportArgs),
     /// Compare two runs or groups of runs metric by metric (medians, 95%
@@ -111,6 +115,7 @@ fn main() -> std::process::ExitCode {
         Command::Audit(args) => audit_cmd::run(*args),
         Command::Train(cli) => train_check_cmd::run(cli),
         Command::TrainJob(args) => train_builtin::run(args),
+        Command::Scale(args) => scale_cmd::run(*args),
         Command::Report(args) => report_cmd::run(args),
         Command::Compare(args) => compare_cmd::run(args),
         Command::Runs(args) => runs_cmd::run(args),

@@ -26,6 +26,7 @@
 mod charts;
 mod html;
 mod power;
+mod scaling;
 mod server;
 mod training;
 
@@ -125,6 +126,7 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
         ("power", "Power"),
         ("server-metrics", "Server"),
         ("training", "Training"),
+        ("scaling", "Scaling"),
         ("sweep", "Sweep"),
         ("settings", "Settings"),
         ("system", "System"),
@@ -140,6 +142,9 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
             continue;
         }
         if anchor == "training" && !training::any(runs) {
+            continue;
+        }
+        if anchor == "scaling" && !scaling::any(runs) {
             continue;
         }
         let _ = write!(body, "<a href=\"#{anchor}\">{name}</a>");
@@ -242,6 +247,9 @@ pub fn render_html(runs: &[RunRecord], options: &ReportOptions) -> String {
 
     // Training runs: accuracy over time against the target, the set's score.
     training::section(&mut body, &mut charts, &indexed);
+
+    // Multi-GPU scaling: throughput against GPUs, efficiency, collectives.
+    scaling::section(&mut body, &mut charts, &indexed);
 
     // Sweep Pareto curves.
     if !curves.is_empty() {

@@ -16,6 +16,7 @@
 mod human;
 mod mlperf;
 mod probe;
+mod topology;
 mod user;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use mlperf::{MlperfFields, MLPERF_REQUIRED_FIELDS};
+pub use topology::{gpu_topology, pcie_path_name, GpuPairLink, GpuTopology, PcieLevel};
 pub use user::{default_system_file, UserSystem, SYSTEM_FILE_ENV, USER_TEXT_FIELDS};
 
 /// What went wrong reading or writing the user's system file.
@@ -243,6 +245,10 @@ pub struct SystemDescription {
     pub network: NetworkInfo,
     pub gpu_driver: Option<GpuDriver>,
     pub gpus: Vec<GpuInfo>,
+    /// How the GPUs reach each other (NVLink, NVSwitch or PCIe, per pair);
+    /// kind `none` without NVML.
+    #[serde(default)]
+    pub gpu_topology: GpuTopology,
     /// GPUs counted (every accelerator yardstick can probe is a GPU today).
     pub accelerators: u32,
     /// The facts from the user's system file.
@@ -260,6 +266,17 @@ impl SystemDescription {
     }
 }
 
+/// The GPUs alone, through NVML (`library`, else the system's
+/// libnvidia-ml): what `capture` reads, for a caller that needs only the
+/// GPU count. What could not be read is added to `notes`.
+pub fn probe_gpus(
+    library: Option<&Path>,
+    notes: &mut Vec<String>,
+) -> (Option<GpuDriver>, Vec<GpuInfo>) {
+    let (driver, gpus, _) = probe::gpu::probe(library, notes);
+    (driver, gpus)
+}
+
 /// Probes this machine. Never fails: a missing probe leaves its value empty
 /// and says why in `notes`.
 pub fn capture(options: &CaptureOptions) -> SystemDescription {
@@ -275,11 +292,11 @@ pub fn capture(options: &CaptureOptions) -> SystemDescription {
     } else {
         probe::os::hostname(root, &mut notes)
     };
-    let (gpu_driver, gpus) = if options.probe_gpus {
+    let (gpu_driver, gpus, gpu_topology) = if options.probe_gpus {
         probe::gpu::probe(options.nvml_library.as_deref(), &mut notes)
     } else {
         notes.push("GPUs not probed (turned off)".to_owned());
-        (None, Vec::new())
+        (None, Vec::new(), GpuTopology::default())
     };
     let (user, system_file) = load_user_for_capture(options.system_file.as_deref(), &mut notes);
     SystemDescription {
@@ -291,6 +308,7 @@ pub fn capture(options: &CaptureOptions) -> SystemDescription {
         storage,
         network,
         gpu_driver,
+        gpu_topology,
         accelerators: u32::try_from(gpus.len()).unwrap_or(u32::MAX),
         gpus,
         user,

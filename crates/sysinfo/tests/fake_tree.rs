@@ -340,6 +340,8 @@ fn without_nvml_there_are_no_gpus_and_a_note() {
     });
     assert!(d.gpus.is_empty());
     assert_eq!(d.gpu_driver, None);
+    assert_eq!(d.gpu_topology.kind, "none");
+    assert!(d.gpu_topology.pairs.is_empty());
     assert!(
         d.notes.iter().any(|n| n.starts_with("no NVML: ")),
         "{:?}",

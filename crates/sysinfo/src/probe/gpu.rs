@@ -3,15 +3,21 @@
 
 use std::path::Path;
 
-use nvml_wrapper::enum_wrappers::device::Clock;
+use std::collections::BTreeMap;
+
+use nvml_wrapper::enum_wrappers::device::{Clock, TopologyLevel};
 use nvml_wrapper::Nvml;
 
-use crate::{GpuDriver, GpuInfo};
+use crate::topology::{gpu_topology, PcieLevel};
+use crate::{GpuDriver, GpuInfo, GpuTopology};
 
 /// NVML_NVLINK_MAX_LINKS of the NVML headers nvml-wrapper 0.13 binds.
 const NVLINK_MAX_LINKS: u32 = 18;
 
-pub fn probe(library: Option<&Path>, notes: &mut Vec<String>) -> (Option<GpuDriver>, Vec<GpuInfo>) {
+pub fn probe(
+    library: Option<&Path>,
+    notes: &mut Vec<String>,
+) -> (Option<GpuDriver>, Vec<GpuInfo>, GpuTopology) {
     let nvml = match library {
         Some(path) => Nvml::builder().lib_path(path.as_os_str()).init(),
         None => Nvml::init(),
@@ -20,7 +26,7 @@ pub fn probe(library: Option<&Path>, notes: &mut Vec<String>) -> (Option<GpuDriv
         Ok(nvml) => nvml,
         Err(e) => {
             notes.push(format!("no NVML: {e}"));
-            return (None, Vec::new());
+            return (None, Vec::new(), GpuTopology::default());
         }
     };
     let driver = GpuDriver {
@@ -35,7 +41,7 @@ pub fn probe(library: Option<&Path>, notes: &mut Vec<String>) -> (Option<GpuDriv
         Ok(count) => count,
         Err(e) => {
             notes.push(format!("NVML: cannot count GPUs: {e}"));
-            return (Some(driver), Vec::new());
+            return (Some(driver), Vec::new(), GpuTopology::default());
         }
     };
     let mut gpus = Vec::new();
@@ -81,5 +87,45 @@ pub fn probe(library: Option<&Path>, notes: &mut Vec<String>) -> (Option<GpuDriv
             numa_node: device.numa_node_id().ok(),
         });
     }
-    (Some(driver), gpus)
+    let pcie = pcie_paths(&nvml, &gpus, notes);
+    let topology = gpu_topology(&gpus, &pcie);
+    (Some(driver), gpus, topology)
+}
+
+/// The PCIe common ancestor of every pair of GPUs (Linux only in NVML).
+fn pcie_paths(
+    nvml: &Nvml,
+    gpus: &[GpuInfo],
+    notes: &mut Vec<String>,
+) -> BTreeMap<(u32, u32), PcieLevel> {
+    let mut out = BTreeMap::new();
+    for (i, a) in gpus.iter().enumerate() {
+        for b in gpus.iter().skip(i + 1) {
+            let level = nvml.device_by_index(a.index).and_then(|da| {
+                let db = nvml.device_by_index(b.index)?;
+                da.topology_common_ancestor(db)
+            });
+            match level {
+                Ok(level) => {
+                    out.insert((a.index, b.index), pcie_level(level));
+                }
+                Err(e) => notes.push(format!(
+                    "NVML: PCIe path of GPUs {} and {}: {e}",
+                    a.index, b.index
+                )),
+            }
+        }
+    }
+    out
+}
+
+fn pcie_level(level: TopologyLevel) -> PcieLevel {
+    match level {
+        TopologyLevel::Internal => PcieLevel::Internal,
+        TopologyLevel::Single => PcieLevel::Single,
+        TopologyLevel::Multiple => PcieLevel::Multiple,
+        TopologyLevel::HostBridge => PcieLevel::HostBridge,
+        TopologyLevel::Node => PcieLevel::Node,
+        TopologyLevel::System => PcieLevel::System,
+    }
 }
