@@ -140,7 +140,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, hide = true, conflicts_with = "workload")]
     pub fault: Option<crate::audit_cmd::fault_sut::Fault>,
     /// Test only, hidden: multiplies the rate that target_qps "auto"
-    /// measures before the test (e.g. 0.1), so that an end-to-end test can
+    /// measures before the test (e.g. 0.02), so that an end-to-end test can
     /// size an Offline query too short on any machine and see it re-sized
     /// from the run's own rate. Never for real runs: it skews the sizing.
     #[arg(long, hide = true, value_name = "FACTOR", value_parser = parse_positive_factor)]

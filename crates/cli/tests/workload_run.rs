@@ -183,7 +183,7 @@ fn a_sut_flag_with_a_workload_is_refused() {
 #[test]
 fn target_qps_auto_re_sizes_an_offline_query_that_ends_too_short() {
     // The test-only scale makes target_qps "auto" size the Offline query
-    // from a tenth of the measured rate (and no floor of 100 samples), so
+    // from a fiftieth of the measured rate (and no floor of 100 samples), so
     // the first query ends long before min_duration on any machine. The run is re-sized from the rate
     // it reached and run again (at most twice), and the short runs stay in
     // the store, marked superseded.
@@ -199,7 +199,7 @@ fn target_qps_auto_re_sizes_an_offline_query_that_ends_too_short() {
     };
     let scale = [
         "--test-only-measured-qps-scale",
-        "0.1",
+        "0.02",
         "--min-query-count",
         "1",
     ];
