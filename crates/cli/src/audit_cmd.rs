@@ -1,4 +1,4 @@
-//! `yardstick audit TEST01|TEST04|TEST06`: the MLPerf Inference compliance
+//! `yardstick audit TEST01|TEST04|TEST06|TEST09`: the MLPerf Inference compliance
 //! tests. The runs they need go through `yardstick run` or `yardstick
 //! endpoint` (the command after `--`), each in its own folder, the
 //! compliance run with the test's audit.config; the verdicts come from
@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use yardstick_core::Mode;
 use yardstick_submission::audit::{
-    audit_config, layout, AnswerEncoding, AuditPaths, AuditTest, Dtype,
+    audit_config, layout, test09, AnswerEncoding, AuditPaths, AuditTest, Dtype,
 };
 
 use crate::{endpoint_cmd, run_cmd};
@@ -23,7 +23,8 @@ use crate::{endpoint_cmd, run_cmd};
 pub struct AuditArgs {
     /// The test: TEST01 (accuracy-log sampling in a performance run),
     /// TEST04 (the same sample over and over: no caching), TEST06 (LLM
-    /// output consistency).
+    /// output consistency), TEST09 (mean output length within the
+    /// benchmark's bounds, from the audit.config's test09_* keys).
     #[arg(value_parser = parse_test)]
     pub test: AuditTest,
     /// Output folder: results/ (the submitted runs, unless --results),
@@ -71,7 +72,8 @@ pub struct AuditArgs {
 }
 
 fn parse_test(text: &str) -> Result<AuditTest, String> {
-    AuditTest::parse(text).ok_or_else(|| format!("unknown test `{text}`: TEST01, TEST04 or TEST06"))
+    AuditTest::parse(text)
+        .ok_or_else(|| format!("unknown test `{text}`: TEST01, TEST04, TEST06 or TEST09"))
 }
 
 /// The command after `--`, parsed as the binary parses it.
@@ -242,7 +244,19 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
     let endpoint = audited.as_ref().is_some_and(AuditedCommand::is_endpoint);
     let (dtype, answers) = encoding(&args, endpoint)?;
     let out = &args.output;
-    let needs_results = test != AuditTest::Test06;
+    // TEST06 and TEST09 judge the compliance run alone.
+    let needs_results = !matches!(test, AuditTest::Test06 | AuditTest::Test09);
+    // TEST09's bounds, known before any run: as the official script, none
+    // is an error.
+    let test09_bounds = match test09::thresholds(&config) {
+        (Some(min), Some(max)) => Some((min, max)),
+        _ if test == AuditTest::Test09 => anyhow::bail!(
+            "TEST09: the audit.config sets no test09_min_output_tokens and \
+             test09_max_output_tokens (the official files have them for gpt-oss-120b \
+             and e2e-rag-qna: --model); give an --audit-config with both"
+        ),
+        _ => None,
+    };
     if audited.is_none() {
         anyhow::ensure!(
             args.compliance_dir.is_some() && (args.results.is_some() || !needs_results),
@@ -329,6 +343,15 @@ pub fn run(args: AuditArgs) -> Result<ExitCode> {
                 );
             }
             checks.push(("output consistency", v.passed()));
+        }
+        AuditTest::Test09 => {
+            let (min, max) = test09_bounds.context("TEST09 has its bounds")?;
+            let v = layout::write_test09(&paths, min, max)?;
+            println!(
+                "  mean output tokens      : {:.2} over {} answers (bounds {min}..{max})",
+                v.mean_tokens, v.samples
+            );
+            checks.push(("output length", v.passed));
         }
     }
     let mut all = true;

@@ -64,7 +64,7 @@ enum Command {
     MockServer(endpoint_cmd::MockServerArgs),
     /// Score an MLPerf accuracy log against a quality target.
     Accuracy(accuracy_cmd::AccuracyArgs),
-    /// Run an MLPerf Inference compliance test (TEST01, TEST04, TEST06)
+    /// Run an MLPerf Inference compliance test (TEST01, TEST04, TEST06, TEST09)
     /// against a SUT and write its official verdict files.
     Audit(Box<audit_cmd::AuditArgs>),
     /// Train a reference workload and report time-to-train.

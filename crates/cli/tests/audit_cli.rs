@@ -241,3 +241,97 @@ fn verify_only_and_print_config() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("--compliance-dir"), "{}", text(&o));
 }
+
+/// TEST09 against the null SUT, whose every answer is one 4-byte token:
+/// the official gpt-oss-120b audit.config with 200 queries and bounds
+/// around 1 token passes; bounds it falls short of fail (what a SUT that
+/// shortens its answers gets); a benchmark without bounds is refused.
+#[test]
+fn test09_holds_the_mean_output_length_to_the_bounds() {
+    let out = target_scratch("audit", "test09");
+    let null_offline = ["run", "--sut", "null", "--scenario", "Offline"];
+    let o = audit("TEST09", &out.join("no-bounds"), &null_offline);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("test09_min_output_tokens"),
+        "{}",
+        text(&o)
+    );
+
+    let official = yardstick(&[
+        "audit",
+        "TEST09",
+        "--print-config",
+        "--model",
+        "gpt-oss-120b",
+    ]);
+    let official = String::from_utf8_lossy(&official.stdout).into_owned();
+    assert!(
+        official.contains("*.*.test09_min_output_tokens = 1150.38\n"),
+        "{official}"
+    );
+    assert!(
+        official.contains("*.*.accuracy_log_sampling_target = 10000\n"),
+        "{official}"
+    );
+    let config = |min: &str, max: &str| {
+        let path = out.join(format!("audit-{min}-{max}.config"));
+        let text = official
+            .replace("*.*.min_query_count = 6396", "*.*.min_query_count = 200")
+            .replace("= 1150.38", &format!("= {min}"))
+            .replace("= 1406.02", &format!("= {max}"));
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let run = |dir: &str, config: String| {
+        let dir = out.join(dir);
+        let dir_arg = dir.display().to_string();
+        let mut args = vec![
+            "audit",
+            "TEST09",
+            "--audit-config",
+            &config,
+            "-o",
+            &dir_arg,
+            "--",
+        ];
+        args.extend_from_slice(&null_offline);
+        (yardstick(&args), dir.join("compliance/TEST09"))
+    };
+
+    let (o, dir) = run("pass", config("0.5", "1.5"));
+    assert!(o.status.success(), "{}", text(&o));
+    let verdict = read(&dir.join("verify_output_len.txt"));
+    assert!(
+        verdict.contains("Mean output tokens: 1.00\nMin output tokens: 1\nMax output tokens: 1\n"),
+        "{verdict}"
+    );
+    assert!(
+        verdict.contains("Min threshold: 0.5\nMax threshold: 1.5\n"),
+        "{verdict}"
+    );
+    assert!(verdict.ends_with("\nTEST PASS\n"), "{verdict}");
+    // Every answer of the compliance run was logged and counted.
+    let samples: usize = verdict
+        .lines()
+        .find_map(|l| l.strip_prefix("Total samples: "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(samples >= 200, "{verdict}");
+    for f in [
+        "accuracy/mlperf_log_accuracy.json",
+        "performance/run_1/mlperf_log_summary.txt",
+        "performance/run_1/mlperf_log_detail.txt",
+    ] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+
+    let (o, dir) = run("short", config("2", "3"));
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let verdict = read(&dir.join("verify_output_len.txt"));
+    assert!(
+        verdict.contains("Min check pass: False\nMax check pass: True\n"),
+        "{verdict}"
+    );
+    assert!(verdict.ends_with("\nTEST FAIL\n"), "{verdict}");
+}

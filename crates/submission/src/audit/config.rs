@@ -19,6 +19,9 @@ pub enum AuditTest {
     Test04,
     /// LLM output consistency: first token, EOS, output length.
     Test06,
+    /// Output length in performance mode: the mean answer length within
+    /// the benchmark's bounds (v6.0).
+    Test09,
 }
 
 impl AuditTest {
@@ -27,6 +30,7 @@ impl AuditTest {
             AuditTest::Test01 => "TEST01",
             AuditTest::Test04 => "TEST04",
             AuditTest::Test06 => "TEST06",
+            AuditTest::Test09 => "TEST09",
         }
     }
 
@@ -35,6 +39,7 @@ impl AuditTest {
             "TEST01" => Some(AuditTest::Test01),
             "TEST04" => Some(AuditTest::Test04),
             "TEST06" => Some(AuditTest::Test06),
+            "TEST09" => Some(AuditTest::Test09),
             _ => None,
         }
     }
@@ -81,8 +86,16 @@ wan-2.2-t2v-a14b.Offline.min_query_count = 20
 wan-2.2-t2v-a14b.SingleStream.min_query_count = 20
 ";
 
-/// The official audit.config of `test` for the benchmark `model` (only
-/// TEST01's depends on it).
+/// TEST09's bounds per benchmark (`compliance/TEST09/<model>/audit.config`):
+/// (benchmark, queries = its dataset, min tokens, max tokens).
+const TEST09_BOUNDS: &[(&str, u64, &str, &str)] = &[
+    ("gpt-oss-120b", 6396, "1150.38", "1406.02"),
+    ("e2e-rag-qna", 824, "246.43", "301.19"),
+];
+
+/// The official audit.config of `test` for the benchmark `model` (TEST01's
+/// sampling target and TEST09's bounds depend on it; TEST09 for another
+/// benchmark has no bounds: give them with `--audit-config`).
 pub fn audit_config(test: AuditTest, model: &str) -> String {
     match test {
         AuditTest::Test01 => {
@@ -101,6 +114,23 @@ pub fn audit_config(test: AuditTest, model: &str) -> String {
              *.*.min_duration = 0\n# Turn off equal issue mode for TEST06\n\
              *.*.sample_concatenate_permutation = 0\n"
         ),
+        AuditTest::Test09 => {
+            let bounds = TEST09_BOUNDS.iter().find(|(m, ..)| model.starts_with(m));
+            let queries = bounds.map_or(String::new(), |(_, q, ..)| {
+                format!("*.*.min_query_count = {q}\n")
+            });
+            let limits = bounds.map_or(String::new(), |(_, _, min, max)| {
+                format!(
+                    "*.*.test09_min_output_tokens = {min}\n*.*.test09_max_output_tokens = {max}\n"
+                )
+            });
+            format!(
+                "{HEADER}\n# TEST09: Verify output token length in performance mode\n\
+                 *.*.mode = 2\n*.*.accuracy_log_rng_seed = {ACCURACY_LOG_RNG_SEED}\n\
+                 *.*.accuracy_log_sampling_target = 10000\n{queries}*.*.min_duration = 0\n\
+                 *.*.performance_issue_unique = 1\n*.*.sample_concatenate_permutation = 0\n{limits}"
+            )
+        }
     }
 }
 
@@ -123,5 +153,15 @@ mod tests {
         );
         assert_eq!(AuditTest::parse("test04"), Some(AuditTest::Test04));
         assert_eq!(AuditTest::parse("TEST05"), None);
+        let gpt = audit_config(AuditTest::Test09, "gpt-oss-120b");
+        assert!(gpt.contains("*.*.min_query_count = 6396\n"), "{gpt}");
+        assert_eq!(
+            crate::audit::test09::thresholds(&gpt),
+            (Some(1150.38), Some(1406.02))
+        );
+        assert_eq!(
+            crate::audit::test09::thresholds(&audit_config(AuditTest::Test09, "resnet50")),
+            (None, None)
+        );
     }
 }

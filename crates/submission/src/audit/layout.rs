@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use super::test06::{AnswerEncoding, Test06Verdict};
-use super::{test01, test04, test06, AuditError, AuditTest, Dtype, ScriptOutput};
+use super::test09::Test09Verdict;
+use super::{test01, test04, test06, test09, AuditError, AuditTest, Dtype, ScriptOutput};
 
 const ACCURACY_LOG: &str = "mlperf_log_accuracy.json";
 const SUMMARY: &str = "mlperf_log_summary.txt";
@@ -138,5 +139,28 @@ pub fn write_test06(
         write(&dir.join("verify_accuracy.txt"), text)?;
         copy_into(&log, &accuracy_dir)?;
     }
+    Ok(verdict)
+}
+
+/// TEST09: `verify_output_len.txt`, the compliance run's accuracy log under
+/// `accuracy/` and its summary and detail under `performance/run_1/`.
+pub fn write_test09(
+    paths: &AuditPaths,
+    min_tokens: f64,
+    max_tokens: f64,
+) -> Result<Test09Verdict, AuditError> {
+    let log = paths.compliance.join(ACCURACY_LOG);
+    let verdict = test09::verify(&read(&log)?, min_tokens, max_tokens).map_err(|source| {
+        AuditError::AccuracyLog {
+            path: log.clone(),
+            source,
+        }
+    })?;
+    let dir = paths.test_dir(AuditTest::Test09);
+    let accuracy_dir = dir.join("accuracy");
+    create_dir(&accuracy_dir)?;
+    write(&dir.join("verify_output_len.txt"), &verdict.verify_file)?;
+    copy_into(&log, &accuracy_dir)?;
+    copy_performance_logs(&paths.compliance, &dir)?;
     Ok(verdict)
 }

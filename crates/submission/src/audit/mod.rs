@@ -1,4 +1,4 @@
-//! Compliance audits (TEST01, TEST04, TEST06): the verdicts the official
+//! Compliance audits (TEST01, TEST04, TEST06, TEST09): the verdicts the official
 //! compliance scripts of mlcommons/inference `compliance/` write, computed
 //! from the logs of the runs, and the folder layout their
 //! `run_verification.py` leaves behind.
@@ -16,10 +16,11 @@ pub mod layout;
 pub mod test01;
 pub mod test04;
 pub mod test06;
+pub mod test09;
 
 pub use accuracy_log::{parse_accuracy_log, AccuracyLogEntry};
 pub use config::{audit_config, AuditTest, ACCURACY_LOG_RNG_SEED};
-pub use layout::{write_test01, write_test04, write_test06, AuditPaths};
+pub use layout::{write_test01, write_test04, write_test06, write_test09, AuditPaths};
 pub use test06::{AnswerEncoding, Test06Verdict};
 
 use std::path::PathBuf;

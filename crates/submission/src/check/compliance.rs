@@ -47,7 +47,9 @@ pub(crate) fn check(
             );
             continue;
         }
-        if has_test06 {
+        // Only TEST01 and TEST04 have a performance run to judge (v6.0's
+        // TEST07/08/09 are read for their verdicts alone).
+        if has_test06 || !matches!(test.as_str(), "TEST01" | "TEST04") {
             continue;
         }
         let run = test_dir.join("performance/run_1");
@@ -71,6 +73,8 @@ pub(crate) fn check(
         match test.as_str() {
             "TEST01" => test01_accuracy(walk, &test_dir, model, mlperf_model, scope),
             "TEST06" => test06(walk, &test_dir, scope),
+            "TEST07" => verdict_passes(walk, &test_dir, "verify_accuracy.txt", scope),
+            "TEST09" => verdict_passes(walk, &test_dir, "verify_output_len.txt", scope),
             _ => {}
         }
     }
@@ -258,6 +262,72 @@ fn test06(walk: &mut Walk<'_>, test_dir: &Path, scope: &str) {
             None,
             scope,
             format!("TEST06 failed: first token {first}, EOS {eos}, sample length {length}"),
+        );
+    }
+}
+
+/// TEST07 and TEST09 (v6.0): the verdict file is there and says `TEST PASS`.
+fn verdict_passes(walk: &mut Walk<'_>, test_dir: &Path, file: &str, scope: &str) {
+    let verify = test_dir.join(file);
+    let Ok(text) = std::fs::read_to_string(&verify) else {
+        walk.fail(
+            rules::COMP_VERIFY_MISSING,
+            &verify,
+            None,
+            scope,
+            format!("{file} is missing"),
+        );
+        return;
+    };
+    if !text.contains("TEST PASS") {
+        walk.fail(
+            rules::COMP_VERDICT,
+            &verify,
+            None,
+            scope,
+            format!("{file} does not say TEST PASS"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Round;
+
+    #[test]
+    fn test09_and_test07_verdicts_must_say_pass() {
+        let round = Round::builtin("v6.0").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut walk = Walk {
+            root: dir.path(),
+            round: &round,
+            skip_compliance: false,
+            findings: Vec::new(),
+            results: Vec::new(),
+        };
+        let test09 = dir.path().join("TEST09");
+        std::fs::create_dir_all(&test09).unwrap();
+        verdict_passes(&mut walk, &test09, "verify_output_len.txt", "r");
+        std::fs::write(
+            test09.join("verify_output_len.txt"),
+            "Min check pass: False\n\nTEST FAIL\n",
+        )
+        .unwrap();
+        verdict_passes(&mut walk, &test09, "verify_output_len.txt", "r");
+        std::fs::write(test09.join("verify_output_len.txt"), "\nTEST PASS\n").unwrap();
+        verdict_passes(&mut walk, &test09, "verify_output_len.txt", "r");
+        let rules: Vec<(&str, &str)> = walk
+            .findings
+            .iter()
+            .map(|f| (f.rule, f.file.as_str()))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("comp.verify-missing", "TEST09/verify_output_len.txt"),
+                ("comp.verdict", "TEST09/verify_output_len.txt")
+            ]
         );
     }
 }

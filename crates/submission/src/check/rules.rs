@@ -152,6 +152,7 @@ pub const COMP_PERF_FILES: Rule = same("comp.perf-files", Compliance);
 pub const COMP_ACC_FILES: Rule = same("comp.acc-files", Compliance);
 pub const COMP_TEST01_ACCURACY: Rule = same("comp.test01-accuracy", Compliance);
 pub const COMP_TEST06: Rule = same("comp.test06", Compliance);
+pub const COMP_VERDICT: Rule = same("comp.verdict", Compliance);
 
 /// Every rule, for documentation and `--json` consumers.
 pub const ALL: &[Rule] = &[
@@ -239,6 +240,7 @@ pub const ALL: &[Rule] = &[
     COMP_ACC_FILES,
     COMP_TEST01_ACCURACY,
     COMP_TEST06,
+    COMP_VERDICT,
 ];
 
 /// A rule by id.
