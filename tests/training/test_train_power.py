@@ -60,7 +60,10 @@ def test_the_power_layout_is_what_the_official_tools_read(tmp_path):
         while not done.is_set():
             step += 1
             uj += 1_000_000 * (1 + step % 3) // 2
-            energy.write_text(f"{uj}\n")
+            # Atomically, as the kernel's file reads: never an empty file.
+            fresh = energy.with_suffix(".new")
+            fresh.write_text(f"{uj}\n")
+            os.replace(fresh, energy)
             time.sleep(0.02)
 
     meter = threading.Thread(target=burn)
