@@ -5,10 +5,14 @@
 //! and queues them. A worker takes a job, then whatever else is queued up to
 //! `batch_size` samples, waiting at most `max_wait` for more (0: no wait):
 //! Offline's one big query becomes full batches, Server and the stream
-//! scenarios get dynamic batches bounded in size and in added latency. The
-//! worker copies the samples' loaded bytes straight into the model's input
-//! buffers (reused across batches), runs the model, and answers each sample
-//! from its slice of the first output: its top-1 class (or its top-k
+//! scenarios get dynamic batches bounded in size and in added latency.
+//!
+//! A worker is two threads over two [`Batch`]es of its model (input and
+//! output buffers, reused across batches): its feeder copies the samples'
+//! loaded bytes straight into one batch's inputs while its runner runs the
+//! model on the other, so the gather of samples (a copy from scattered
+//! library memory) stays off the model's path. The runner answers each
+//! sample from its slice of the first output: its top-1 class (or its top-k
 //! classes, best first) as little-endian `int32`, or the raw bytes.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,21 +32,35 @@ use crate::tensor::{DType, TensorSpec};
 /// A model's error, kept whole.
 pub type ModelRunError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// A model that runs batches: its input and output specs, buffers for a
-/// batch's inputs that the caller fills, and the run, whose outputs it
-/// writes into the caller's reused buffers.
+/// A model that runs batches: its input and output specs, and the run of a
+/// [`Batch`] of its own making.
 pub trait Model: Send {
     /// The inputs, in the order a sample's tensors come.
     fn inputs(&self) -> &[TensorSpec];
     /// The outputs; the first one makes the response.
     fn outputs(&self) -> &[TensorSpec];
-    /// One writable buffer per input, sized for a batch of `n` samples
-    /// (`n * sample_bytes` each), reused across batches of the same size.
-    fn input_buffers(&mut self, n: usize) -> Result<Vec<&mut [u8]>, ModelRunError>;
-    /// Runs the batch of `n` samples written into the input buffers; writes
-    /// each output's bytes (`n` samples, row-major) into `outputs` (cleared
-    /// first, one per output).
-    fn run(&mut self, n: usize, outputs: &mut [Vec<u8>]) -> Result<(), ModelRunError>;
+    /// Buffers for a batch of `n` samples: inputs the caller fills, outputs
+    /// the model writes. Each worker keeps two and fills one while the model
+    /// runs the other, so gathering samples never waits for the model.
+    fn new_batch(&self, n: usize) -> Result<Box<dyn Batch>, ModelRunError>;
+    /// Runs `batch` (one of this model's, its inputs filled); its outputs
+    /// hold the results after.
+    fn run(&mut self, batch: &mut dyn Batch) -> Result<(), ModelRunError>;
+}
+
+/// A batch's input and output buffers, made by a [`Model`] and reused
+/// across batches (reallocated only when the batch size changes).
+pub trait Batch: Send {
+    /// The number of samples the buffers hold.
+    fn size(&self) -> usize;
+    /// Makes the buffers hold `n` samples (keeps them when they already do).
+    fn resize(&mut self, n: usize) -> Result<(), ModelRunError>;
+    /// One writable buffer per input, `size() * sample_bytes` each.
+    fn inputs_mut(&mut self) -> Vec<&mut [u8]>;
+    /// Output `i`'s bytes of the last run (`size()` samples, row-major).
+    fn output(&self, i: usize) -> Option<&[u8]>;
+    /// For the model that made it, to reach its own type.
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
 }
 
 /// Errors of the batching SUT.
@@ -128,97 +146,90 @@ impl Shared {
     }
 }
 
-/// Per-worker state: its model and the reused output buffers.
-struct Worker {
-    model: Box<dyn Model>,
-    outputs: Vec<Vec<u8>>,
-    responses: Vec<u8>,
+/// Writes the samples' loaded bytes into `batch`'s inputs (resized to the
+/// run's size first), zeros after them where the model's batch is fixed.
+fn fill(shared: &Shared, batch: &mut dyn Batch, indices: &[usize]) -> Result<(), BatchError> {
+    let n = indices.len();
+    // A model with a fixed batch size runs full batches: the samples,
+    // then zeros, of which the answers are dropped.
+    let run_n = shared.fixed_batch.unwrap_or(n).max(n);
+    batch.resize(run_n).map_err(BatchError::Model)?;
+    let loaded = shared.library.read();
+    let mut buffers = batch.inputs_mut();
+    for (k, &index) in indices.iter().enumerate() {
+        let sample = loaded
+            .get(index)
+            .and_then(|s| s.as_ref())
+            .ok_or(LibraryError::NotLoaded { index })?;
+        for ((buf, bytes), &size) in buffers
+            .iter_mut()
+            .zip(sample.iter())
+            .zip(&shared.sample_bytes)
+        {
+            buf[k * size..(k + 1) * size].copy_from_slice(&bytes[..size]);
+        }
+    }
+    if run_n > n {
+        for (buf, &size) in buffers.iter_mut().zip(&shared.sample_bytes) {
+            buf[n * size..run_n * size].fill(0);
+        }
+    }
+    Ok(())
 }
 
-impl Worker {
-    /// Fills the model's inputs with the samples' loaded bytes, runs it, and
-    /// leaves the per-sample responses (each `response_bytes` long) in
-    /// `self.responses`; returns the response size.
-    fn run_batch(&mut self, shared: &Shared, indices: &[usize]) -> Result<usize, BatchError> {
-        let n = indices.len();
-        // A model with a fixed batch size runs full batches: the samples,
-        // then zeros, of which the answers are dropped.
-        let run_n = shared.fixed_batch.unwrap_or(n).max(n);
-        {
-            let loaded = shared.library.read();
-            let mut buffers = self.model.input_buffers(run_n).map_err(BatchError::Model)?;
-            for (k, &index) in indices.iter().enumerate() {
-                let sample = loaded
-                    .get(index)
-                    .and_then(|s| s.as_ref())
-                    .ok_or(LibraryError::NotLoaded { index })?;
-                for ((buf, bytes), &size) in buffers
-                    .iter_mut()
-                    .zip(sample.iter())
-                    .zip(&shared.sample_bytes)
-                {
-                    buf[k * size..(k + 1) * size].copy_from_slice(&bytes[..size]);
-                }
+/// The responses of the first `n` samples of a batch that has run, each
+/// `.1` bytes long: raw outputs straight from the batch's output buffer,
+/// classes written into `classes`.
+fn answer<'a>(
+    shared: &Shared,
+    spec: &TensorSpec,
+    batch: &'a dyn Batch,
+    n: usize,
+    classes: &'a mut Vec<u8>,
+) -> Result<(&'a [u8], usize), BatchError> {
+    let run_n = batch.size();
+    let out = batch.output(0).unwrap_or_default();
+    if n == 0 || run_n < n || !out.len().is_multiple_of(run_n) {
+        return Err(BatchError::OutputSize {
+            name: spec.name.clone(),
+            bytes: out.len(),
+            n: run_n,
+        });
+    }
+    let per = out.len() / run_n;
+    let out = &out[..n * per];
+    classes.clear();
+    match shared.policy.response {
+        ResponseKind::Raw => Ok((out, per)),
+        ResponseKind::ClassInt32 if shared.policy.top_k <= 1 => {
+            for row in out.chunks_exact(per) {
+                let class = argmax(row, spec.dtype).ok_or_else(|| BatchError::NotScores {
+                    name: spec.name.clone(),
+                    dtype: spec.dtype,
+                })?;
+                classes.extend_from_slice(&(class as i32).to_le_bytes());
             }
-            if run_n > n {
-                for (buf, &size) in buffers.iter_mut().zip(&shared.sample_bytes) {
-                    buf[n * size..run_n * size].fill(0);
-                }
-            }
+            Ok((classes, 4))
         }
-        self.model
-            .run(run_n, &mut self.outputs)
-            .map_err(BatchError::Model)?;
-        let spec = &self.model.outputs()[0];
-        let out = &self.outputs[0];
-        if n == 0 || !out.len().is_multiple_of(run_n) {
-            return Err(BatchError::OutputSize {
-                name: spec.name.clone(),
-                bytes: out.len(),
-                n: run_n,
-            });
-        }
-        let per = out.len() / run_n;
-        let out = &out[..n * per];
-        self.responses.clear();
-        match shared.policy.response {
-            ResponseKind::Raw => {
-                self.responses.extend_from_slice(out);
-                Ok(per)
-            }
-            ResponseKind::ClassInt32 if shared.policy.top_k <= 1 => {
-                for row in out.chunks_exact(per) {
-                    let class = argmax(row, spec.dtype).ok_or_else(|| BatchError::NotScores {
+        ResponseKind::ClassInt32 => {
+            let k = shared.policy.top_k;
+            for row in out.chunks_exact(per) {
+                let top = top_k(row, spec.dtype, k).ok_or_else(|| BatchError::NotScores {
+                    name: spec.name.clone(),
+                    dtype: spec.dtype,
+                })?;
+                if top.len() != k {
+                    return Err(BatchError::TooFewScores {
                         name: spec.name.clone(),
-                        dtype: spec.dtype,
-                    })?;
-                    self.responses
-                        .extend_from_slice(&(class as i32).to_le_bytes());
+                        scores: top.len(),
+                        k,
+                    });
                 }
-                Ok(4)
-            }
-            ResponseKind::ClassInt32 => {
-                let k = shared.policy.top_k;
-                for row in out.chunks_exact(per) {
-                    let classes =
-                        top_k(row, spec.dtype, k).ok_or_else(|| BatchError::NotScores {
-                            name: spec.name.clone(),
-                            dtype: spec.dtype,
-                        })?;
-                    if classes.len() != k {
-                        return Err(BatchError::TooFewScores {
-                            name: spec.name.clone(),
-                            scores: classes.len(),
-                            k,
-                        });
-                    }
-                    for class in classes {
-                        self.responses
-                            .extend_from_slice(&(class as i32).to_le_bytes());
-                    }
+                for class in top {
+                    classes.extend_from_slice(&(class as i32).to_le_bytes());
                 }
-                Ok(4 * k)
             }
+            Ok((classes, 4 * k))
         }
     }
 }
@@ -359,23 +370,29 @@ impl BatchingSut {
             failure: Mutex::new(None),
         });
         let (tx, rx): (Sender<Job>, Receiver<Job>) = crossbeam_channel::unbounded();
-        let workers = models
-            .into_iter()
-            .enumerate()
-            .map(|(w, model)| {
-                let rx = rx.clone();
-                let shared = Arc::clone(&shared);
-                let outputs = vec![Vec::new(); model.outputs().len()];
-                let worker = Worker {
-                    model,
-                    outputs,
-                    responses: Vec::new(),
-                };
+        // Two batches per worker: one filled while the other runs.
+        let first_size = fixed_batch.unwrap_or(policy.batch_size);
+        let mut workers = Vec::with_capacity(2 * threads);
+        for (w, model) in models.into_iter().enumerate() {
+            let (free_tx, free_rx) = crossbeam_channel::unbounded::<Box<dyn Batch>>();
+            for _ in 0..2 {
+                let batch = model.new_batch(first_size).map_err(BatchError::Model)?;
+                free_tx.send(batch).map_err(|_| BatchError::WorkersGone)?;
+            }
+            let (filled_tx, filled_rx) = crossbeam_channel::unbounded::<Filled>();
+            let (rx, feeding) = (rx.clone(), Arc::clone(&shared));
+            workers.push(
+                std::thread::Builder::new()
+                    .name(format!("feed-{w}"))
+                    .spawn(move || feed(&feeding, &rx, &free_rx, &filled_tx))?,
+            );
+            let running = Arc::clone(&shared);
+            workers.push(
                 std::thread::Builder::new()
                     .name(format!("model-{w}"))
-                    .spawn(move || serve(&shared, worker, &rx))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                    .spawn(move || run_filled(&running, model, &filled_rx, &free_tx))?,
+            );
+        }
         let name = format!(
             "{} ({threads} workers, batch {})",
             name.into(),
@@ -492,10 +509,34 @@ impl BatchingSut {
     }
 }
 
-fn serve(shared: &Shared, mut worker: Worker, rx: &Receiver<Job>) {
+/// A batch whose inputs are filled, with the jobs its samples came from.
+struct Filled {
+    batch: Box<dyn Batch>,
+    jobs: Vec<Job>,
+    samples: usize,
+}
+
+/// A worker's feeding thread: takes a free batch, then jobs from the queue
+/// up to the batch size (waiting at most `max_wait` for more), and fills
+/// the batch's inputs while the model runs the other batch.
+fn feed(
+    shared: &Shared,
+    rx: &Receiver<Job>,
+    free: &Receiver<Box<dyn Batch>>,
+    filled: &Sender<Filled>,
+) {
     let policy = shared.policy;
     let mut indices = Vec::with_capacity(policy.batch_size);
-    while let Ok(first) = rx.recv() {
+    // A batch whose filling failed, used for the next one.
+    let mut spare: Option<Box<dyn Batch>> = None;
+    loop {
+        // A free batch first, then the samples: a batch is formed when
+        // the model can take it next, from all that is queued by then.
+        let mut batch = match spare.take().map_or_else(|| free.recv().ok(), Some) {
+            Some(b) => b,
+            None => return,
+        };
+        let Ok(first) = rx.recv() else { return };
         let mut n = first.samples.len();
         let mut jobs = vec![first];
         let deadline = Instant::now() + policy.max_wait;
@@ -515,38 +556,86 @@ fn serve(shared: &Shared, mut worker: Worker, rx: &Receiver<Job>) {
         }
         indices.clear();
         indices.extend(jobs.iter().flat_map(|j| j.samples.iter().map(|s| s.index)));
-        let size = match worker.run_batch(shared, &indices) {
-            Ok(size) => size,
-            Err(e) => {
-                // Unanswered samples make the run end as stalled, naming
-                // them; the next issue_query reports this error.
-                shared.fail(e.to_string());
+        if let Err(e) = fill(shared, batch.as_mut(), &indices) {
+            // Unanswered samples make the run end as stalled, naming
+            // them; the next issue_query reports this error.
+            shared.fail(e.to_string());
+            spare = Some(batch);
+            continue;
+        }
+        let ready = Filled {
+            batch,
+            jobs,
+            samples: indices.len(),
+        };
+        if filled.send(ready).is_err() {
+            return;
+        }
+    }
+}
+
+/// A worker's running thread: runs each filled batch, answers its samples,
+/// and hands the batch back to be filled again.
+fn run_filled(
+    shared: &Shared,
+    mut model: Box<dyn Model>,
+    filled: &Receiver<Filled>,
+    free: &Sender<Box<dyn Batch>>,
+) {
+    let mut classes = Vec::new();
+    while let Ok(Filled {
+        mut batch,
+        jobs,
+        samples,
+    }) = filled.recv()
+    {
+        let answered = model
+            .run(batch.as_mut())
+            .map_err(BatchError::Model)
+            .and_then(|()| {
+                answer(
+                    shared,
+                    &model.outputs()[0],
+                    batch.as_ref(),
+                    samples,
+                    &mut classes,
+                )
+            });
+        match answered {
+            Ok((responses, size)) => complete(&jobs, responses, size),
+            Err(e) => shared.fail(e.to_string()),
+        }
+        if free.send(batch).is_err() {
+            return;
+        }
+    }
+}
+
+/// Answers every sample of `jobs` from `responses`, `size` bytes each, in
+/// the jobs' order.
+fn complete(jobs: &[Job], responses: &[u8], size: usize) {
+    let mut next = 0;
+    for job in jobs {
+        let completer = match &job.reply {
+            Reply::Run(c) => c,
+            Reply::Count(count) => {
+                count.fetch_add(job.samples.len(), Ordering::Relaxed);
+                next += job.samples.len();
                 continue;
             }
         };
-        let mut next = 0;
-        for job in &jobs {
-            let completer = match &job.reply {
-                Reply::Run(c) => c,
-                Reply::Count(count) => {
-                    count.fetch_add(job.samples.len(), Ordering::Relaxed);
-                    next += job.samples.len();
-                    continue;
-                }
-            };
-            let responses: Vec<QuerySampleResponse<'_>> = job
-                .samples
-                .iter()
-                .enumerate()
-                .map(|(k, s)| {
-                    let at = (next + k) * size;
-                    QuerySampleResponse::new(s.id, &worker.responses[at..at + size])
-                })
-                .collect();
-            next += job.samples.len();
-            // A refused completion is recorded by the run itself.
-            let _ = completer.complete(&responses);
-        }
+        let answers: Vec<QuerySampleResponse<'_>> = job
+            .samples
+            .iter()
+            .enumerate()
+            .map(|(k, s)| {
+                let at = (next + k) * size;
+                QuerySampleResponse::new(s.id, &responses[at..at + size])
+            })
+            .collect();
+        next += job.samples.len();
+        // A refused completion is recorded by the run itself.
+        let _ = completer.complete(&answers);
     }
 }
 

@@ -4,20 +4,18 @@
 
 use candle_core::{Device, Tensor};
 
-use crate::batching::{Model, ModelRunError};
+use crate::batching::{Batch, Model, ModelRunError};
 use crate::model::Cnn;
 use crate::tensor::{DType, Dim, TensorSpec};
 
-/// The CNN with its input buffer: `image` float32 `[?, 1, rows, cols]` in,
-/// `logits` float32 `[?, 10]` out.
+/// The CNN: `image` float32 `[?, 1, rows, cols]` in, `logits` float32
+/// `[?, 10]` out.
 pub struct CnnModel {
     cnn: Cnn,
     rows: usize,
     cols: usize,
     inputs: [TensorSpec; 1],
     outputs: [TensorSpec; 1],
-    /// The batch's input bytes (little-endian f32), reused across batches.
-    input: Vec<u8>,
 }
 
 impl CnnModel {
@@ -43,7 +41,6 @@ impl CnnModel {
                 dtype: DType::F32,
                 shape: vec![Dim::Dynamic, Dim::Fixed(Cnn::CLASSES)],
             }],
-            input: Vec::new(),
         }
     }
 }
@@ -57,28 +54,66 @@ impl Model for CnnModel {
         &self.outputs
     }
 
-    fn input_buffers(&mut self, n: usize) -> Result<Vec<&mut [u8]>, ModelRunError> {
-        self.input.resize(n * self.rows * self.cols * 4, 0);
-        Ok(vec![self.input.as_mut_slice()])
+    fn new_batch(&self, n: usize) -> Result<Box<dyn Batch>, ModelRunError> {
+        let mut batch = CnnBatch {
+            sample_bytes: self.rows * self.cols * 4,
+            size: 0,
+            input: Vec::new(),
+            logits: Vec::new(),
+        };
+        batch.resize(n)?;
+        Ok(Box::new(batch))
     }
 
-    fn run(&mut self, n: usize, outputs: &mut [Vec<u8>]) -> Result<(), ModelRunError> {
-        let bytes = &self.input[..n * self.rows * self.cols * 4];
+    fn run(&mut self, batch: &mut dyn Batch) -> Result<(), ModelRunError> {
+        let batch = batch
+            .as_any_mut()
+            .downcast_mut::<CnnBatch>()
+            .ok_or("the CNN was given another model's batch")?;
         let x = Tensor::from_raw_buffer(
-            bytes,
+            &batch.input,
             candle_core::DType::F32,
-            &[n, 1, self.rows, self.cols],
+            &[batch.size, 1, self.rows, self.cols],
             &Device::Cpu,
         )?;
         let logits = self.cnn.forward(&x)?.flatten_all()?.to_vec1::<f32>()?;
-        let out = outputs
-            .first_mut()
-            .ok_or("the batching SUT gave no buffer for the CNN's output")?;
-        out.clear();
-        out.reserve(logits.len() * 4);
+        batch.logits.clear();
+        batch.logits.reserve(logits.len() * 4);
         for v in logits {
-            out.extend_from_slice(&v.to_le_bytes());
+            batch.logits.extend_from_slice(&v.to_le_bytes());
         }
         Ok(())
+    }
+}
+
+/// The CNN's batch: its input bytes (little-endian f32) and logits.
+struct CnnBatch {
+    sample_bytes: usize,
+    size: usize,
+    input: Vec<u8>,
+    logits: Vec<u8>,
+}
+
+impl Batch for CnnBatch {
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn resize(&mut self, n: usize) -> Result<(), ModelRunError> {
+        self.size = n;
+        self.input.resize(n * self.sample_bytes, 0);
+        Ok(())
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut [u8]> {
+        vec![self.input.as_mut_slice()]
+    }
+
+    fn output(&self, i: usize) -> Option<&[u8]> {
+        (i == 0).then_some(self.logits.as_slice())
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
     }
 }

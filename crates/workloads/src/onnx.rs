@@ -3,19 +3,19 @@
 //! `onnxruntime` wheel of the active Python, or a path given by the user or
 //! `ORT_DYLIB_PATH`.
 //!
-//! Inputs are ONNX Runtime tensors allocated once per batch size and filled
-//! in place by the batching SUT; outputs are copied once into the SUT's
-//! reused buffers.
+//! A batch's inputs and outputs are ONNX Runtime tensors allocated once per
+//! batch size and bound to the session: the batching SUT fills the inputs in
+//! place and reads the outputs where the runtime wrote them.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ort::environment::Environment;
 use ort::memory::Allocator;
-use ort::session::Session;
+use ort::session::{IoBinding, Session};
 use ort::value::{DynTensor, TensorElementType, ValueType};
 
-use crate::batching::{Model, ModelRunError};
+use crate::batching::{Batch, Model, ModelRunError};
 use crate::tensor::{shape_text, DType, Dim, TensorSpec};
 
 /// Why ONNX Runtime or a model could not be used.
@@ -208,8 +208,6 @@ pub struct OnnxModel {
     outputs: Vec<TensorSpec>,
     /// Outputs that are not tensors of numbers, and why.
     other_outputs: Vec<(String, OnnxError)>,
-    /// Input tensors of the last batch size, filled in place.
-    batch: Option<(usize, Vec<DynTensor>)>,
 }
 
 impl std::fmt::Debug for OnnxModel {
@@ -281,7 +279,6 @@ impl OnnxModel {
             inputs,
             outputs,
             other_outputs,
-            batch: None,
         })
     }
 
@@ -373,12 +370,153 @@ impl OnnxModel {
     }
 }
 
-/// `len` bytes of a tensor's data.
-///
-/// # Safety
-/// The tensor must hold at least `len` bytes of plain numbers.
-unsafe fn tensor_bytes_mut(t: &mut DynTensor, len: usize) -> &mut [u8] {
-    std::slice::from_raw_parts_mut(t.data_ptr_mut().cast::<u8>(), len)
+/// The shape of output `spec` for a batch of `n`, when it is known before
+/// the run: the batch dimension first (dynamic, or fixed at `n`), every
+/// other dimension fixed.
+fn output_shape(spec: &TensorSpec, n: usize) -> Option<Vec<i64>> {
+    match spec.shape.first() {
+        Some(Dim::Dynamic) => {}
+        Some(Dim::Fixed(b)) if *b == n => {}
+        _ => return None,
+    }
+    let mut shape = vec![n as i64];
+    shape.extend(spec.sample_shape()?.iter().map(|&d| d as i64));
+    Some(shape)
+}
+
+/// A batch of an [`OnnxModel`]: input tensors the batching SUT fills in
+/// place, and output tensors bound to the session (an [`IoBinding`]) that
+/// ONNX Runtime writes into, all allocated once per batch size. An output
+/// whose shape is not known before the run is left to the runtime's
+/// allocation and copied out.
+struct OnnxBatch {
+    input_specs: Vec<TensorSpec>,
+    output_specs: Vec<TensorSpec>,
+    size: usize,
+    inputs: Vec<DynTensor>,
+    /// Per output: its bound tensor and byte length, or `None` (copied).
+    outputs: Vec<Option<(DynTensor, usize)>>,
+    copied: Vec<Vec<u8>>,
+    /// Every output copied: a bound output's shape was not the one
+    /// foreseen (a dynamic first dimension that is not the batch).
+    copy_all: bool,
+    /// Made on the first run after an allocation.
+    binding: Option<IoBinding>,
+}
+
+impl Batch for OnnxBatch {
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn resize(&mut self, n: usize) -> Result<(), ModelRunError> {
+        if n == self.size && !self.inputs.is_empty() {
+            return Ok(());
+        }
+        let allocator = Allocator::default();
+        self.binding = None;
+        self.inputs = self
+            .input_specs
+            .iter()
+            .map(|spec| {
+                let mut shape = vec![n as i64];
+                shape.extend(
+                    spec.sample_shape()
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|&d| d as i64),
+                );
+                DynTensor::new(&allocator, element_of(spec.dtype), shape)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.outputs = self
+            .output_specs
+            .iter()
+            .map(|spec| {
+                output_shape(spec, n)
+                    .map(|shape| {
+                        let bytes = shape.iter().product::<i64>() as usize * spec.dtype.size();
+                        DynTensor::new(&allocator, element_of(spec.dtype), shape)
+                            .map(|t| (t, bytes))
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.copied = vec![Vec::new(); self.output_specs.len()];
+        self.size = n;
+        Ok(())
+    }
+
+    fn inputs_mut(&mut self) -> Vec<&mut [u8]> {
+        let n = self.size;
+        self.inputs
+            .iter_mut()
+            .zip(&self.input_specs)
+            .map(|(t, spec)| {
+                let len = n * spec.sample_bytes().unwrap_or(0);
+                // SAFETY: the tensor was allocated in `resize` with shape
+                // [n, sample shape] of this dtype: exactly `len` bytes.
+                unsafe { std::slice::from_raw_parts_mut(t.data_ptr_mut().cast::<u8>(), len) }
+            })
+            .collect()
+    }
+
+    fn output(&self, i: usize) -> Option<&[u8]> {
+        if self.copy_all {
+            return self.copied.get(i).map(Vec::as_slice);
+        }
+        match self.outputs.get(i)? {
+            // SAFETY: the tensor was allocated in `resize` with `len` bytes
+            // of plain numbers; ONNX Runtime writes it only during a run,
+            // which needs the batch mutably.
+            Some((t, len)) => {
+                Some(unsafe { std::slice::from_raw_parts(t.data_ptr().cast::<u8>(), *len) })
+            }
+            None => self.copied.get(i).map(Vec::as_slice),
+        }
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+/// Appends the bytes of a runtime-allocated output tensor to `out`.
+fn copy_output(
+    spec: &TensorSpec,
+    value: &ort::value::DynValue,
+    out: &mut Vec<u8>,
+) -> Result<(), ModelRunError> {
+    out.clear();
+    macro_rules! copy {
+        ($t:ty) => {{
+            let (_, data) = value.try_extract_tensor::<$t>()?;
+            for v in data {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }};
+    }
+    match spec.dtype {
+        DType::F32 => copy!(f32),
+        DType::F64 => copy!(f64),
+        DType::I8 => copy!(i8),
+        DType::I16 => copy!(i16),
+        DType::I32 => copy!(i32),
+        DType::I64 => copy!(i64),
+        DType::U8 => copy!(u8),
+        DType::Bool => {
+            let (_, data) = value.try_extract_tensor::<bool>()?;
+            out.extend(data.iter().map(|&b| u8::from(b)));
+        }
+        DType::F16 => {
+            return Err(format!(
+                "output `{}`: float16 outputs of a shape only known after the run are not read yet",
+                spec.name
+            )
+            .into())
+        }
+    }
+    Ok(())
 }
 
 impl Model for OnnxModel {
@@ -390,84 +528,77 @@ impl Model for OnnxModel {
         &self.outputs
     }
 
-    fn input_buffers(&mut self, n: usize) -> Result<Vec<&mut [u8]>, ModelRunError> {
-        if self.batch.as_ref().is_none_or(|(size, _)| *size != n) {
-            let allocator = Allocator::default();
-            let tensors = self
-                .inputs
-                .iter()
-                .map(|spec| {
-                    let mut shape = vec![n as i64];
-                    shape.extend(
-                        spec.sample_shape()
-                            .unwrap_or_default()
-                            .iter()
-                            .map(|&d| d as i64),
-                    );
-                    DynTensor::new(&allocator, element_of(spec.dtype), shape)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            self.batch = Some((n, tensors));
-        }
-        let Some((_, tensors)) = self.batch.as_mut() else {
-            return Ok(Vec::new());
+    fn new_batch(&self, n: usize) -> Result<Box<dyn Batch>, ModelRunError> {
+        let mut batch = OnnxBatch {
+            input_specs: self.inputs.clone(),
+            output_specs: self.outputs.clone(),
+            size: 0,
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            copied: Vec::new(),
+            copy_all: false,
+            binding: None,
         };
-        Ok(tensors
-            .iter_mut()
-            .zip(&self.inputs)
-            .map(|(t, spec)| {
-                let len = n * spec.sample_bytes().unwrap_or(0);
-                // SAFETY: the tensor was allocated above with shape
-                // [n, sample shape] of this dtype: exactly `len` bytes.
-                unsafe { tensor_bytes_mut(t, len) }
-            })
-            .collect())
+        batch.resize(n)?;
+        Ok(Box::new(batch))
     }
 
-    fn run(&mut self, n: usize, outputs: &mut [Vec<u8>]) -> Result<(), ModelRunError> {
-        let Some((size, tensors)) = self.batch.as_ref() else {
-            return Err("run before the inputs were filled".into());
-        };
-        if *size != n {
-            return Err(format!("inputs were filled for {size} samples, not {n}").into());
-        }
-        let feeds: Vec<(&str, &DynTensor)> = self
-            .inputs
-            .iter()
-            .map(|s| s.name.as_str())
-            .zip(tensors.iter())
-            .collect();
-        let results = self.session.run(feeds)?;
-        for (out, spec) in outputs.iter_mut().zip(&self.outputs) {
-            out.clear();
-            let value = results
-                .get(&spec.name)
-                .ok_or_else(|| format!("the model gave no output `{}`", spec.name))?;
-            macro_rules! copy {
-                ($t:ty) => {{
-                    let (_, data) = value.try_extract_tensor::<$t>()?;
-                    for v in data {
-                        out.extend_from_slice(&v.to_le_bytes());
-                    }
-                }};
+    fn run(&mut self, batch: &mut dyn Batch) -> Result<(), ModelRunError> {
+        let batch = batch
+            .as_any_mut()
+            .downcast_mut::<OnnxBatch>()
+            .ok_or("an ONNX model was given another model's batch")?;
+        match self.run_bound(batch) {
+            // A bound output whose shape the run did not give: run again
+            // with every output in the runtime's allocation, copied.
+            Err(_) if !batch.copy_all && batch.outputs.iter().any(Option::is_some) => {
+                batch.copy_all = true;
+                batch.binding = None;
+                self.run_bound(batch)
             }
-            match spec.dtype {
-                DType::F32 => copy!(f32),
-                DType::F64 => copy!(f64),
-                DType::I8 => copy!(i8),
-                DType::I16 => copy!(i16),
-                DType::I32 => copy!(i32),
-                DType::I64 => copy!(i64),
-                DType::U8 => copy!(u8),
-                DType::Bool => {
-                    let (_, data) = value.try_extract_tensor::<bool>()?;
-                    out.extend(data.iter().map(|&b| u8::from(b)));
+            ran => ran,
+        }
+    }
+}
+
+impl OnnxModel {
+    /// Runs `batch` through its binding (made first if it has none) and
+    /// copies the outputs that are not bound to the batch's tensors.
+    fn run_bound(&mut self, batch: &mut OnnxBatch) -> Result<(), ModelRunError> {
+        let binding = match &mut batch.binding {
+            Some(b) => b,
+            unbound => {
+                let mut b = self.session.create_binding()?;
+                for (spec, output) in self.outputs.iter().zip(batch.outputs.iter_mut()) {
+                    match output {
+                        Some((t, _)) if !batch.copy_all => b.bind_output(spec.name.as_str(), t)?,
+                        _ => b.bind_output_to_device(
+                            spec.name.as_str(),
+                            Allocator::default().memory_info(),
+                        )?,
+                    }
                 }
-                DType::F16 => {
-                    return Err(
-                        format!("output `{}`: float16 outputs are not read yet", spec.name).into(),
-                    )
-                }
+                unbound.insert(b)
+            }
+        };
+        // Inputs are bound before every run: binding a host tensor for a
+        // device (CUDA) copies it then, so a tensor filled since must be
+        // bound again; for the CPU it only records the tensor.
+        for (spec, t) in self.inputs.iter().zip(&batch.inputs) {
+            binding.bind_input(spec.name.as_str(), t)?;
+        }
+        let results = self.session.run_binding(binding)?;
+        for ((spec, output), copied) in self
+            .outputs
+            .iter()
+            .zip(&batch.outputs)
+            .zip(batch.copied.iter_mut())
+        {
+            if output.is_none() || batch.copy_all {
+                let value = results
+                    .get(&spec.name)
+                    .ok_or_else(|| format!("the model gave no output `{}`", spec.name))?;
+                copy_output(spec, value, copied)?;
             }
         }
         Ok(())

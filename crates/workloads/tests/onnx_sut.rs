@@ -22,7 +22,7 @@ use yardstick_workloads::instance::{OnnxRunOptions, OpenError};
 use yardstick_workloads::onnx::{load_runtime, OnnxError, OnnxModel, OnnxOptions};
 use yardstick_workloads::sample::{Label, SampleSource, SampleTensor, SourceError, TensorLibrary};
 use yardstick_workloads::spec::{Origin, ResponseKind};
-use yardstick_workloads::tensor::{DType, TensorSpec};
+use yardstick_workloads::tensor::{DType, Dim, TensorSpec};
 use yardstick_workloads::Workload;
 
 use common::{ort_library, repo, site_packages};
@@ -347,4 +347,99 @@ fn the_short_form_reads_the_models_inputs_and_the_data_sets_format() {
     assert_eq!(w.accuracy_threshold(), None);
     let inst = w.instantiate_onnx(&options()).unwrap();
     assert_eq!(inst.library.total_sample_count(), 10_000);
+}
+
+/// `n` inputs of the CNN (1x28x28 float32), pseudo-random in [-2, 2).
+fn cnn_inputs(n: usize, seed: u32) -> Vec<u8> {
+    let mut state = seed;
+    (0..n * 28 * 28)
+        .flat_map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((state >> 8) as f32 / (1u32 << 24) as f32 * 4.0 - 2.0).to_le_bytes()
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_keeps_its_output_buffer_and_reads_as_a_copied_output_does() {
+    load_runtime(&ort_library()).unwrap();
+    let path = repo().join("models/fashion-mnist/fashion-cnn-v1.onnx");
+    let mut bound = OnnxModel::open(&path, &OnnxOptions::default()).unwrap();
+    // The same model with its logits' class dimension left dynamic: that
+    // output's shape is known only after the run, so it is read from the
+    // runtime's own allocation and copied.
+    let mut copied = OnnxModel::open(&path, &OnnxOptions::default()).unwrap();
+    let (inputs, mut outputs) = (copied.inputs().to_vec(), copied.outputs().to_vec());
+    outputs[0].shape = vec![Dim::Dynamic, Dim::Dynamic];
+    copied.declare(&inputs, &outputs);
+    // Declared with 5 classes where the model gives 10: the run into the
+    // bound [4, 5] tensor fails, and the batch falls back to copying.
+    let mut misdeclared = OnnxModel::open(&path, &OnnxOptions::default()).unwrap();
+    outputs[0].shape = vec![Dim::Dynamic, Dim::Fixed(5)];
+    misdeclared.declare(&inputs, &outputs);
+    let mut fallback = misdeclared.new_batch(4).unwrap();
+
+    let mut batch = bound.new_batch(4).unwrap();
+    let mut other = copied.new_batch(4).unwrap();
+    let buffer = batch.output(0).unwrap().as_ptr();
+    assert_eq!(
+        other.output(0),
+        Some(&[][..]),
+        "nothing copied before a run"
+    );
+    let mut seen: Vec<Vec<u8>> = Vec::new();
+    for seed in [1, 2] {
+        let x = cnn_inputs(4, seed);
+        batch.inputs_mut()[0].copy_from_slice(&x);
+        bound.run(batch.as_mut()).unwrap();
+        other.inputs_mut()[0].copy_from_slice(&x);
+        copied.run(other.as_mut()).unwrap();
+        let logits = batch.output(0).unwrap();
+        // ONNX Runtime wrote the logits into the batch's bound buffer.
+        assert_eq!(
+            logits.as_ptr(),
+            buffer,
+            "batch {seed}: the output buffer moved"
+        );
+        assert_eq!(logits.len(), 4 * 10 * 4);
+        assert_eq!(Some(logits), other.output(0), "batch {seed}");
+        fallback.inputs_mut()[0].copy_from_slice(&x);
+        misdeclared.run(fallback.as_mut()).unwrap();
+        assert_eq!(
+            Some(logits),
+            fallback.output(0),
+            "batch {seed}, fallen back"
+        );
+        assert!(logits
+            .chunks_exact(4)
+            .all(|c| f32::from_le_bytes(c.try_into().unwrap()).is_finite()));
+        seen.push(logits.to_vec());
+    }
+    assert_ne!(
+        seen[0], seen[1],
+        "the second batch's logits, not the first's"
+    );
+    // The same size keeps the buffers; another size allocates new ones.
+    batch.resize(4).unwrap();
+    assert_eq!(batch.output(0).unwrap().as_ptr(), buffer);
+    batch.resize(3).unwrap();
+    assert_eq!(batch.output(0).unwrap().len(), 3 * 10 * 4);
+    let x = cnn_inputs(4, 2);
+    batch.inputs_mut()[0].copy_from_slice(&x[..3 * 28 * 28 * 4]);
+    bound.run(batch.as_mut()).unwrap();
+    let f32s_of = |b: &[u8]| -> Vec<f32> {
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    };
+    let (three, four) = (
+        f32s_of(batch.output(0).unwrap()),
+        f32s_of(&seen[1][..3 * 10 * 4]),
+    );
+    for (a, b) in three.iter().zip(&four) {
+        assert!(
+            (a - b).abs() <= 1e-4 * b.abs().max(1.0),
+            "{three:?} vs {four:?}"
+        );
+    }
 }
