@@ -101,7 +101,10 @@ def yardstick(binary, batch, threads, seconds, qps):
              "--sut-threads", "1", "--intra-op-threads", str(threads), "--inter-op-threads", "1",
              "--batch-size", str(batch), "--no-record", "-o", d],
             capture_output=True, text=True, env={**os.environ, "VIRTUAL_ENV": sys.prefix})
-        text = Path(d, "mlperf_log_summary.txt").read_text()
+        summary = Path(d, "mlperf_log_summary.txt")
+        if not summary.exists():
+            sys.exit(f"yardstick run failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+        text = summary.read_text()
     return float(re.search(r"Samples per second\s*:\s*([\d.]+)", text).group(1))
 
 
