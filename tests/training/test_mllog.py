@@ -28,21 +28,10 @@ from mlperf_logging import mllog
 from mlperf_logging.compliance_checker import mlp_compliance, mlp_parser
 from mlperf_logging.compliance_checker.mlp_parser import ruleset_610
 
-REPO = Path(__file__).resolve().parents[2]
+from _yardstick import REPO, yardstick_bin
 DATA = REPO / "data" / "fashion-mnist"
 RULESET = "6.1.0"
 TTT = re.compile(r"\[run (\d+)/\d+ seed \d+\] (success|aborted): time-to-train (\d+)\.(\d{3}) s")
-
-
-def yardstick_bin():
-    env = os.environ.get("YARDSTICK_BIN")
-    if env:
-        return Path(env)
-    cands = [REPO / "target" / p / "yardstick" for p in ("debug", "release")]
-    cands = [c for c in cands if c.exists()]
-    if not cands:
-        pytest.fail("no yardstick binary: run `cargo build -p yardstick` or set YARDSTICK_BIN")
-    return max(cands, key=lambda c: c.stat().st_mtime)
 
 
 def train(out, *extra, full=False, timeout=600):

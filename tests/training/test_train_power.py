@@ -19,25 +19,12 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from mlperf_logging.package_checker.power_checker import PowerChecker
 from mlperf_logging.result_summarizer import result_summarizer
 
-REPO = Path(__file__).resolve().parents[2]
-TOY = REPO / "tests" / "training" / "toy_train.py"
-
-
-def yardstick_bin():
-    env = os.environ.get("YARDSTICK_BIN")
-    if env:
-        return Path(env)
-    cands = [REPO / "target" / p / "yardstick" for p in ("debug", "release")]
-    cands = [c for c in cands if c.exists()]
-    if not cands:
-        pytest.fail("no yardstick binary: run `cargo build -p yardstick` or set YARDSTICK_BIN")
-    return max(cands, key=lambda c: c.stat().st_mtime)
+from _yardstick import REPO, TOY, yardstick_bin
 
 
 def fake_rapl(root):

@@ -9,29 +9,14 @@ The binary is $YARDSTICK_BIN, else the newer of target/{debug,release}/yardstick
 """
 
 import json
-import os
 import re
 import subprocess
 import sys
-from pathlib import Path
 
-import pytest
 from mlperf_logging.compliance_checker import mlp_compliance, mlp_parser
 from mlperf_logging.compliance_checker.mlp_parser import ruleset_510
 
-REPO = Path(__file__).resolve().parents[2]
-TOY = REPO / "tests" / "training" / "toy_train.py"
-
-
-def yardstick_bin():
-    env = os.environ.get("YARDSTICK_BIN")
-    if env:
-        return Path(env)
-    cands = [REPO / "target" / p / "yardstick" for p in ("debug", "release")]
-    cands = [c for c in cands if c.exists()]
-    if not cands:
-        pytest.fail("no yardstick binary: run `cargo build -p yardstick` or set YARDSTICK_BIN")
-    return max(cands, key=lambda c: c.stat().st_mtime)
+from _yardstick import REPO, TOY, yardstick_bin
 
 
 def train(out, *flags, toy_flags=()):
