@@ -360,10 +360,7 @@ mod tests {
     #[test]
     fn as_an_observer_the_meter_runs_from_the_tests_start_to_its_finish() {
         use yardstick_core::run::{start_test_observed, RunOptions};
-        use yardstick_core::sut::{
-            BoxError, Completer, QuerySample, QuerySampleLibrary, QuerySampleResponse, SampleIndex,
-            SystemUnderTest,
-        };
+        use yardstick_suts::{NullSut, SyntheticLibrary};
 
         /// Counts starts and stops; the trace has one sample per stop.
         struct Counting(std::sync::Arc<std::sync::atomic::AtomicUsize>);
@@ -380,37 +377,6 @@ mod tests {
                 Ok(trace())
             }
         }
-        struct Qsl;
-        impl QuerySampleLibrary for Qsl {
-            fn name(&self) -> &str {
-                "qsl"
-            }
-            fn total_sample_count(&self) -> usize {
-                16
-            }
-            fn performance_sample_count(&self) -> usize {
-                16
-            }
-            fn load_samples_to_ram(&self, _: &[SampleIndex]) -> Result<(), BoxError> {
-                Ok(())
-            }
-            fn unload_samples_from_ram(&self, _: &[SampleIndex]) -> Result<(), BoxError> {
-                Ok(())
-            }
-        }
-        struct Sut;
-        impl SystemUnderTest for Sut {
-            fn name(&self) -> &str {
-                "inline"
-            }
-            fn issue_query(&self, q: &[QuerySample], c: &Completer) -> Result<(), BoxError> {
-                for s in q {
-                    c.complete(&[QuerySampleResponse::new(s.id, &[])])?;
-                }
-                Ok(())
-            }
-        }
-
         let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let hook = PowerHook::new(Box::new(Counting(calls.clone())), Some(10.0));
         assert!(hook.take_followed().is_none(), "no test followed yet");
@@ -423,8 +389,8 @@ mod tests {
         };
         let sink = std::sync::Arc::new(yardstick_core::log::NullSink);
         start_test_observed(
-            &Sut,
-            &Qsl,
+            &NullSut::new(),
+            &SyntheticLibrary::new("qsl", 16, 16),
             &settings,
             sink,
             &RunOptions::default(),

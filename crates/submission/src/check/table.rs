@@ -194,7 +194,8 @@ impl Row {
                 (
                     "compliance",
                     Cell {
-                        // v6.0 writes the division there (its own TODO).
+                        // The official v6.0 summary puts the division in this
+                        // column (not a verdict); we write what it writes.
                         plain: division.to_string(),
                         v5_1: if compliance { "1" } else { "0" }.to_string(),
                     },
